@@ -1,0 +1,5 @@
+"""`python -m netspec` runs the CLI."""
+
+from .cli import main
+
+main()

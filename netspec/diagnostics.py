@@ -1,0 +1,108 @@
+"""Diagnostics as values: a code, a message, where it points, and how to fix it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+PathItem = str | int
+Path = tuple[PathItem, ...]
+
+# Every code netspec can emit, with the one-line meaning shown in `netspec --help`
+# and the README's error index (a test keeps the three in step).
+CODES: dict[str, str] = {
+    "io-error": "a spec file or directory is missing or cannot be read",
+    "encoding": "the file is not UTF-8 text (binary data, or another encoding)",
+    "yaml-syntax": "the file is not valid YAML (tabs in indentation, unclosed brackets, ...)",
+    "unsupported-yaml": "a YAML feature netspec refuses: tags naming Python objects, complex keys,"
+    " several documents, nesting or alias expansion beyond the limits",
+    "duplicate-key": "a mapping sets the same key twice",
+    "missing-field": "a required field or argument is missing",
+    "unknown-layer": "a layer `type` that netspec does not know",
+    "unknown-field": "an argument the layer (or section) does not take",
+    "invalid-value": "a value of the wrong type or out of range",
+    "duplicate-name": "two layers share a `name`",
+    "shape-mismatch": "a declared input size (`in_channels`, `in_features`, `num_features`)"
+    " disagrees with the incoming tensor",
+    "rank-mismatch": "a layer gets a tensor with the wrong number of dimensions",
+    "empty-output": "a layer would produce an output dimension of zero or less",
+    "padding-too-large": "padding larger than torch allows for the input or kernel",
+    "missing-flatten": "warning: Linear applied to a multi-dimensional input acts on its last dimension only",
+    "implicit-dim": "warning: Softmax/LogSoftmax without `dim`, whose implicit choice torch deprecates",
+    "dataset-shape": "the dataset's samples or targets do not fit the spec's input or output",
+    "dataset-missing": "the dataset's files are not where the spec says",
+    "checkpoint": "a checkpoint that cannot be loaded or does not fit its spec",
+}
+
+
+@dataclass(frozen=True)
+class Span:
+    """A place in a source file: 1-based line and column; `end_col` is exclusive."""
+
+    source: str
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    text: str  # the user's whole line, shown under the header
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One finding: rendered by the CLI, carried by SpecError in the library."""
+
+    code: str
+    message: str
+    severity: Severity = "error"
+    span: Span | None = None
+    path: Path = ()  # where in the document: ("layers", 6, "in_features")
+    notes: tuple[str, ...] = ()
+    help: str | None = None
+    source: str | None = None  # the file, when there is no span to say it
+
+    def __post_init__(self) -> None:
+        if self.code not in CODES:  # a typo in a code is a netspec bug, caught by the tests
+            raise ValueError(f"unknown diagnostic code {self.code!r}")
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def with_note(self, note: str) -> Diagnostic:
+        return replace(self, notes=(*self.notes, note))
+
+
+class SpecError(ValueError):
+    """Raised by `load_spec`, `parse_spec`, `check` and friends; carries every diagnostic."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.diagnostics = list(diagnostics)
+        super().__init__(self.summary())
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+    def summary(self) -> str:
+        errors = self.errors
+        if not errors:
+            return "no errors"
+        first = errors[0]
+        where = ""
+        if first.span is not None:
+            where = f"{first.span.source}:{first.span.line}:{first.span.col}: "
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        return f"{where}{first.code}: {first.message}{more}"
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def path_str(path: Path) -> str:
+    """("layers", 6, "in_features") -> "layers[6].in_features"."""
+    out = ""
+    for item in path:
+        out += f"[{item}]" if isinstance(item, int) else (f".{item}" if out else str(item))
+    return out

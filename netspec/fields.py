@@ -1,0 +1,149 @@
+"""Argument types shared by the layer records, with torch's accepted forms and clear errors.
+
+Each type is a strict validator (a bool is not an int, 6.5 channels is not 6) whose error
+reads as the end of a sentence starting with the argument's name: "must be a positive
+integer, got 6.5". `spec.py` turns these into diagnostics.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, PlainValidator
+from pydantic_core import PydanticCustomError
+
+INT64_MAX = 2**63 - 1  # torch sizes are int64; anything larger cannot be built
+
+
+def show(value: Any) -> str:
+    """A value as the user wrote it in YAML."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(show(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {show(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, int) and value.bit_length() > 200:
+        return f"a {len(str(value)):,}-digit integer"
+    return str(value)
+
+
+def invalid(expected: str, value: Any) -> PydanticCustomError:
+    return PydanticCustomError(
+        "invalid-value", "must be {expected}, got {got}", {"expected": expected, "got": show(value)}
+    )
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _int(v: Any, lo: int, expected: str) -> int:
+    if not _is_int(v) or v < lo or v > INT64_MAX:
+        if _is_int(v) and v > INT64_MAX:
+            expected += " no larger than 2^63 - 1 (torch's int64 limit)"
+        raise invalid(expected, v)
+    return int(v)
+
+
+def _int_or_tuple(v: Any, n: int, lo: int, expected: str, none_ok: bool = False) -> int | tuple[Any, ...]:
+    if isinstance(v, (list, tuple)):
+        if len(v) != n or not all((none_ok and x is None) or (_is_int(x) and lo <= x <= INT64_MAX) for x in v):
+            raise invalid(expected, v)
+        return tuple(v)
+    return _int(v, lo, expected)
+
+
+def _positive(v: Any) -> int:
+    return _int(v, 1, "a positive integer")
+
+
+def _size2(v: Any) -> int | tuple[Any, ...]:
+    return _int_or_tuple(v, 2, 1, "a positive integer or a [height, width] pair of them")
+
+
+def _pad2(v: Any) -> int | tuple[Any, ...]:
+    return _int_or_tuple(v, 2, 0, "an integer ≥ 0 or a [height, width] pair of them")
+
+
+def _conv_padding(v: Any) -> int | str | tuple[Any, ...]:
+    if v in ("same", "valid"):
+        return str(v)
+    return _int_or_tuple(v, 2, 0, 'an integer ≥ 0, a [height, width] pair of them, "same" or "valid"')
+
+
+def _pad4(v: Any) -> int | tuple[Any, ...]:
+    return _int_or_tuple(v, 4, 0, "an integer ≥ 0 or a [left, right, top, bottom] list of them")
+
+
+def _output_size(v: Any) -> int | tuple[Any, ...]:
+    return _int_or_tuple(
+        v, 2, 1, "a positive integer or a [height, width] pair (null keeps the input size)", none_ok=True
+    )
+
+
+def _dim(v: Any) -> int:
+    if not _is_int(v) or abs(v) > 64:
+        raise invalid("an integer dimension index", v)
+    return int(v)
+
+
+def _real(v: Any, expected: str = "a finite number") -> float:
+    if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
+        raise invalid(expected, v)
+    return float(v)
+
+
+def _prob(v: Any) -> float:
+    x = _real(v, "a probability between 0 and 1")
+    if not 0.0 <= x <= 1.0:
+        raise invalid("a probability between 0 and 1", v)
+    return x
+
+
+def _positive_real(v: Any) -> float:
+    x = _real(v, "a number > 0")
+    if x <= 0:
+        raise invalid("a number > 0", v)
+    return x
+
+
+def _bool(v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise invalid("true or false", v)
+    return v
+
+
+# json_schema_input_type is what `netspec schema` advertises to editors.
+_Pos = Annotated[int, Field(ge=1, le=INT64_MAX)]
+_NonNeg = Annotated[int, Field(ge=0, le=INT64_MAX)]
+PositiveInt = Annotated[int, PlainValidator(_positive, json_schema_input_type=_Pos)]
+Size2 = Annotated[int | tuple[int, int], PlainValidator(_size2, json_schema_input_type=_Pos | tuple[_Pos, _Pos])]
+Pad2 = Annotated[int | tuple[int, int], PlainValidator(_pad2, json_schema_input_type=_NonNeg | tuple[_NonNeg, _NonNeg])]
+ConvPadding = Annotated[
+    int | tuple[int, int] | str,
+    PlainValidator(_conv_padding, json_schema_input_type=_NonNeg | tuple[_NonNeg, _NonNeg] | Literal["same", "valid"]),
+]
+Pad4 = Annotated[
+    int | tuple[int, int, int, int],
+    PlainValidator(_pad4, json_schema_input_type=_NonNeg | tuple[_NonNeg, _NonNeg, _NonNeg, _NonNeg]),
+]
+OutputSize = Annotated[
+    int | tuple[int | None, int | None],
+    PlainValidator(_output_size, json_schema_input_type=_Pos | tuple[_Pos | None, _Pos | None]),
+]
+Dim = Annotated[int, PlainValidator(_dim, json_schema_input_type=int)]
+Real = Annotated[float, PlainValidator(_real, json_schema_input_type=float)]
+Probability = Annotated[float, PlainValidator(_prob, json_schema_input_type=Annotated[float, Field(ge=0, le=1)])]
+PositiveReal = Annotated[float, PlainValidator(_positive_real, json_schema_input_type=Annotated[float, Field(gt=0)])]
+Bool = Annotated[bool, PlainValidator(_bool, json_schema_input_type=bool)]
+
+
+def pair(v: int | tuple[Any, ...]) -> tuple[Any, Any]:
+    """torch's `_pair`: 3 -> (3, 3); (3, 5) stays."""
+    return (v, v) if isinstance(v, int) else (v[0], v[1])

@@ -1,0 +1,413 @@
+"""The shape core: one pure rule per layer kind, with PyTorch's exact arithmetic and checks.
+
+A rule takes a layer record and the per-sample input dims (the batch stays symbolic) and
+returns an Outcome: output dims, parameters, mult-adds, the window it slides (for receptive
+fields) and any diagnostics. Nothing here imports torch. A dim is None when an earlier
+error left it unknown; rules then judge what they still can, as a compiler recovers.
+Diagnostic paths are relative to the layer: ("in_features",) points at that argument.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from . import layers as L
+from .diagnostics import Diagnostic
+from .fields import pair
+
+Dim = int | None
+Dims = tuple[Dim, ...]  # one sample: (C, H, W) or (F,); the batch N is implicit
+Window = tuple[tuple[int, int], tuple[int, int]]  # ((kernel extent, stride) for H, for W)
+
+
+@dataclass
+class Outcome:
+    dims: Dims | None  # None: the output cannot be judged, so checking stops here
+    params: int = 0
+    mult_adds: int = 0
+    window: Window | None = None  # None: an elementwise layer, the receptive field is unchanged
+    spatial: bool = True  # False: the output's positions no longer map to image regions
+    explain: str = ""  # how the output was computed, quoted when the next layer disagrees
+    issues: list[Diagnostic] = field(default_factory=list)
+
+
+def fmt_shape(dims: Dims) -> str:
+    return "(" + ", ".join(["N", *("?" if d is None else str(d) for d in dims)]) + ")"
+
+
+def _issue(
+    code: str, message: str, at: str | None = None, help: str | None = None, severity: Any = "error"
+) -> Diagnostic:
+    return Diagnostic(code, message, severity=severity, path=(at,) if at else (), help=help)
+
+
+def _mismatch(arg: str, declared: int, actual: int, what: str) -> Diagnostic:
+    return _issue(
+        "shape-mismatch",
+        f"`{arg}` is {declared} but the incoming tensor has {actual} {what}",
+        arg,
+        help=f"set `{arg}: {actual}`, or remove it and netspec infers it",
+    )
+
+
+def _rank(layer: L.LayerBase, x: Dims, expected: str, help: str) -> Outcome:
+    return Outcome(
+        None,
+        issues=[_issue("rank-mismatch", f"{layer.type} expects a {expected} input but gets {fmt_shape(x)}", help=help)],
+    )
+
+
+_SPATIAL_HELP = "put Flatten after the last spatial layer, or declare `input: [C, H, W]`"
+
+
+def _empty(axis: str, out: int, size: int, padding: int, k: int, d: int) -> Diagnostic:
+    if d == 1:
+        kernel = f"the kernel ({k})"
+    else:
+        kernel = f"the dilated kernel, which spans {d * (k - 1) + 1} (kernel {k}, dilation {d})"
+    padded = f"{size} plus padding {padding}" if padding else str(size)
+    return _issue(
+        "empty-output",
+        f"the output {axis} would be {out}: the input {axis} {padded} is smaller than {kernel}",
+        "kernel_size",
+        help="use a smaller `kernel_size` or more `padding`, or give the network a larger `input`",
+    )
+
+
+# -- convolution -------------------------------------------------------------------------
+
+
+def _conv_len(n: Dim, k: int, s: int, lo: int, hi: int, d: int) -> Dim:
+    # H_out = floor((H + pad_lo + pad_hi - d(k-1) - 1) / s) + 1
+    return None if n is None else (n + lo + hi - d * (k - 1) - 1) // s + 1
+
+
+def conv2d(layer: L.Conv2d, x: Dims) -> Outcome:
+    if len(x) != 3:
+        return _rank(layer, x, "4-D (N, C, H, W)", _SPATIAL_HELP)
+    c, h, w = x
+    issues: list[Diagnostic] = []
+    if layer.in_channels is not None and c is not None and c != layer.in_channels:
+        issues.append(_mismatch("in_channels", layer.in_channels, c, "channels"))
+    cin = layer.in_channels if layer.in_channels is not None else c
+    out, g = layer.out_channels, layer.groups
+    for arg, value in (("in_channels", cin), ("out_channels", out)):
+        if value is not None and value % g:
+            issues.append(
+                _issue(
+                    "invalid-value",
+                    f"`{arg}` (={value}) must be divisible by `groups` (={g})",
+                    "groups",
+                    help="use a `groups` that divides both channel counts, e.g. 1",
+                )
+            )
+    k, s, d = pair(layer.kernel_size), pair(layer.stride), pair(layer.dilation)
+    if layer.padding == "same":
+        if s != (1, 1):
+            issues.append(
+                _issue(
+                    "invalid-value",
+                    f"`padding: same` needs stride 1, but `stride` is {layer.stride}",
+                    "padding",
+                    help=f"write the padding out, e.g. `padding: {k[0] // 2}`",
+                )
+            )
+        # torch pads d(k-1) in total, the extra one (if odd) on the bottom/right
+        pads = tuple((d[i] * (k[i] - 1) // 2, d[i] * (k[i] - 1) - d[i] * (k[i] - 1) // 2) for i in (0, 1))
+    else:
+        p = (0, 0) if isinstance(layer.padding, str) else pair(layer.padding)  # "valid" is no padding
+        pads = ((p[0], p[0]), (p[1], p[1]))
+    if layer.padding_mode in ("reflect", "circular"):
+        # non-zero modes pad with F.pad first: reflect needs pad < size, circular pad <= size
+        for axis, size, (lo, hi) in (("height", h, pads[0]), ("width", w, pads[1])):
+            limit_ok = size is None or (max(lo, hi) < size if layer.padding_mode == "reflect" else max(lo, hi) <= size)
+            if not limit_ok:
+                bound = "smaller than" if layer.padding_mode == "reflect" else "at most"
+                issues.append(
+                    _issue(
+                        "padding-too-large",
+                        f"`padding_mode: {layer.padding_mode}` needs padding {bound} the input {axis},"
+                        f" but the padding is {max(lo, hi)} and the input {axis} is {size}",
+                        "padding",
+                        help="use a smaller padding, or `padding_mode: zeros` or `replicate`",
+                    )
+                )
+    dims_out: list[Dim] = []
+    for i, (axis, n) in enumerate((("height", h), ("width", w))):
+        o = _conv_len(n, k[i], s[i], *pads[i], d[i])
+        if o is not None and o <= 0:
+            issues.append(_empty(axis, o, n or 0, sum(pads[i]), k[i], d[i]))
+            o = None
+        dims_out.append(o)
+    params = 0
+    if cin is not None:
+        params = out * (cin // g) * k[0] * k[1] + (out if layer.bias else 0)
+    oh, ow = dims_out
+    return Outcome(
+        (out, oh, ow),
+        params=params,
+        mult_adds=params * oh * ow if oh is not None and ow is not None else 0,  # torchinfo: params x positions
+        window=((d[0] * (k[0] - 1) + 1, s[0]), (d[1] * (k[1] - 1) + 1, s[1])),
+        issues=issues,
+    )
+
+
+# -- pooling -----------------------------------------------------------------------------
+
+
+def _pool_len(n: Dim, k: int, s: int, p: int, d: int, ceil: bool) -> Dim:
+    if n is None:
+        return None
+    out = (n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil else 0)) // s + 1
+    if ceil and (out - 1) * s >= n + p:
+        out -= 1  # torch drops a last window that would start in the right padding
+    return out
+
+
+def _pool(layer: Any, x: Dims, dilation: tuple[int, int]) -> Outcome:
+    if len(x) not in (2, 3):
+        return _rank(layer, x, "3-D or 4-D (N, C, H, W)", _SPATIAL_HELP)
+    *lead, h, w = x
+    k = pair(layer.kernel_size)
+    s = pair(layer.stride if layer.stride is not None else layer.kernel_size)
+    p = pair(layer.padding)
+    issues: list[Diagnostic] = []
+    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+        # torch compares with kernel_size // 2, ignoring dilation
+        issues.append(
+            _issue(
+                "padding-too-large",
+                f"`padding` ({layer.padding}) must be at most half of `kernel_size` ({layer.kernel_size}),"
+                f" rounded down: {k[0] // 2 if k[0] == k[1] else (k[0] // 2, k[1] // 2)}",
+                "padding",
+                help="use a smaller padding or a larger kernel_size",
+            )
+        )
+    dims_out: list[Dim] = []
+    for i, (axis, n) in enumerate((("height", h), ("width", w))):
+        o = _pool_len(n, k[i], s[i], p[i], dilation[i], layer.ceil_mode)
+        if o is not None and o <= 0:
+            issues.append(_empty(axis, o, n or 0, 2 * p[i], k[i], dilation[i]))
+            o = None
+        dims_out.append(o)
+    window = ((dilation[0] * (k[0] - 1) + 1, s[0]), (dilation[1] * (k[1] - 1) + 1, s[1]))
+    return Outcome((*lead, *dims_out), window=window, issues=issues)
+
+
+def max_pool2d(layer: L.MaxPool2d, x: Dims) -> Outcome:
+    return _pool(layer, x, pair(layer.dilation))
+
+
+def avg_pool2d(layer: L.AvgPool2d, x: Dims) -> Outcome:
+    return _pool(layer, x, (1, 1))
+
+
+def adaptive_pool2d(layer: L.AdaptiveAvgPool2d | L.AdaptiveMaxPool2d, x: Dims) -> Outcome:
+    if len(x) not in (2, 3):
+        return _rank(layer, x, "3-D or 4-D (N, C, H, W)", _SPATIAL_HELP)
+    *lead, h, w = x
+    target = pair(layer.output_size)
+    out = [n if o is None else o for n, o in zip((h, w), target)]  # null keeps the input size
+
+    def window(n: Dim, o: Dim) -> tuple[int, int]:
+        if n is None or o is None:
+            return (1, 1)
+        if n % o == 0:
+            return (n // o, n // o)
+        # uneven windows: the largest one, and the largest step between starts
+        step = -(-n // o)
+        return (min(n, step + 1), step)
+
+    return Outcome((*lead, *out), window=(window(h, out[0]), window(w, out[1])))
+
+
+# -- normalisation, reshaping, dense -----------------------------------------------------
+
+
+def batch_norm2d(layer: L.BatchNorm2d, x: Dims) -> Outcome:
+    if len(x) != 3:
+        return _rank(layer, x, "4-D (N, C, H, W)", "BatchNorm2d normalises images; for vectors, remove it")
+    issues = []
+    c = x[0]
+    if layer.num_features is not None and c is not None and c != layer.num_features:
+        issue = _mismatch("num_features", layer.num_features, c, "channels")
+        if not layer.affine and not layer.track_running_stats:
+            # torch has no per-channel tensor to check against here, so it runs: warn, as it won't
+            issue = replace(issue, severity="warning", message=issue.message + " (torch runs it: the layer has"
+                            " no per-channel weights or statistics to check)")
+        issues.append(issue)
+    channels = layer.num_features if layer.num_features is not None else c
+    params = 2 * channels if layer.affine and channels is not None else 0  # weight and bias
+    return Outcome(x, params=params, mult_adds=params, issues=issues)
+
+
+def flatten(layer: L.Flatten, x: Dims) -> Outcome:
+    rank = len(x) + 1
+    issues: list[Diagnostic] = []
+    ends = []
+    for arg in ("start_dim", "end_dim"):
+        v = getattr(layer, arg)
+        n = v + rank if v < 0 else v
+        if not 0 <= n < rank:
+            issues.append(
+                _issue(
+                    "rank-mismatch",
+                    f"`{arg}` ({v}) is out of range for the {fmt_shape(x)} input, whose dims are {-rank} to {rank - 1}",
+                    arg,
+                )
+            )
+        ends.append(n)
+    if issues:
+        return Outcome(None, issues=issues)
+    start, end = ends
+    if start > end:
+        return Outcome(
+            None,
+            issues=[
+                _issue(
+                    "invalid-value",
+                    f"`start_dim` ({layer.start_dim}) comes after `end_dim` ({layer.end_dim}) for a {rank}-D input",
+                    "start_dim",
+                )
+            ],
+        )
+    if start == 0 and end > 0:
+        return Outcome(
+            None,
+            issues=[
+                _issue(
+                    "invalid-value",
+                    "`start_dim: 0` would merge the batch dimension into the features",
+                    "start_dim",
+                    help="use `start_dim: 1` (the default): netspec keeps dim 0 as the batch",
+                )
+            ],
+        )
+    if start == end:
+        return Outcome(x)
+    merged = x[start - 1 : end]
+    size = None if None in merged else math.prod(d for d in merged if d is not None)
+    explain = " × ".join("?" if d is None else str(d) for d in merged) + f" = {'?' if size is None else size}"
+    return Outcome((*x[: start - 1], size, *x[end:]), explain=explain, spatial=len(x) - len(merged) + 1 == 3)
+
+
+def linear(layer: L.Linear, x: Dims) -> Outcome:
+    issues = []
+    f = x[-1]
+    if layer.in_features is not None and f is not None and f != layer.in_features:
+        issues.append(_mismatch("in_features", layer.in_features, f, "features"))
+    if len(x) > 1:
+        flat = " × ".join("?" if d is None else str(d) for d in x)
+        issues.append(
+            _issue(
+                "missing-flatten",
+                f"Linear acts on the last dimension of this {fmt_shape(x)} input,"
+                f" giving {fmt_shape((*x[:-1], layer.out_features))}",
+                severity="warning",
+                help=f"add `- Flatten` before it to feed it all {flat} values per sample, if that was the intent",
+            )
+        )
+    fin = layer.in_features if layer.in_features is not None else f
+    params = layer.out_features * fin + (layer.out_features if layer.bias else 0) if fin is not None else 0
+    # torchinfo counts a Linear's mult-adds as its parameters (times the batch, here 1)
+    return Outcome((*x[:-1], layer.out_features), params=params, mult_adds=params, spatial=False, issues=issues)
+
+
+def softmax(layer: L.Softmax | L.LogSoftmax, x: Dims) -> Outcome:
+    rank = len(x) + 1
+    if layer.dim is None:
+        implicit = 0 if rank in (1, 3) else 1  # torch's legacy _get_softmax_dim
+        over = "the batch dimension" if implicit == 0 else f"dim {implicit}"
+        issue = _issue(
+            "implicit-dim",
+            f"{layer.type} without `dim` normalises over {over} of this {fmt_shape(x)} input"
+            " (torch's implicit choice, deprecated)",
+            severity="warning",
+            help=f"set `dim: {-1 if rank == 3 else 1}` explicitly",
+        )
+        return Outcome(x, issues=[issue])
+    if not -rank <= layer.dim < rank:
+        return Outcome(
+            None,
+            issues=[
+                _issue(
+                    "rank-mismatch",
+                    f"`dim` ({layer.dim}) is out of range for the {fmt_shape(x)} input,"
+                    f" whose dims are {-rank} to {rank - 1}",
+                    "dim",
+                )
+            ],
+        )
+    return Outcome(x)
+
+
+def elementwise(layer: L.LayerBase, x: Dims) -> Outcome:
+    return Outcome(x)
+
+
+# -- padding layers ----------------------------------------------------------------------
+
+
+def pad2d(layer: Any, x: Dims) -> Outcome:
+    if len(x) not in (2, 3):
+        return _rank(layer, x, "3-D or 4-D (N, C, H, W)", "padding layers pad images; " + _SPATIAL_HELP)
+    *lead, h, w = x
+    p = layer.padding
+    left, right, top, bottom = (p, p, p, p) if isinstance(p, int) else p
+    issues: list[Diagnostic] = []
+    if layer.type == "ReflectionPad2d":
+        for axis, size, amounts in (("height", h, (top, bottom)), ("width", w, (left, right))):
+            if size is not None and max(amounts) >= size:
+                issues.append(
+                    _issue(
+                        "padding-too-large",
+                        f"ReflectionPad2d needs padding smaller than the input {axis}, but the"
+                        f" padding is {max(amounts)} and the input {axis} is {size}",
+                        "padding",
+                        help="use a smaller padding, or ReplicationPad2d or ZeroPad2d",
+                    )
+                )
+    return Outcome(
+        (*lead, None if h is None else h + top + bottom, None if w is None else w + left + right),
+        window=((1, 1), (1, 1)),
+        issues=issues,
+    )
+
+
+Rule = Callable[[Any, Dims], Outcome]
+
+RULES: dict[type[L.LayerBase], Rule] = {
+    L.Conv2d: conv2d,
+    L.MaxPool2d: max_pool2d,
+    L.AvgPool2d: avg_pool2d,
+    L.AdaptiveAvgPool2d: adaptive_pool2d,
+    L.AdaptiveMaxPool2d: adaptive_pool2d,
+    L.BatchNorm2d: batch_norm2d,
+    L.Flatten: flatten,
+    L.Linear: linear,
+    L.Softmax: softmax,
+    L.LogSoftmax: softmax,
+    L.ZeroPad2d: pad2d,
+    L.ConstantPad2d: pad2d,
+    L.ReflectionPad2d: pad2d,
+    L.ReplicationPad2d: pad2d,
+    **{
+        cls: elementwise
+        for cls in (
+            L.Dropout,
+            L.Dropout2d,
+            L.Identity,
+            L.ReLU,
+            L.LeakyReLU,
+            L.Sigmoid,
+            L.Tanh,
+            L.GELU,
+            L.ELU,
+            L.SiLU,
+            L.Hardswish,
+        )
+    },
+}

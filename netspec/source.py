@@ -1,0 +1,366 @@
+"""Safe YAML loading that remembers where every value came from (a source map).
+
+PyYAML's composer is recursive and its constructors follow tags, so netspec composes
+the document itself from the parser's event stream: iteratively (deep nesting can't
+overflow the stack), with a depth limit, a budget for alias expansion (no billion
+laughs), duplicate keys as errors, and only YAML's plain scalar tags allowed.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .diagnostics import Diagnostic, Path, Span, SpecError
+
+try:  # libyaml's parser is ~10x faster; the pure-Python one gives the same events
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - wheels ship libyaml
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+MAX_BYTES = 64 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_ALIAS_NODES = 100_000  # nodes that aliases may re-insert, summed over the document
+
+_T = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {_T + t for t in ("str", "int", "float", "bool", "null", "timestamp", "value")}
+_SEQ_TAGS = {None, "!", _T + "seq"}
+_MAP_TAGS = {None, "!", _T + "map"}
+_constructor = yaml.constructor.SafeConstructor()
+_MERGE = object()  # the plain key `<<`, told apart from a quoted "<<"
+
+# (line, col, end_line, end_col), 0-based as the parser gives them; Spans are built lazily
+Mark = tuple[int, int, int, int]
+
+
+@dataclass
+class SourceMap:
+    """Positions of the values (and mapping keys) of one document, by path."""
+
+    source: str
+    text: str
+    values: dict[Path, Mark] = field(default_factory=dict)
+    keys: dict[Path, Mark] = field(default_factory=dict)
+    _lines: list[str] | None = None
+
+    def line(self, n: int) -> str:
+        if self._lines is None:
+            self._lines = self.text.splitlines()
+        return self._lines[n] if 0 <= n < len(self._lines) else ""
+
+    def span(self, path: Path, *, key: bool = False) -> Span | None:
+        """The span of `path`, or of its closest ancestor that has one."""
+        p = path
+        while True:
+            mark = (self.keys.get(p) if key else None) or self.values.get(p)
+            if mark is not None:
+                return self.make_span(*mark)
+            if not p:
+                return None
+            p = p[:-1]
+
+    def make_span(self, line: int, col: int, end_line: int, end_col: int) -> Span:
+        text = self.line(line)
+        if end_line != line:  # a block node: underline the rest of its first line
+            end_col = len(text.rstrip())
+        end_col = max(end_col, col + 1)
+        return Span(self.source, line + 1, col + 1, line + 1, end_col + 1, text)
+
+
+def diagnostic_at(smap: SourceMap, line: int, col: int, code: str, message: str, help: str | None = None) -> Diagnostic:
+    span = smap.make_span(line, col, line, col + 1)
+    return Diagnostic(code, message, span=span, help=help, source=smap.source)
+
+
+def decode(data: bytes, source: str) -> str:
+    """Bytes to text, refusing binary data and anything that is not UTF-8."""
+    smap = SourceMap(source, "")
+    if b"\x00" in data:
+        at = data.index(b"\x00")
+        smap.text = data[: data.find(b"\n", at) if b"\n" in data[at:] else len(data)].decode("utf-8", "replace")
+        line = data.count(b"\n", 0, at)
+        col = at - (data.rfind(b"\n", 0, at) + 1)
+        raise SpecError(
+            [
+                diagnostic_at(
+                    smap,
+                    line,
+                    col,
+                    "encoding",
+                    "this looks like a binary file, not a YAML spec (it contains NUL bytes)",
+                    help="pass the .yaml spec file",
+                )
+            ]
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start)
+        start = data.rfind(b"\n", 0, e.start) + 1
+        end = data.find(b"\n", e.start)
+        smap.text = "\n" * line + data[start : end if end >= 0 else len(data)].decode("utf-8", "replace")
+        col = len(data[start : e.start].decode("utf-8", "replace"))
+        raise SpecError(
+            [
+                diagnostic_at(
+                    smap,
+                    line,
+                    col,
+                    "encoding",
+                    f"the file is not valid UTF-8: byte 0x{data[e.start]:02x} at line {line + 1} cannot be decoded",
+                    help="save the file as UTF-8 (YAML specs are UTF-8 text)",
+                )
+            ]
+        ) from None
+
+
+@dataclass
+class _Frame:
+    """A mapping or sequence being composed."""
+
+    value: dict[Any, Any] | list[Any]
+    path: Path
+    start: Mark
+    anchor: str | None
+    nodes: int = 1
+    key: Any = None
+    key_mark: Mark | None = None
+    has_key: bool = False
+    merges: list[tuple[Any, Mark]] = field(default_factory=list)
+
+
+def load_yaml(text: str, source: str) -> tuple[Any, SourceMap]:
+    """Parse one YAML document into plain Python values and a SourceMap."""
+    smap = SourceMap(source, text)
+    if len(text) > MAX_BYTES:
+        raise SpecError(
+            [
+                Diagnostic(
+                    "unsupported-yaml",
+                    f"the file is {len(text):,} characters long; specs are limited to {MAX_BYTES:,}",
+                    source=source,
+                )
+            ]
+        )
+    loader = _Loader(text)
+    try:
+        return _compose(loader, smap), smap
+    except yaml.MarkedYAMLError as e:
+        raise SpecError([_syntax_diagnostic(e, smap)]) from None
+    except yaml.YAMLError as e:  # ReaderError: a control character YAML forbids
+        position = getattr(e, "position", 0)
+        line = text.count("\n", 0, position)
+        col = position - (text.rfind("\n", 0, position) + 1)
+        char = getattr(e, "character", "")
+        what = f"U+{ord(char):04X}" if isinstance(char, str) and char else repr(char)
+        raise SpecError(
+            [
+                diagnostic_at(
+                    smap,
+                    line,
+                    col,
+                    "yaml-syntax",
+                    f"the character {what} is not allowed in a YAML file",
+                    help="remove the control character (YAML files are printable text)",
+                )
+            ]
+        ) from None
+    finally:
+        loader.dispose()
+
+
+def _syntax_diagnostic(e: yaml.MarkedYAMLError, smap: SourceMap) -> Diagnostic:
+    mark = e.problem_mark or e.context_mark
+    problem = (e.problem or e.context or "invalid YAML").strip()
+    help = None
+    if "'\\t'" in problem or "\t" in problem:
+        problem = "a tab character where YAML expects indentation or a value"
+        help = "indent with spaces: YAML does not allow tabs"
+    elif e.context and e.problem and "while" in e.context:
+        problem = f"{problem} ({e.context})"
+    if mark is None:  # pragma: no cover - the parser always marks its errors
+        return Diagnostic("yaml-syntax", problem, source=smap.source, help=help)
+    return diagnostic_at(smap, mark.line, mark.column, "yaml-syntax", problem, help=help)
+
+
+def _mark(event: Any) -> Mark:
+    s, e = event.start_mark, event.end_mark
+    return (s.line, s.column, e.line, e.column)
+
+
+def _fail(smap: SourceMap, event: Any, code: str, message: str, help: str | None = None) -> SpecError:
+    line, col, end_line, end_col = _mark(event)
+    span = smap.make_span(line, col, end_line, end_col)
+    return SpecError([Diagnostic(code, message, span=span, help=help, source=smap.source)])
+
+
+def _compose(loader: Any, smap: SourceMap) -> Any:
+    loader.get_event()  # StreamStart
+    if loader.check_event(yaml.StreamEndEvent):
+        return None  # an empty file (or only comments)
+    loader.get_event()  # DocumentStart
+    stack: list[_Frame] = []
+    anchors: dict[str, tuple[Any, int]] = {}
+    expanded = 0
+    root: Any = None
+
+    def finish(value: Any, mark: Mark, nodes: int, anchor: str | None, event: Any) -> None:
+        nonlocal root
+        if anchor is not None:
+            anchors[anchor] = (value, nodes)
+        if not stack:
+            root = "<<" if value is _MERGE else value
+            smap.values[()] = mark
+            return
+        parent = stack[-1]
+        parent.nodes += nodes
+        if value is _MERGE and (parent.has_key or isinstance(parent.value, list)):
+            value = "<<"  # a plain `<<` merges only in key position
+        if isinstance(parent.value, list):
+            smap.values[(*parent.path, len(parent.value))] = mark
+            parent.value.append(value)
+        elif not parent.has_key:
+            if isinstance(value, (dict, list)):
+                raise _fail(smap, event, "unsupported-yaml", "a mapping key must be a plain value, not a collection")
+            if value in parent.value:
+                first = smap.keys.get((*parent.path, value))
+                where = f" (first set on line {first[0] + 1})" if first else ""
+                raise _fail(
+                    smap,
+                    event,
+                    "duplicate-key",
+                    f"the key `{value}` appears twice in this mapping{where}",
+                    help="remove one of them: YAML would silently keep only the last",
+                )
+            parent.key, parent.key_mark, parent.has_key = value, mark, True
+        else:
+            if parent.key is _MERGE:
+                parent.merges.append((value, mark))
+            else:
+                path = (*parent.path, parent.key)
+                if parent.key_mark is not None:
+                    smap.keys[path] = parent.key_mark
+                smap.values[path] = mark
+                parent.value[parent.key] = value
+            parent.has_key = False
+
+    def child_path() -> Path:
+        if not stack:
+            return ()
+        parent = stack[-1]
+        if isinstance(parent.value, list):
+            return (*parent.path, len(parent.value))
+        return (*parent.path, parent.key)
+
+    while True:
+        event = loader.get_event()
+        if isinstance(event, yaml.ScalarEvent):
+            finish(_scalar(loader, event, smap), _mark(event), 1, event.anchor, event)
+        elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            is_map = isinstance(event, yaml.MappingStartEvent)
+            if event.tag not in (_MAP_TAGS if is_map else _SEQ_TAGS):
+                raise _fail(
+                    smap,
+                    event,
+                    "unsupported-yaml",
+                    f"the YAML tag `{event.tag}` is not allowed",
+                    help="remove the tag: specs hold plain mappings, lists and values",
+                )
+            if stack and isinstance(stack[-1].value, dict) and not stack[-1].has_key:
+                raise _fail(smap, event, "unsupported-yaml", "a mapping key must be a plain value, not a collection")
+            if len(stack) >= MAX_DEPTH:
+                raise _fail(smap, event, "unsupported-yaml", f"the document nests deeper than {MAX_DEPTH} levels")
+            value: dict[Any, Any] | list[Any] = {} if is_map else []
+            stack.append(_Frame(value, child_path(), _mark(event), event.anchor))
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            frame = stack.pop()
+            if frame.merges:
+                _apply_merges(frame, smap, event)
+            end = _mark(event)
+            finish(frame.value, (frame.start[0], frame.start[1], end[2], end[3]), frame.nodes, frame.anchor, event)
+        elif isinstance(event, yaml.AliasEvent):
+            if event.anchor not in anchors:
+                raise _fail(smap, event, "yaml-syntax", f"the alias `*{event.anchor}` has no anchor before it")
+            value, nodes = anchors[event.anchor]
+            expanded += nodes
+            if expanded > MAX_ALIAS_NODES:
+                raise _fail(
+                    smap,
+                    event,
+                    "unsupported-yaml",
+                    f"aliases expand to more than {MAX_ALIAS_NODES:,} values (an alias bomb?)",
+                    help="write the repeated parts out, or use fewer nested aliases",
+                )
+            finish(value, _mark(event), nodes, None, event)
+        elif isinstance(event, yaml.DocumentEndEvent):
+            break
+    if not loader.check_event(yaml.StreamEndEvent):
+        event = loader.get_event()
+        raise _fail(
+            smap,
+            event,
+            "unsupported-yaml",
+            "the file holds more than one YAML document",
+            help="keep one spec per file (remove the `---` separator)",
+        )
+    return root
+
+
+def _apply_merges(frame: _Frame, smap: SourceMap, event: Any) -> None:
+    """YAML merge keys: `<<: *base` copies keys the mapping does not set itself."""
+    target = frame.value
+    assert isinstance(target, dict)
+    for value, mark in frame.merges:
+        sources = value if isinstance(value, list) else [value]
+        for src in sources:
+            if not isinstance(src, dict):
+                raise _fail(smap, event, "unsupported-yaml", "`<<` must merge a mapping or a list of mappings")
+            for k, v in src.items():
+                if k not in target:
+                    target[k] = v
+                    smap.keys[(*frame.path, k)] = mark
+                    smap.values[(*frame.path, k)] = mark
+
+
+def _scalar(loader: Any, event: Any, smap: SourceMap) -> Any:
+    tag = event.tag
+    if tag is None:
+        tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+    elif tag == "!":
+        tag = _T + "str"
+    if tag == _T + "merge":
+        return _MERGE
+    if tag not in _SCALAR_TAGS:
+        raise _fail(
+            smap,
+            event,
+            "unsupported-yaml",
+            f"the YAML tag `{tag}` is not allowed",
+            help="remove the tag: specs hold plain mappings, lists and values",
+        )
+    value: str = event.value
+    kind = tag[len(_T) :]
+    node = yaml.ScalarNode(tag, value)
+    try:
+        if kind == "null":
+            return None
+        if kind == "bool":
+            return _constructor.construct_yaml_bool(node)
+        if kind == "int":
+            return _constructor.construct_yaml_int(node)
+        if kind == "float":
+            return _constructor.construct_yaml_float(node)
+    except ValueError:
+        digits = sum(ch.isdigit() for ch in value)
+        raise _fail(
+            smap, event, "invalid-value", f"this {kind} cannot be read ({digits:,} digits)", help="use a smaller number"
+        ) from None
+    return value  # str, and timestamps kept as the text the user wrote
+
+
+def display_width(text: str) -> int:
+    """Terminal columns: CJK characters (common in our users' comments) take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

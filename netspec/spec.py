@@ -1,0 +1,388 @@
+"""The spec document: its pydantic model, and loading it from YAML with positioned errors."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    PrivateAttr,
+    ValidationError,
+)
+from pydantic_core import PydanticCustomError
+
+from .diagnostics import Diagnostic, SpecError
+from .diagnostics import Path as DocPath
+from .fields import INT64_MAX, invalid, show
+from .layers import ALIASES, LAYER_TYPES, Layer, LayerBase
+from .source import SourceMap, decode, load_yaml
+
+_SPEC_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def _bare_layer(v: Any) -> Any:
+    """`- ReLU` is shorthand for `- {type: ReLU}`."""
+    return {"type": v} if isinstance(v, str) else v
+
+
+def _input_shape(v: Any) -> tuple[int, ...]:
+    expected = "[channels, height, width] for images or [features] for vectors, each a positive integer"
+    if not isinstance(v, (list, tuple)) or len(v) not in (1, 3):
+        raise invalid(expected, v)
+    if not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= INT64_MAX for d in v):
+        raise invalid(expected, v)
+    return tuple(v)
+
+
+def _spec_name(v: Any) -> str:
+    if not isinstance(v, str) or not _SPEC_NAME.fullmatch(v) or len(v) > 100:
+        raise invalid("a short name of letters, digits, '.', '_' and '-' (it names the run directory)", v)
+    return v
+
+
+def _unique_names(layers: list[LayerBase]) -> list[LayerBase]:
+    seen: dict[str, int] = {}
+    for i, layer in enumerate(layers):
+        if layer.name is None:
+            continue
+        if layer.name in seen:
+            raise PydanticCustomError(
+                "duplicate-name",
+                "layers {first} and {index} are both named `{name}`",
+                {"first": seen[layer.name], "index": i, "name": layer.name, "at": (i, "name")},
+            )
+        seen[layer.name] = i
+    return layers
+
+
+InputShape = Annotated[
+    tuple[int, ...],
+    PlainValidator(
+        _input_shape,
+        json_schema_input_type=Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1, max_length=3)],
+    ),
+]
+SpecName = Annotated[
+    str, PlainValidator(_spec_name, json_schema_input_type=Annotated[str, Field(pattern=_SPEC_NAME.pattern)])
+]
+LayerItem = Annotated[Layer, BeforeValidator(_bare_layer)]
+
+
+class Spec(BaseModel):
+    """A network: its name, one sample's input shape, and its layers in order."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: SpecName = "model"
+    description: str | None = None
+    input: InputShape
+    layers: Annotated[list[LayerItem], Field(min_length=1), AfterValidator(_unique_names)]
+
+    _source: SourceMap | None = PrivateAttr(default=None)
+
+    def with_input(self, shape: tuple[int, ...]) -> Spec:
+        """The same spec checked with another input shape (what `--input` does)."""
+        return self.model_copy(update={"input": _input_shape(shape)})
+
+    @property
+    def source(self) -> SourceMap | None:
+        """Where the spec was read from (None for a spec built in Python)."""
+        return self._source
+
+
+def parse_spec(text: str, source: str = "<string>") -> Spec:
+    """Parse a YAML spec from a string; raises SpecError with every schema error found."""
+    data, smap = load_yaml(text, source)
+    return spec_from_data(data, smap)
+
+
+def load_spec(path: str | os.PathLike[str]) -> Spec:
+    """Read and parse a spec file; raises SpecError (code `io-error` when it can't be read)."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise SpecError(
+            [
+                Diagnostic(
+                    "io-error",
+                    f"no such file: {p}",
+                    source=str(p),
+                    help="check the path (netspec check takes .yaml spec files)",
+                )
+            ]
+        ) from None
+    except IsADirectoryError:
+        raise SpecError(
+            [
+                Diagnostic(
+                    "io-error",
+                    f"{p} is a directory, not a spec file",
+                    source=str(p),
+                    help=f"pass the spec files in it, e.g. {p}/*.yaml",
+                )
+            ]
+        ) from None
+    except OSError as e:
+        raise SpecError([Diagnostic("io-error", f"cannot read {p}: {e.strerror or e}", source=str(p))]) from None
+    text = decode(data, str(p))
+    data_, smap = load_yaml(text, str(p))
+    if isinstance(data_, dict) and "name" not in data_:
+        data_ = {"name": _default_name(p), **data_}
+    return spec_from_data(data_, smap)
+
+
+def _default_name(p: Path) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", p.stem).strip("-._")
+    return stem or "model"
+
+
+def spec_from_data(data: Any, smap: SourceMap | None = None) -> Spec:
+    """Validate already-loaded data (a dict, as from YAML or JSON) into a Spec."""
+    if data is None or data == {}:
+        raise SpecError(
+            [
+                _at(
+                    smap,
+                    (),
+                    Diagnostic(
+                        "missing-field",
+                        "the spec is empty: it needs `input` and `layers`",
+                        help="start from an example such as specs/lenet.yaml",
+                    ),
+                )
+            ]
+        )
+    if not isinstance(data, dict):
+        raise SpecError(
+            [
+                _at(
+                    smap,
+                    (),
+                    Diagnostic(
+                        "invalid-value",
+                        f"the spec must be a mapping with `input` and `layers`, got {_kind(data)}",
+                        help="write `input: [C, H, W]` and `layers:` at the top level of the file",
+                    ),
+                )
+            ]
+        )
+    try:
+        spec = Spec.model_validate(data)
+    except ValidationError as e:
+        raise SpecError(translate(e, data, smap)) from None
+    spec._source = smap
+    return spec
+
+
+def _kind(v: Any) -> str:
+    return {list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(
+        type(v), type(v).__name__
+    )
+
+
+def _at(smap: SourceMap | None, path: DocPath, d: Diagnostic, *, key: bool = False) -> Diagnostic:
+    span = smap.span(path, key=key) if smap is not None else None
+    return replace(d, path=path, span=span, source=smap.source if smap else d.source)
+
+
+# -- pydantic errors -> diagnostics -------------------------------------------------------
+
+
+def _data_path(data: Any, loc: tuple[Any, ...]) -> DocPath:
+    """Follow pydantic's `loc` through the data, skipping union tags it inserts."""
+    path: list[str | int] = []
+    cur = data
+    for item in loc:
+        if (isinstance(cur, dict) and item in cur) or (
+            isinstance(cur, list) and isinstance(item, int) and 0 <= item < len(cur)
+        ):
+            cur = cur[item]
+            path.append(item)
+    return tuple(path)
+
+
+def _lookup(data: Any, path: DocPath) -> Any:
+    for item in path:
+        data = data[item]
+    return data
+
+
+def did_you_mean(word: str, choices: list[str], aliases: dict[str, str] | None = None) -> str | None:
+    if aliases and word in aliases:
+        return aliases[word]
+    lowered = {c.lower(): c for c in choices}
+    if word.lower() in lowered:
+        return lowered[word.lower()]
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6) or difflib.get_close_matches(
+        word.lower(), list(lowered), n=1, cutoff=0.6
+    )
+    if not close:
+        return None
+    return lowered.get(close[0], close[0])
+
+
+def _model_at(data: Any, path: DocPath) -> type[BaseModel]:
+    """The model class validating the mapping at `path` (a layer, the spec, or a section)."""
+    if len(path) >= 2 and path[0] == "layers":
+        item = _lookup(data, path[:2])
+        kind = item.get("type") if isinstance(item, dict) else item
+        if isinstance(kind, str) and kind in LAYER_TYPES:
+            return LAYER_TYPES[kind]
+    model: type[BaseModel] = Spec
+    for item in path:
+        field = model.model_fields.get(item) if isinstance(item, str) else None
+        annotation = getattr(field, "annotation", None)
+        sub = _model_in(annotation)
+        if sub is None:
+            break
+        model = sub
+    return model
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _owner(data: Any, path: DocPath) -> str:
+    """How to name the mapping at `path` in a message: `Conv2d`, the spec, `train`."""
+    if len(path) == 2 and path[0] == "layers":
+        item = _lookup(data, path)
+        kind = item.get("type") if isinstance(item, dict) else item
+        return f"`{kind}`" if isinstance(kind, str) else f"layer {path[1]}"
+    if not path:
+        return "the spec"
+    return "`" + ".".join(str(p) for p in path) + "`"
+
+
+_EXPECTED = {
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "string_type": "a string",
+    "list_type": "a list",
+    "tuple_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
+
+
+def translate(err: ValidationError, data: Any, smap: SourceMap | None) -> list[Diagnostic]:
+    """Pydantic's errors as netspec diagnostics, one per offending value, in file order."""
+    out: dict[DocPath, Diagnostic] = {}
+    for e in err.errors(include_url=False):
+        kind, loc, ctx = e["type"], tuple(e["loc"]), e.get("ctx") or {}
+        path = _data_path(data, loc)
+        if "at" in ctx:  # a custom error that knows the exact place below `loc`
+            path = (*path, *ctx["at"])
+        d, key = _diagnostic(kind, loc, ctx, e, path, data)
+        if d is None:
+            continue
+        if kind == "missing" and len(path) == 2 and path[0] == "layers" and isinstance(_lookup(data, path), dict):
+            path = (*path, "type")  # point at the layer's type rather than its whole mapping
+        if path not in out:  # a union reports each branch; the first says enough
+            out[path] = _at(smap, path, d, key=key)
+    return sorted(out.values(), key=lambda d: (d.span.line, d.span.col) if d.span else (0, 0))
+
+
+def _diagnostic(
+    kind: str, loc: tuple[Any, ...], ctx: dict[str, Any], e: Any, path: DocPath, data: Any
+) -> tuple[Diagnostic | None, bool]:
+    field = loc[-1] if loc and isinstance(loc[-1], str) else None
+    value = e.get("input")
+    if kind == "missing":
+        owner = _owner(data, path)
+        return Diagnostic("missing-field", f"{owner} needs `{field}`", help=_missing_help(str(field), owner)), False
+    if kind == "extra_forbidden":
+        parent = path[:-1]
+        owner = _owner(data, parent)
+        model = _model_at(data, parent)
+        choices = [f for f in model.model_fields if f != "type"]
+        guess = did_you_mean(str(path[-1]), choices)
+        help = f"did you mean `{guess}`?" if guess else f"{owner} takes: " + ", ".join(f"`{c}`" for c in choices)
+        return Diagnostic("unknown-field", f"{owner} has no argument `{path[-1]}`", help=help), True
+    if kind == "union_tag_invalid":
+        tag = str(ctx.get("tag"))
+        guess = did_you_mean(tag, list(LAYER_TYPES), ALIASES)
+        help = f"did you mean `{guess}`?" if guess else "netspec knows: " + ", ".join(LAYER_TYPES)
+        return Diagnostic("unknown-layer", f"unknown layer type `{tag}`", help=help), False
+    if kind == "union_tag_not_found" or (
+        kind in ("model_attributes_type", "model_type") and loc[:1] == ("layers",) and len(loc) == 2
+    ):
+        item = value
+        if isinstance(item, dict):
+            return Diagnostic(
+                "missing-field",
+                "this layer has no `type`",
+                help="add `type:` with a torch.nn class name, e.g. `type: Conv2d`",
+            ), False
+        return Diagnostic(
+            "invalid-value",
+            f"a layer must be a layer name or a mapping with `type`, got {show(item)}",
+            help="write e.g. `- ReLU` or `- {type: Linear, out_features: 10}`",
+        ), False
+    if kind == "invalid-value":
+        return Diagnostic(
+            "invalid-value", f"`{field}` {e['msg']}" if field else e["msg"], help=_value_help(str(field), value)
+        ), False
+    if kind == "duplicate-name":
+        return Diagnostic("duplicate-name", e["msg"], help="give each layer a unique `name`, or drop it"), False
+    if kind == "literal_error":
+        choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        guess = did_you_mean(str(value), choices) if isinstance(value, str) else None
+        hint = f"did you mean `{guess}`?" if guess else None
+        return Diagnostic(
+            "invalid-value", f"`{field}` must be one of {ctx.get('expected')}, got {show(value)}", help=hint
+        ), False
+    if kind == "too_short" and field == "layers":
+        return Diagnostic(
+            "missing-field",
+            "`layers` is empty: a network needs at least one layer",
+            help="add layers, e.g. `- {type: Linear, out_features: 10}`",
+        ), False
+    if kind in _EXPECTED:
+        what = f"`{field}`" if field else "this value"
+        return Diagnostic("invalid-value", f"{what} must be {_EXPECTED[kind]}, got {show(value)}"), False
+    what = f"`{field}`: " if field else ""
+    return Diagnostic("invalid-value", what + str(e["msg"])[:1].lower() + str(e["msg"])[1:]), False
+
+
+def _missing_help(field: str, owner: str) -> str:
+    examples = {
+        "input": "add `input: [1, 28, 28]` (channels, height, width of one sample) or `input: [features]`",
+        "layers": "add `layers:` followed by a list such as `- {type: Conv2d, out_channels: 6, kernel_size: 5}`",
+        "out_channels": "add `out_channels:` with the number of filters, e.g. `out_channels: 16`",
+        "kernel_size": "add `kernel_size:`, e.g. `kernel_size: 3` or `kernel_size: [3, 5]`",
+        "out_features": "add `out_features:`, e.g. `out_features: 10` for 10 classes",
+        "output_size": "add `output_size:`, e.g. `output_size: 1` for global pooling",
+        "padding": "add `padding:` as an int or `[left, right, top, bottom]`",
+    }
+    return examples.get(field, f"add `{field}:` to {owner}")
+
+
+def _value_help(field: str, value: Any) -> str | None:
+    if isinstance(value, float) and value.is_integer():
+        return f"write `{field}: {int(value)}` (an integer)"
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return f"write `{field}: {value.strip()}` without quotes"
+    return None

@@ -1,0 +1,24 @@
+"""Shared test settings: hypothesis profiles and the folders tests read from."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = sorted((ROOT / "specs").glob("*.yaml"))
+
+# CI runs the full 1,000-spec property test; NETSPEC_QUICK=1 trims it for local iteration.
+settings.register_profile(
+    "default", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=False
+)
+settings.register_profile("quick", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("quick" if os.environ.get("NETSPEC_QUICK") else "default")
+
+
+def pytest_addoption(parser: object) -> None:
+    parser.addoption(  # type: ignore[attr-defined]
+        "--update-golden", action="store_true", default=False, help="rewrite the golden files from current output"
+    )
