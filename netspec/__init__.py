@@ -13,6 +13,18 @@ from .spec import Spec, load_spec, parse_spec, spec_from_data
 
 __version__ = "0.1.0"
 
+# Names that need torch are imported on first use, so `import netspec` and `netspec check` stay torch-free.
+_LAZY = {"build": "netspec.build"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'netspec' has no attribute {name!r}")
+
+
 __all__ = [
     "Diagnostic",
     "LayerReport",
@@ -21,6 +33,7 @@ __all__ = [
     "Span",
     "Spec",
     "SpecError",
+    "build",
     "check",
     "load_spec",
     "parse_spec",

@@ -12,7 +12,8 @@ import keyword
 import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator
+from pydantic_core import PydanticCustomError
 
 from .fields import (
     Bool,
@@ -108,6 +109,54 @@ LayerName = Annotated[
 ]
 
 
+_INIT_ARGS: dict[str, tuple[str, ...]] = {
+    "default": (),  # torch's own initialisation (what you get without `init`)
+    "kaiming_normal": ("nonlinearity", "mode", "a"),
+    "kaiming_uniform": ("nonlinearity", "mode", "a"),
+    "xavier_normal": ("gain",),
+    "xavier_uniform": ("gain",),
+    "normal": ("mean", "std"),
+    "zeros": (),
+}
+
+
+def _init_shorthand(v: Any) -> Any:
+    """`init: kaiming_normal` is shorthand for `init: {type: kaiming_normal}`; arguments must fit the type."""
+    if isinstance(v, str):
+        return {"type": v}
+    if isinstance(v, dict) and v.get("type") in _INIT_ARGS:
+        allowed = _INIT_ARGS[v["type"]]
+        for key in v:
+            if key != "type" and key in Init.model_fields and key not in allowed:
+                raise PydanticCustomError(
+                    "invalid-value",
+                    "`{key}` does not apply to `{kind}` initialisation{fits}",
+                    {
+                        "key": key,
+                        "kind": v["type"],
+                        "at": (key,),
+                        "fits": f" (it takes {', '.join(allowed)})" if allowed else " (it takes no arguments)",
+                    },
+                )
+    return v
+
+
+class Init(BaseModel):
+    """How to initialise a layer's weight; biases then start at zero. Absent: torch's default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    type: Literal["default", "kaiming_normal", "kaiming_uniform", "xavier_normal", "xavier_uniform", "normal", "zeros"]
+    nonlinearity: Literal["relu", "leaky_relu", "linear", "sigmoid", "tanh", "selu"] = "relu"  # kaiming
+    mode: Literal["fan_in", "fan_out"] = "fan_in"  # kaiming
+    a: Real = 0.0  # kaiming: the negative slope for leaky_relu
+    gain: PositiveReal = 1.0  # xavier
+    mean: Real = 0.0  # normal
+    std: PositiveReal = 0.01  # normal
+
+
+InitArg = Annotated[Init, BeforeValidator(_init_shorthand)]
+
+
 class LayerBase(BaseModel):
     """Fields every layer has."""
 
@@ -130,6 +179,7 @@ class Conv2d(LayerBase):
     groups: PositiveInt = 1
     bias: Bool = True
     padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros"
+    init: InitArg | None = None
 
 
 class MaxPool2d(LayerBase):
@@ -196,6 +246,7 @@ class Linear(LayerBase):
     in_features: PositiveInt | None = None
     out_features: PositiveInt
     bias: Bool = True
+    init: InitArg | None = None
 
 
 class Identity(LayerBase):

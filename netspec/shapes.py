@@ -236,8 +236,11 @@ def batch_norm2d(layer: L.BatchNorm2d, x: Dims) -> Outcome:
         issue = _mismatch("num_features", layer.num_features, c, "channels")
         if not layer.affine and not layer.track_running_stats:
             # torch has no per-channel tensor to check against here, so it runs: warn, as it won't
-            issue = replace(issue, severity="warning", message=issue.message + " (torch runs it: the layer has"
-                            " no per-channel weights or statistics to check)")
+            issue = replace(
+                issue,
+                severity="warning",
+                message=issue.message + " (torch runs it: the layer has no per-channel weights or statistics to check)",
+            )
         issues.append(issue)
     channels = layer.num_features if layer.num_features is not None else c
     params = 2 * channels if layer.affine and channels is not None else 0  # weight and bias

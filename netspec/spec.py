@@ -24,7 +24,7 @@ from pydantic_core import PydanticCustomError
 from .diagnostics import Diagnostic, SpecError
 from .diagnostics import Path as DocPath
 from .fields import INT64_MAX, invalid, show
-from .layers import ALIASES, LAYER_TYPES, Layer, LayerBase
+from .layers import ALIASES, LAYER_TYPES, InitArg, Layer, LayerBase
 from .source import SourceMap, decode, load_yaml
 
 _SPEC_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -47,6 +47,12 @@ def _input_shape(v: Any) -> tuple[int, ...]:
 def _spec_name(v: Any) -> str:
     if not isinstance(v, str) or not _SPEC_NAME.fullmatch(v) or len(v) > 100:
         raise invalid("a short name of letters, digits, '.', '_' and '-' (it names the run directory)", v)
+    return v
+
+
+def _seed(v: Any) -> int:
+    if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= INT64_MAX:
+        raise invalid("an integer ≥ 0", v)
     return v
 
 
@@ -76,6 +82,7 @@ SpecName = Annotated[
     str, PlainValidator(_spec_name, json_schema_input_type=Annotated[str, Field(pattern=_SPEC_NAME.pattern)])
 ]
 LayerItem = Annotated[Layer, BeforeValidator(_bare_layer)]
+Seed = Annotated[int, PlainValidator(_seed, json_schema_input_type=Annotated[int, Field(ge=0)])]
 
 
 class Spec(BaseModel):
@@ -87,6 +94,8 @@ class Spec(BaseModel):
     description: str | None = None
     input: InputShape
     layers: Annotated[list[LayerItem], Field(min_length=1), AfterValidator(_unique_names)]
+    init: InitArg | None = None  # for every Conv2d and Linear without an `init` of its own
+    seed: Seed | None = None  # makes two builds give identical weights
 
     _source: SourceMap | None = PrivateAttr(default=None)
 
@@ -342,9 +351,10 @@ def _diagnostic(
             help="write e.g. `- ReLU` or `- {type: Linear, out_features: 10}`",
         ), False
     if kind == "invalid-value":
-        return Diagnostic(
-            "invalid-value", f"`{field}` {e['msg']}" if field else e["msg"], help=_value_help(str(field), value)
-        ), False
+        message = str(e["msg"])
+        if field and message.startswith("must"):  # "must be ..." reads as the end of a sentence about the field
+            message = f"`{field}` {message}"
+        return Diagnostic("invalid-value", message, help=_value_help(str(field), value)), False
     if kind == "duplicate-name":
         return Diagnostic("duplicate-name", e["msg"], help="give each layer a unique `name`, or drop it"), False
     if kind == "literal_error":
