@@ -34,6 +34,9 @@ CODES: dict[str, str] = {
     "dataset-shape": "the dataset's samples or targets do not fit the spec's input or output",
     "dataset-missing": "the dataset's files are not where the spec says",
     "checkpoint": "a checkpoint that cannot be loaded or does not fit its spec",
+    "too-large": "the model's parameters would not fit in the available (device) memory",
+    "missing-dependency": "an optional package the command needs is not installed",
+    "non-finite-loss": "training stopped because the loss became NaN or infinite",
 }
 
 
