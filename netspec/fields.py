@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PlainValidator
+from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 INT64_MAX = 2**63 - 1  # torch sizes are int64; anything larger cannot be built
@@ -119,29 +119,21 @@ def _bool(v: Any) -> bool:
     return v
 
 
-# json_schema_input_type is what `netspec schema` advertises to editors.
+# Each validator runs before pydantic's own check of the annotated type, which then always
+# passes; the annotated type (with its bounds) is what `netspec schema` shows editors.
 _Pos = Annotated[int, Field(ge=1, le=INT64_MAX)]
 _NonNeg = Annotated[int, Field(ge=0, le=INT64_MAX)]
-PositiveInt = Annotated[int, PlainValidator(_positive, json_schema_input_type=_Pos)]
-Size2 = Annotated[int | tuple[int, int], PlainValidator(_size2, json_schema_input_type=_Pos | tuple[_Pos, _Pos])]
-Pad2 = Annotated[int | tuple[int, int], PlainValidator(_pad2, json_schema_input_type=_NonNeg | tuple[_NonNeg, _NonNeg])]
-ConvPadding = Annotated[
-    int | tuple[int, int] | str,
-    PlainValidator(_conv_padding, json_schema_input_type=_NonNeg | tuple[_NonNeg, _NonNeg] | Literal["same", "valid"]),
-]
-Pad4 = Annotated[
-    int | tuple[int, int, int, int],
-    PlainValidator(_pad4, json_schema_input_type=_NonNeg | tuple[_NonNeg, _NonNeg, _NonNeg, _NonNeg]),
-]
-OutputSize = Annotated[
-    int | tuple[int | None, int | None],
-    PlainValidator(_output_size, json_schema_input_type=_Pos | tuple[_Pos | None, _Pos | None]),
-]
-Dim = Annotated[int, PlainValidator(_dim, json_schema_input_type=int)]
-Real = Annotated[float, PlainValidator(_real, json_schema_input_type=float)]
-Probability = Annotated[float, PlainValidator(_prob, json_schema_input_type=Annotated[float, Field(ge=0, le=1)])]
-PositiveReal = Annotated[float, PlainValidator(_positive_real, json_schema_input_type=Annotated[float, Field(gt=0)])]
-Bool = Annotated[bool, PlainValidator(_bool, json_schema_input_type=bool)]
+PositiveInt = Annotated[_Pos, BeforeValidator(_positive)]
+Size2 = Annotated[_Pos | tuple[_Pos, _Pos], BeforeValidator(_size2)]
+Pad2 = Annotated[_NonNeg | tuple[_NonNeg, _NonNeg], BeforeValidator(_pad2)]
+ConvPadding = Annotated[_NonNeg | tuple[_NonNeg, _NonNeg] | Literal["same", "valid"], BeforeValidator(_conv_padding)]
+Pad4 = Annotated[_NonNeg | tuple[_NonNeg, _NonNeg, _NonNeg, _NonNeg], BeforeValidator(_pad4)]
+OutputSize = Annotated[_Pos | tuple[_Pos | None, _Pos | None], BeforeValidator(_output_size)]
+Dim = Annotated[int, BeforeValidator(_dim)]
+Real = Annotated[float, BeforeValidator(_real)]
+Probability = Annotated[float, Field(ge=0, le=1), BeforeValidator(_prob)]
+PositiveReal = Annotated[float, Field(gt=0), BeforeValidator(_positive_real)]
+Bool = Annotated[bool, BeforeValidator(_bool)]
 
 
 def pair(v: int | tuple[Any, ...]) -> tuple[Any, Any]:

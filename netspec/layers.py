@@ -12,7 +12,7 @@ import keyword
 import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from .fields import (
@@ -104,9 +104,7 @@ def _layer_name(v: Any) -> str:
     return v
 
 
-LayerName = Annotated[
-    str, PlainValidator(_layer_name, json_schema_input_type=Annotated[str, Field(pattern=_NAME.pattern)])
-]
+LayerName = Annotated[str, Field(pattern=_NAME.pattern), BeforeValidator(_layer_name)]
 
 
 _INIT_ARGS: dict[str, tuple[str, ...]] = {

@@ -15,7 +15,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    PlainValidator,
     PrivateAttr,
     ValidationError,
 )
@@ -72,17 +71,11 @@ def _unique_names(layers: list[LayerBase]) -> list[LayerBase]:
 
 
 InputShape = Annotated[
-    tuple[int, ...],
-    PlainValidator(
-        _input_shape,
-        json_schema_input_type=Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=1, max_length=3)],
-    ),
+    tuple[Annotated[int, Field(ge=1)], ...], Field(min_length=1, max_length=3), BeforeValidator(_input_shape)
 ]
-SpecName = Annotated[
-    str, PlainValidator(_spec_name, json_schema_input_type=Annotated[str, Field(pattern=_SPEC_NAME.pattern)])
-]
+SpecName = Annotated[str, Field(pattern=_SPEC_NAME.pattern), BeforeValidator(_spec_name)]
 LayerItem = Annotated[Layer, BeforeValidator(_bare_layer)]
-Seed = Annotated[int, PlainValidator(_seed, json_schema_input_type=Annotated[int, Field(ge=0)])]
+Seed = Annotated[int, Field(ge=0), BeforeValidator(_seed)]
 
 
 class Spec(BaseModel):
@@ -98,6 +91,12 @@ class Spec(BaseModel):
     seed: Seed | None = None  # makes two builds give identical weights
 
     _source: SourceMap | None = PrivateAttr(default=None)
+
+    def __eq__(self, other: object) -> bool:
+        """Specs are equal when their contents are; where they were read from does not matter."""
+        return isinstance(other, Spec) and self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]  # layers is a list: a Spec is a value, not a key
 
     def with_input(self, shape: tuple[int, ...]) -> Spec:
         """The same spec checked with another input shape (what `--input` does)."""
@@ -149,6 +148,17 @@ def load_spec(path: str | os.PathLike[str]) -> Spec:
     if isinstance(data_, dict) and "name" not in data_:
         data_ = {"name": _default_name(p), **data_}
     return spec_from_data(data_, smap)
+
+
+def spec_to_data(spec: Spec) -> dict[str, Any]:
+    """The spec as plain data (lists, not tuples; arguments left at torch's defaults omitted).
+
+    `spec_from_data(spec_to_data(s)) == s`; checkpoints and exports store this form.
+    """
+    data = spec.model_dump(mode="json", exclude_defaults=True)
+    data["name"] = spec.name
+    data["layers"] = [{"type": layer.type, **d} for layer, d in zip(spec.layers, data["layers"])]
+    return data
 
 
 def _default_name(p: Path) -> str:
