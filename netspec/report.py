@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from .diagnostics import Diagnostic, SpecError
 from .layers import module_names
@@ -79,15 +80,16 @@ def check(spec: Spec) -> ShapeReport:
     names = module_names(spec.layers)
     dims: Dims = tuple(spec.input)
     rf: ReceptiveField | None = ReceptiveField((1, 1), (1, 1)) if len(dims) == 3 else None
-    history: list[tuple[str, Dims]] = [("input", dims)]  # for notes: how each dim got its value
-    previous = ""  # how the previous layer made its output, for shape-mismatch notes
+    # (name, type, output dims, how it was computed) per layer so far: notes are formatted from
+    # it only when a diagnostic needs them, keeping the happy path free of string work
+    history: list[_Step] = [_Step("input", "", dims, "")]
     reports: list[LayerReport] = []
     diagnostics: list[Diagnostic] = []
 
     for i, layer in enumerate(spec.layers):
         outcome = RULES[type(layer)](layer, dims)
         for d in outcome.issues:
-            d = _context(d, i, names[i], layer.type, dims, history, previous)
+            d = _context(d, i, names[i], layer.type, dims, history)
             path = ("layers", i, *(d.path or ("type",)))
             span = smap.span(path) if smap is not None else None
             diagnostics.append(replace(d, path=path, span=span, source=smap.source if smap else None))
@@ -115,10 +117,7 @@ def check(spec: Spec) -> ShapeReport:
                 activation_bytes=(math.prod(d or 0 for d in out)) * FLOAT32_BYTES,
             )
         )
-        history.append((names[i], out))
-        previous = f"layer {i} ({names[i]}: {layer.type}) turns {fmt_shape(dims)} into {fmt_shape(out)}"
-        if outcome.explain:
-            previous += f": {outcome.explain}"
+        history.append(_Step(names[i], layer.type, out, outcome.explain))
         dims = out
 
     if any(d.is_error for d in diagnostics):
@@ -132,18 +131,30 @@ def check(spec: Spec) -> ShapeReport:
     )
 
 
-def _context(
-    d: Diagnostic, i: int, name: str, kind: str, dims: Dims, history: list[tuple[str, Dims]], previous: str
-) -> Diagnostic:
+class _Step(NamedTuple):
+    name: str
+    type: str
+    dims: Dims
+    explain: str
+
+
+def _context(d: Diagnostic, i: int, name: str, kind: str, dims: Dims, history: list[_Step]) -> Diagnostic:
     """Add the notes a reader needs: which layer, what it got, and where that came from."""
     if d.code in ("shape-mismatch", "rank-mismatch", "missing-flatten"):
-        d = d.with_note(previous or f"the spec's `input` is {fmt_shape(dims)}")
+        if i == 0:
+            d = d.with_note(f"the spec's `input` is {fmt_shape(dims)}")
+        else:
+            prev = history[-1]
+            note = (
+                f"layer {i - 1} ({prev.name}: {prev.type}) turns {fmt_shape(history[-2].dims)} into {fmt_shape(dims)}"
+            )
+            d = d.with_note(note + (f": {prev.explain}" if prev.explain else ""))
     else:
         d = d.with_note(f"layer {i} ({name}: {kind}) gets {fmt_shape(dims)}")
     if d.code == "empty-output" and len(dims) >= 2:
         axis = "height" if "height" in d.message else "width"
         pos = -2 if axis == "height" else -1
-        trail = [f"{dims_[pos]} ({who})" for who, dims_ in history if len(dims_) >= 2 and dims_[pos] is not None]
+        trail = [f"{s.dims[pos]} ({s.name})" for s in history if len(s.dims) >= 2 and s.dims[pos] is not None]
         if len(trail) > 1:
             d = d.with_note(f"the {axis} shrinks: " + " → ".join(trail))
     return d

@@ -205,6 +205,7 @@ def _compose(loader: Any, smap: SourceMap) -> Any:
     stack: list[_Frame] = []
     anchors: dict[str, tuple[Any, int]] = {}
     expanded = 0
+    scalars: dict[tuple[str, bool], Any] = {}
     root: Any = None
 
     def finish(value: Any, mark: Mark, nodes: int, anchor: str | None, event: Any) -> None:
@@ -258,7 +259,7 @@ def _compose(loader: Any, smap: SourceMap) -> Any:
     while True:
         event = loader.get_event()
         if isinstance(event, yaml.ScalarEvent):
-            finish(_scalar(loader, event, smap), _mark(event), 1, event.anchor, event)
+            finish(_scalar(loader, event, smap, scalars), _mark(event), 1, event.anchor, event)
         elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             is_map = isinstance(event, yaml.MappingStartEvent)
             if event.tag not in (_MAP_TAGS if is_map else _SEQ_TAGS):
@@ -325,7 +326,18 @@ def _apply_merges(frame: _Frame, smap: SourceMap, event: Any) -> None:
                     smap.values[(*frame.path, k)] = mark
 
 
-def _scalar(loader: Any, event: Any, smap: SourceMap) -> Any:
+def _scalar(loader: Any, event: Any, smap: SourceMap, cache: dict[tuple[str, bool], Any]) -> Any:
+    """A scalar's Python value; plain untagged scalars are memoised (specs repeat `Conv2d`, `3`, ...)."""
+    key = (event.value, event.implicit[0])
+    if event.tag is None and key in cache:
+        return cache[key]
+    value = _construct(loader, event, smap)
+    if event.tag is None:
+        cache[key] = value
+    return value
+
+
+def _construct(loader: Any, event: Any, smap: SourceMap) -> Any:
     tag = event.tag
     if tag is None:
         tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
