@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 import click
@@ -45,7 +46,6 @@ def diagnostic(d: Diagnostic) -> str:
 
 def _window(text: str, col: int, length: int) -> tuple[str, int, int]:
     """The displayed line, the caret's display column and its display width."""
-    text = text.replace("\t", "    ")  # YAML forbids tabs in indentation, but not in comments
     if len(text) > _MAX_LINE:
         lo = max(0, col - _MAX_LINE // 2)
         hi = min(len(text), lo + _MAX_LINE)
@@ -53,9 +53,16 @@ def _window(text: str, col: int, length: int) -> tuple[str, int, int]:
         text = prefix + text[lo:hi] + ("…" if hi < len(text) else "")
         col = col - lo + len(prefix)
         length = min(length, hi - (col - len(prefix) + lo))
-    start = display_width(text[:col])
-    width = max(1, display_width(text[col : col + max(length, 1)]))
-    return text, start, width
+    start = display_width(_visible(text[:col]))
+    width = max(1, display_width(_visible(text[col : col + max(length, 1)])))
+    return _visible(text), start, width
+
+
+def _visible(text: str) -> str:
+    """Tabs as spaces, control characters as �: a binary file's line must not drive the terminal."""
+    return "".join(
+        "    " if ch == "\t" else "\ufffd" if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in text
+    )
 
 
 def concise(d: Diagnostic) -> str:

@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from .diagnostics import Diagnostic, SpecError
 from .layers import module_names
-from .shapes import RULES, Dims, fmt_shape
+from .shapes import RULES, Dim, Dims, fmt_shape
 from .spec import Spec
 
 Shape = tuple[int | str, ...]  # ("N", 6, 28, 28): the batch stays symbolic
@@ -62,7 +62,10 @@ class ShapeReport:
 
     @property
     def activation_bytes(self) -> int:
-        """Input plus every layer's output, one sample, float32: torchinfo's forward/backward pass size."""
+        """Input plus every layer's output, one sample, float32.
+
+        Not torchinfo's "forward/backward pass size", which counts only layers with parameters, twice.
+        """
         return _numel(self.input_shape) * FLOAT32_BYTES + sum(layer.activation_bytes for layer in self.layers)
 
 
@@ -154,7 +157,12 @@ def _context(d: Diagnostic, i: int, name: str, kind: str, dims: Dims, history: l
     if d.code == "empty-output" and len(dims) >= 2:
         axis = "height" if "height" in d.message else "width"
         pos = -2 if axis == "height" else -1
-        trail = [f"{s.dims[pos]} ({s.name})" for s in history if len(s.dims) >= 2 and s.dims[pos] is not None]
+        trail: list[str] = []
+        last: Dim = None
+        for s in history:  # only the layers that changed the size: 32 (input) → 28 (conv1) → 14 (pool1)
+            if len(s.dims) >= 2 and s.dims[pos] is not None and s.dims[pos] != last:
+                trail.append(f"{s.dims[pos]} ({s.name})")
+                last = s.dims[pos]
         if len(trail) > 1:
             d = d.with_note(f"the {axis} shrinks: " + " → ".join(trail))
     return d

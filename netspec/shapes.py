@@ -16,7 +16,7 @@ from typing import Any
 
 from . import layers as L
 from .diagnostics import Diagnostic
-from .fields import pair
+from .fields import pair, show
 
 Dim = int | None
 Dims = tuple[Dim, ...]  # one sample: (C, H, W) or (F,); the batch N is implicit
@@ -47,7 +47,7 @@ def _issue(
 def _mismatch(arg: str, declared: int, actual: int, what: str) -> Diagnostic:
     return _issue(
         "shape-mismatch",
-        f"`{arg}` is {declared} but the incoming tensor has {actual} {what}",
+        f"`{arg}` is {declared} but the incoming tensor has {actual} {what if actual != 1 else what[:-1]}",
         arg,
         help=f"set `{arg}: {actual}`, or remove it and netspec infers it",
     )
@@ -110,7 +110,7 @@ def conv2d(layer: L.Conv2d, x: Dims) -> Outcome:
             issues.append(
                 _issue(
                     "invalid-value",
-                    f"`padding: same` needs stride 1, but `stride` is {layer.stride}",
+                    f"`padding: same` needs stride 1, but `stride` is {show(layer.stride)}",
                     "padding",
                     help=f"write the padding out, e.g. `padding: {k[0] // 2}`",
                 )
@@ -180,8 +180,8 @@ def _pool(layer: Any, x: Dims, dilation: tuple[int, int]) -> Outcome:
         issues.append(
             _issue(
                 "padding-too-large",
-                f"`padding` ({layer.padding}) must be at most half of `kernel_size` ({layer.kernel_size}),"
-                f" rounded down: {k[0] // 2 if k[0] == k[1] else (k[0] // 2, k[1] // 2)}",
+                f"`padding` ({show(layer.padding)}) must be at most half of `kernel_size` ({show(layer.kernel_size)}),"
+                f" rounded down: {k[0] // 2 if k[0] == k[1] else show([k[0] // 2, k[1] // 2])}",
                 "padding",
                 help="use a smaller padding or a larger kernel_size",
             )

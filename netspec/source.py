@@ -9,7 +9,7 @@ laughs), duplicate keys as errors, and only YAML's plain scalar tags allowed.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
@@ -172,18 +172,39 @@ def load_yaml(text: str, source: str) -> tuple[Any, SourceMap]:
         loader.dispose()
 
 
+# What to close when the parser ran off the end of a construct it names in its context.
+_UNCLOSED_HELP = {
+    "flow sequence": "close the `[` with `]`",
+    "flow mapping": "close the `{` with `}`",
+    "quoted scalar": "close the quoted string with the same quote it opens with",
+}
+
+
 def _syntax_diagnostic(e: yaml.MarkedYAMLError, smap: SourceMap) -> Diagnostic:
     mark = e.problem_mark or e.context_mark
     problem = (e.problem or e.context or "invalid YAML").strip()
     help = None
-    if "'\\t'" in problem or "\t" in problem:
+    notes: tuple[str, ...] = ()
+    # libyaml's messages don't name the tab ("found character that cannot start any token"): look at the text
+    at_tab = mark is not None and smap.line(mark.line)[mark.column : mark.column + 1] == "\t"
+    if at_tab or "'\\t'" in problem or "tab" in problem:
         problem = "a tab character where YAML expects indentation or a value"
         help = "indent with spaces: YAML does not allow tabs"
     elif e.context and e.problem and "while" in e.context:
         problem = f"{problem} ({e.context})"
+        start = e.context_mark
+        what = e.context.split(" a ", 1)[-1]  # "while parsing a flow sequence" -> "flow sequence"
+        if start is not None and mark is not None and start.line != mark.line:
+            notes = (f"the {what} starts on line {start.line + 1}: `{smap.line(start.line).strip()}`",)
+            help = _UNCLOSED_HELP.get(what)
     if mark is None:  # pragma: no cover - the parser always marks its errors
         return Diagnostic("yaml-syntax", problem, source=smap.source, help=help)
-    return diagnostic_at(smap, mark.line, mark.column, "yaml-syntax", problem, help=help)
+    return replace(diagnostic_at(smap, mark.line, mark.column, "yaml-syntax", problem, help=help), notes=notes)
+
+
+def _show_tag(tag: str) -> str:
+    """A tag as the user wrote it: `!!python/object` rather than `tag:yaml.org,2002:python/object`."""
+    return "!!" + tag[len(_T) :] if tag.startswith(_T) else tag
 
 
 def _mark(event: Any) -> Mark:
@@ -267,7 +288,7 @@ def _compose(loader: Any, smap: SourceMap) -> Any:
                     smap,
                     event,
                     "unsupported-yaml",
-                    f"the YAML tag `{event.tag}` is not allowed",
+                    f"the YAML tag `{_show_tag(str(event.tag))}` is not allowed",
                     help="remove the tag: specs hold plain mappings, lists and values",
                 )
             if stack and isinstance(stack[-1].value, dict) and not stack[-1].has_key:
@@ -350,7 +371,7 @@ def _construct(loader: Any, event: Any, smap: SourceMap) -> Any:
             smap,
             event,
             "unsupported-yaml",
-            f"the YAML tag `{tag}` is not allowed",
+            f"the YAML tag `{_show_tag(tag)}` is not allowed",
             help="remove the tag: specs hold plain mappings, lists and values",
         )
     value: str = event.value

@@ -308,7 +308,9 @@ _EXPECTED = {
 
 def translate(err: ValidationError, data: Any, smap: SourceMap | None) -> list[Diagnostic]:
     """Pydantic's errors as netspec diagnostics, one per offending value, in file order."""
-    out: dict[DocPath, Diagnostic] = {}
+    out: dict[tuple[DocPath, str], Diagnostic] = {}
+    typos: set[tuple[DocPath, str]] = set()  # (mapping, the field an unknown argument's did-you-mean names)
+    missing: dict[tuple[DocPath, str], tuple[DocPath, str]] = {}
     for e in err.errors(include_url=False):
         kind, loc, ctx = e["type"], tuple(e["loc"]), e.get("ctx") or {}
         path = _data_path(data, loc)
@@ -317,10 +319,21 @@ def translate(err: ValidationError, data: Any, smap: SourceMap | None) -> list[D
         d, key = _diagnostic(kind, loc, ctx, e, path, data)
         if d is None:
             continue
-        if kind == "missing" and len(path) == 2 and path[0] == "layers" and isinstance(_lookup(data, path), dict):
+        if kind == "extra_forbidden" and d.help:
+            typos.add((path[:-1], d.help))
+        mapping = path
+        layer_error = kind in ("missing", "union_tag_invalid") and len(path) == 2 and path[0] == "layers"
+        if layer_error and isinstance(_lookup(data, path), dict):
             path = (*path, "type")  # point at the layer's type rather than its whole mapping
-        if path not in out:  # a union reports each branch; the first says enough
-            out[path] = _at(smap, path, d, key=key)
+        # a union reports each branch and the first says enough; each missing field is its own error
+        slot = (path, str(loc[-1]) if kind == "missing" else "")
+        if kind == "missing":
+            missing[slot] = (mapping, str(loc[-1]))
+        if slot not in out:
+            out[slot] = _at(smap, path, d, key=key)
+    for slot, (mapping, field) in missing.items():
+        if (mapping, f"did you mean `{field}`?") in typos:
+            del out[slot]  # `kernal_size: 5` already says what is wrong; "needs `kernel_size`" adds nothing
     return sorted(out.values(), key=lambda d: (d.span.line, d.span.col) if d.span else (0, 0))
 
 
@@ -371,8 +384,9 @@ def _diagnostic(
         choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
         guess = did_you_mean(str(value), choices) if isinstance(value, str) else None
         hint = f"did you mean `{guess}`?" if guess else None
+        name = path[-1] if path and isinstance(path[-1], str) else field  # `init: foo` names `init`, not `type`
         return Diagnostic(
-            "invalid-value", f"`{field}` must be one of {ctx.get('expected')}, got {show(value)}", help=hint
+            "invalid-value", f"`{name}` must be one of {ctx.get('expected')}, got {show(value)}", help=hint
         ), False
     if kind == "too_short" and field == "layers":
         return Diagnostic(
