@@ -10,7 +10,7 @@ import click
 
 from .. import render
 from ..diagnostics import SpecError
-from .output import echo_diagnostics, exit_code
+from .output import echo_diagnostics, exit_code, parse_input
 
 CHECK_EXAMPLES = """\b
 Examples:
@@ -20,18 +20,6 @@ Examples:
   netspec check lenet.yaml --format concise one line per problem, for CI
   netspec check lenet.yaml --json           a machine-readable report
 """
-
-
-def _parse_input(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
-    if value is None:
-        return None
-    try:
-        dims = tuple(int(v) for v in value.replace("x", ",").replace("×", ",").split(","))
-    except ValueError:
-        raise click.BadParameter(f"expected C,H,W or F as positive integers, got {value!r}") from None
-    if len(dims) not in (1, 3) or min(dims) < 1:
-        raise click.BadParameter(f"expected C,H,W or F as positive integers, got {value!r}")
-    return dims
 
 
 def _spec_files(paths: tuple[Path, ...]) -> list[Path]:
@@ -51,7 +39,7 @@ def _spec_files(paths: tuple[Path, ...]) -> list[Path]:
     "--input",
     "input_shape",
     metavar="C,H,W",
-    callback=_parse_input,
+    callback=parse_input,
     help="Check with this input instead of the spec's (F for vectors).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout (diagnostics included).")

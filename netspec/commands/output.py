@@ -1,4 +1,4 @@
-"""What commands print: diagnostics to stderr, and the exit code an error maps to."""
+"""What commands share: diagnostics to stderr, the exit code an error maps to, and the `--input` option's parser."""
 
 from __future__ import annotations
 
@@ -18,3 +18,16 @@ def echo_diagnostics(diagnostics: Iterable[Diagnostic], fmt: str = "full") -> No
 def exit_code(error: SpecError) -> int:
     """2 when a file could not be read at all (a usage error), else 1."""
     return 2 if any(d.code == "io-error" for d in error.diagnostics) else 1
+
+
+def parse_input(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
+    """`--input 3,32,32` (or 3x32x32, or F for vectors) as a shape tuple; a BadParameter otherwise."""
+    if value is None:
+        return None
+    try:
+        dims = tuple(int(v) for v in value.replace("x", ",").replace("×", ",").split(","))
+    except ValueError:
+        raise click.BadParameter(f"expected C,H,W or F as positive integers, got {value!r}") from None
+    if len(dims) not in (1, 3) or min(dims) < 1:
+        raise click.BadParameter(f"expected C,H,W or F as positive integers, got {value!r}")
+    return dims
