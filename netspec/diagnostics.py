@@ -68,6 +68,11 @@ class Diagnostic:
     def __post_init__(self) -> None:
         if self.code not in CODES:  # a typo in a code is a netspec bug, caught by the tests
             raise ValueError(f"unknown diagnostic code {self.code!r}")
+        # messages quote the user's keys and values, which a hostile file can make megabytes long
+        object.__setattr__(self, "message", _clip(self.message))
+        object.__setattr__(self, "notes", tuple(_clip(n) for n in self.notes))
+        if self.help is not None:
+            object.__setattr__(self, "help", _clip(self.help))
 
     @property
     def is_error(self) -> bool:
@@ -75,6 +80,13 @@ class Diagnostic:
 
     def with_note(self, note: str) -> Diagnostic:
         return replace(self, notes=(*self.notes, note))
+
+
+MAX_TEXT = 1000  # characters in a message, note or help
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "…"
 
 
 class SpecError(ValueError):

@@ -16,18 +16,44 @@ from pydantic_core import PydanticCustomError
 INT64_MAX = 2**63 - 1  # torch sizes are int64; anything larger cannot be built
 
 
-def show(value: Any) -> str:
-    """A value as the user wrote it in YAML."""
+SHOW_LIMIT = 120  # characters: aliases can repeat a huge value thousands of times in one message
+
+
+def show(value: Any, limit: int = SHOW_LIMIT) -> str:
+    """A value as the user wrote it in YAML, cut off with … past `limit` characters."""
+    parts: list[str] = []
+    room = limit
+
+    def put(text: str) -> bool:
+        nonlocal room
+        parts.append(text[: max(room, 0)])
+        room -= len(text)
+        return room >= 0
+
+    def walk(v: Any) -> bool:
+        if isinstance(v, (list, tuple)):
+            return put("[") and all((i == 0 or put(", ")) and walk(x) for i, x in enumerate(v)) and put("]")
+        if isinstance(v, dict):
+            items = enumerate(v.items())
+            return (
+                put("{")
+                and all((i == 0 or put(", ")) and put(f"{_scalar(k, room)}: ") and walk(x) for i, (k, x) in items)
+                and put("}")
+            )
+        return put(_scalar(v, room, quote=True))
+
+    walk(value)
+    return "".join(parts) + ("…" if room < 0 else "")
+
+
+def _scalar(value: Any, room: int, quote: bool = False) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(show(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {show(v)}" for k, v in value.items()) + "}"
+        text = value[: max(room, 0) + 1]  # enough to overflow the budget, never the whole string
+        return f'"{text}"' if quote else text
     if isinstance(value, int) and value.bit_length() > 200:
         return f"a {len(str(value)):,}-digit integer"
     return str(value)

@@ -388,8 +388,13 @@ def _construct(loader: Any, event: Any, smap: SourceMap) -> Any:
             return _constructor.construct_yaml_float(node)
     except ValueError:
         digits = sum(ch.isdigit() for ch in value)
+        # Python refuses to parse integers past 4,300 digits; no size torch accepts comes close
         raise _fail(
-            smap, event, "invalid-value", f"this {kind} cannot be read ({digits:,} digits)", help="use a smaller number"
+            smap,
+            event,
+            "invalid-value",
+            f"this {'integer' if kind == 'int' else kind} has {digits:,} digits, too many to read",
+            help="use a smaller number: sizes are at most 2^63 - 1 (torch's int64 limit)",
         ) from None
     return value  # str, and timestamps kept as the text the user wrote
 

@@ -131,18 +131,30 @@ def load_spec(path: str | os.PathLike[str]) -> Spec:
             ]
         ) from None
     except IsADirectoryError:
+        has_specs = any(p.glob("*.yaml")) or any(p.glob("*.yml"))
         raise SpecError(
             [
                 Diagnostic(
                     "io-error",
                     f"{p} is a directory, not a spec file",
                     source=str(p),
-                    help=f"pass the spec files in it, e.g. {p}/*.yaml",
+                    help=f"pass the spec files in it, e.g. {p}/*.yaml"
+                    if has_specs
+                    else "it holds no .yaml or .yml files: pass a spec file",
                 )
             ]
         ) from None
     except OSError as e:
-        raise SpecError([Diagnostic("io-error", f"cannot read {p}: {e.strerror or e}", source=str(p))]) from None
+        raise SpecError(
+            [
+                Diagnostic(
+                    "io-error",
+                    f"cannot read {p}: {e.strerror or e}",
+                    source=str(p),
+                    help="check the file's permissions (netspec only needs to read it)",
+                )
+            ]
+        ) from None
     text = decode(data, str(p))
     data_, smap = load_yaml(text, str(p))
     if isinstance(data_, dict) and "name" not in data_:
@@ -240,6 +252,8 @@ def _lookup(data: Any, path: DocPath) -> Any:
 def did_you_mean(word: str, choices: list[str], aliases: dict[str, str] | None = None) -> str | None:
     if aliases and word in aliases:
         return aliases[word]
+    if len(word) > 100:  # no typo is that long, and difflib's cost grows with it
+        return None
     lowered = {c.lower(): c for c in choices}
     if word.lower() in lowered:
         return lowered[word.lower()]

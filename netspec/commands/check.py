@@ -34,7 +34,7 @@ def _spec_files(paths: tuple[Path, ...]) -> list[Path]:
 
 
 @click.command(epilog=CHECK_EXAMPLES)
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @click.option(
     "--input",
     "input_shape",
