@@ -154,8 +154,9 @@ def load_yaml(text: str, source: str) -> tuple[Any, SourceMap]:
         position = getattr(e, "position", 0)
         line = text.count("\n", 0, position)
         col = position - (text.rfind("\n", 0, position) + 1)
-        char = getattr(e, "character", "")
-        what = f"U+{ord(char):04X}" if isinstance(char, str) and char else repr(char)
+        char = getattr(e, "character", "")  # libyaml gives the code point, the Python reader the character
+        code = ord(char) if isinstance(char, str) and len(char) == 1 else char
+        what = f"U+{code:04X}" if isinstance(code, int) else repr(char)
         raise SpecError(
             [
                 diagnostic_at(

@@ -151,7 +151,9 @@ def load_spec(path: str | os.PathLike[str]) -> Spec:
                     "io-error",
                     f"cannot read {p}: {e.strerror or e}",
                     source=str(p),
-                    help="check the file's permissions (netspec only needs to read it)",
+                    help="check the file's permissions (netspec only needs to read it)"
+                    if isinstance(e, PermissionError)
+                    else None,
                 )
             ]
         ) from None
