@@ -34,6 +34,7 @@ from .fields import (
 # registered as a submodule (`add_module` refuses them). A test compares this with torch.
 RESERVED_NAMES = frozenset(
     [
+        "T_destination",  # a TypeVar on nn.Module, public by its spelling
         "add_module",
         "append",
         "apply",
@@ -100,7 +101,7 @@ def _layer_name(v: Any) -> str:
     if not isinstance(v, str) or not _NAME.fullmatch(v) or keyword.iskeyword(v):
         raise invalid("a Python identifier such as `conv1` (letters, digits and _)", v)
     if v in RESERVED_NAMES:
-        raise invalid(f"a name that nn.Module does not use itself (`{v}` is a method of nn.Sequential)", v)
+        raise invalid(f"a name that nn.Module does not use itself (`{v}` is an attribute of nn.Sequential)", v)
     return v
 
 
