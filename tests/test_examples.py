@@ -1,0 +1,75 @@
+"""Every script in examples/ runs, in a fresh process, so the examples can't rot."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+FAST = {"check_spec.py", "walk_report.py", "catch_errors.py", "spec_from_dict.py"}  # torch-free, well under a second
+
+# What the checker's examples must print: figures from the tutorials and by hand, not from netspec
+EXPECTED = {
+    "check_spec.py": ["61,706 trainable parameters", "423,038 mult-adds per sample", "-> output ('N', 10)"],
+    "walk_report.py": [
+        " 6  flatten1  Flatten    ('N', 400)",
+        "the heaviest layer is fc1 (Linear): 48,120 params",
+        "after pool2, each position sees 16 input pixels across",
+    ],
+    "catch_errors.py": [
+        "lenet-broken.yaml:10:33: error[shape-mismatch] `in_features` is 256 but the incoming tensor has 400 features",
+        "help: set `in_features: 400`",
+        "typos: 3 problem(s)",
+        "help: did you mean `kernel_size`?",
+        "help: did you mean `ReLU`?",
+    ],
+    "spec_from_dict.py": [
+        "12x12: rejected, empty-output",
+        "28x28: Flatten gives ('N', 256)",  # d2l's 16 * 4 * 4
+        "32x32: Flatten gives ('N', 400)",  # the tutorial's 16 * 5 * 5
+        "MLP 784-256-10: 203,530 params",  # 784 * 256 + 256 + 256 * 10 + 10
+    ],
+}
+
+
+def test_the_checker_examples_exist() -> None:
+    assert {p.name for p in EXAMPLES} >= FAST
+
+
+@pytest.mark.parametrize(
+    "script",
+    [pytest.param(p, id=p.name, marks=() if p.name in FAST else pytest.mark.slow) for p in EXAMPLES],
+)
+def test_example_runs(script: Path, tmp_path: Path) -> None:
+    """Each runs from an empty folder holding only a link to specs/, so files it writes land there."""
+    (tmp_path / "specs").symlink_to(ROOT / "specs")
+    run = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            **os.environ,
+            "NO_COLOR": "1",
+            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        },
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "Traceback" not in run.stderr
+    assert run.stdout.strip(), "an example should show what it does"
+    for line in EXPECTED.get(script.name, []):
+        assert line in run.stdout, line
+
+
+@pytest.mark.parametrize("script", EXAMPLES, ids=lambda p: p.name)
+def test_example_opens_with_a_one_line_docstring(script: Path) -> None:
+    doc = ast.get_docstring(ast.parse(script.read_text(encoding="utf-8")))
+    assert doc is not None and "\n" not in doc.strip(), script.name
