@@ -24,7 +24,7 @@ from .diagnostics import Diagnostic, SpecError
 from .diagnostics import Path as DocPath
 from .fields import INT64_MAX, invalid, show
 from .layers import ALIASES, LAYER_TYPES, InitArg, Layer, LayerBase
-from .source import SourceMap, decode, load_yaml
+from .source import MAX_BYTES, SourceMap, decode, load_yaml
 
 _SPEC_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
@@ -118,7 +118,8 @@ def load_spec(path: str | os.PathLike[str]) -> Spec:
     """Read and parse a spec file; raises SpecError (code `io-error` when it can't be read)."""
     p = Path(path)
     try:
-        data = p.read_bytes()
+        with p.open("rb") as f:
+            data = f.read(MAX_BYTES + 1)  # bounded: /dev/zero or a huge file must not fill the memory
     except FileNotFoundError:
         raise SpecError(
             [
@@ -157,6 +158,17 @@ def load_spec(path: str | os.PathLike[str]) -> Spec:
                 )
             ]
         ) from None
+    if len(data) > MAX_BYTES:
+        raise SpecError(
+            [
+                Diagnostic(
+                    "unsupported-yaml",
+                    f"the file is larger than {MAX_BYTES:,} bytes, the limit for a spec",
+                    source=str(p),
+                    help="pass the .yaml spec file (specs are short text files)",
+                )
+            ]
+        )
     text = decode(data, str(p))
     data_, smap = load_yaml(text, str(p))
     if isinstance(data_, dict) and "name" not in data_:

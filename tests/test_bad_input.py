@@ -338,3 +338,21 @@ def run_cli(
         preexec_fn=preexec_fn,  # type: ignore[arg-type]
         env={**os.environ, "NO_COLOR": "1"},
     )
+
+
+@pytest.mark.parametrize("kind", ["sparse-file", "dev-zero"])
+def test_oversized_input_is_refused_without_reading_it_all(tmp_path: Path, kind: str) -> None:
+    if kind == "dev-zero":
+        if not Path("/dev/zero").exists():
+            pytest.skip("needs /dev/zero")
+        path = Path("/dev/zero")  # endless: reading it whole would never finish
+    else:
+        path = tmp_path / "huge.yaml"
+        with path.open("wb") as f:
+            f.truncate(64 * 2**20 + 10)  # sparse: 64 MiB and a bit, instantly
+    start = time.perf_counter()
+    with pytest.raises(netspec.SpecError) as e:
+        netspec.load_spec(path)
+    (d,) = e.value.diagnostics
+    assert (d.code, d.message) == ("unsupported-yaml", "the file is larger than 67,108,864 bytes, the limit for a spec")
+    assert time.perf_counter() - start < 5
