@@ -7,6 +7,9 @@ model = netspec.build(spec)                    # -> torch.nn.Sequential (imports
 
 from __future__ import annotations
 
+import sys
+import types
+
 from .diagnostics import Diagnostic, Span, SpecError
 from .report import LayerReport, ReceptiveField, ShapeReport, check
 from .spec import Spec, load_spec, parse_spec, spec_from_data
@@ -14,15 +17,32 @@ from .spec import Spec, load_spec, parse_spec, spec_from_data
 __version__ = "0.1.0"
 
 # Names that need torch are imported on first use, so `import netspec` and `netspec check` stay torch-free.
-_LAZY = {"build": "netspec.build"}
+_LAZY = {"build": "netspec.build", "load_model": "netspec.checkpoint"}
 
 
 def __getattr__(name: str) -> object:
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # later lookups find it without coming here
+        return value
     raise AttributeError(f"module 'netspec' has no attribute {name!r}")
+
+
+class _Package(types.ModuleType):
+    """Keeps `netspec.build` the function when the submodule `netspec/build.py` is imported.
+
+    Importing a submodule sets it as an attribute of its package, which would turn
+    `netspec.build(spec)` into a call of a module; the submodule itself stays in sys.modules.
+    """
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if not (name in _LAZY and isinstance(value, types.ModuleType)):
+            super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 __all__ = [
@@ -35,6 +55,7 @@ __all__ = [
     "SpecError",
     "build",
     "check",
+    "load_model",
     "load_spec",
     "parse_spec",
     "spec_from_data",

@@ -1,14 +1,24 @@
-"""Spec -> torch.nn.Sequential, with the input sizes the checker inferred. Imports torch."""
+"""Spec -> torch.nn.Sequential, verified against the static report before any weight is allocated. Imports torch.
+
+`build` makes the modules on the `meta` device (shapes, no memory), runs them once there and
+compares every layer with the report, checks that the weights fit in memory, and only then
+allocates them on the CPU and initialises them, exactly as torch's constructors would.
+"""
 
 from __future__ import annotations
 
+import os
+import warnings
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from .diagnostics import Diagnostic, SpecError
 from .layers import Init, LayerBase, params_of
+from .render import fmt_bytes, fmt_int, fmt_shape
 from .report import ShapeReport, check
 from .spec import Spec
 
@@ -48,6 +58,13 @@ INFERRED: dict[str, tuple[str, int]] = {
     "Linear": ("in_features", -1),  # acts on the last dim
 }
 
+DEVICE_TYPES = ("cpu", "cuda", "mps", "meta")
+MEMINFO = Path("/proc/meminfo")
+
+
+class VerificationError(RuntimeError):
+    """torch disagrees with the static report: a bug in netspec, never a problem with the user's spec."""
+
 
 def torch_kwargs(layer: LayerBase, input_shape: tuple[Any, ...]) -> dict[str, Any]:
     """The constructor arguments for `layer`, input sizes filled in from the checked input shape."""
@@ -69,38 +86,172 @@ def build(
     device: torch.device | str | None = None,
     dtype: torch.dtype | None = None,
     report: ShapeReport | None = None,
+    verify: bool = True,
 ) -> nn.Sequential:
-    """Build the spec's nn.Sequential; submodules are named as in the report (`conv1`, `fc1`, or `name`)."""
+    """Build the spec's nn.Sequential; submodules are named as in the report (`conv1`, `fc1`, or `name`).
+
+    `device="meta"` returns the verified model without allocating its weights. Raises SpecError
+    (`too-large`) when the weights would not fit in memory, VerificationError on a netspec bug.
+    """
     report = report if report is not None else check(spec)
-    with _seeded(spec.seed):
-        modules = OrderedDict(
-            (info.name, make_module(layer, info.input_shape)) for layer, info in zip(spec.layers, report.layers)
+    target = resolve_device(device)
+    dtype = dtype if dtype is not None else torch.get_default_dtype()
+    if not dtype.is_floating_point:
+        raise SpecError(
+            [
+                Diagnostic(
+                    "invalid-value", f"`dtype` must be a floating-point dtype, got {dtype}", help="use torch.float32"
+                )
+            ]
         )
-        model = nn.Sequential(modules)
+    with torch.device("meta"):
+        model = nn.Sequential(
+            OrderedDict(
+                (info.name, make_module(layer, info.input_shape)) for layer, info in zip(spec.layers, report.layers)
+            )
+        )
+    if verify:
+        verify_on_meta(model, report)
+    model = model.to(dtype=dtype)  # meta tensors: changes only the recorded dtype
+    if target.type == "meta":
+        return model
+    ensure_fits(report, dtype, torch.device("cpu"))  # the weights are made on the CPU first, then moved
+    if target.type != "cpu":
+        ensure_fits(report, dtype, target)
+    _materialise(model, spec)
+    return model.to(target)
+
+
+def resolve_device(device: torch.device | str | None) -> torch.device:
+    """`device` as a torch.device (None: the CPU); SpecError `invalid-value` for one this machine lacks."""
+    if device is None:
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        dev = None
+    if dev is None or dev.type not in DEVICE_TYPES:
+        raise SpecError(
+            [Diagnostic("invalid-value", f"unknown device `{device}`", help="use cpu, cuda, cuda:N, mps or meta")]
+        )
+    count = torch.cuda.device_count() if dev.type == "cuda" else 0
+    if dev.type == "cuda" and count == 0:
+        raise SpecError(
+            [
+                Diagnostic(
+                    "invalid-value", f"device `{device}` is not available: torch finds no CUDA GPU", help="use cpu"
+                )
+            ]
+        )
+    if dev.type == "cuda" and dev.index is not None and dev.index >= count:
+        raise SpecError(
+            [
+                Diagnostic(
+                    "invalid-value",
+                    f"device `{device}` is not available: this machine has {count} CUDA GPU(s)",
+                    help=f"use cuda:0 to cuda:{count - 1}",
+                )
+            ]
+        )
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise SpecError(
+            [Diagnostic("invalid-value", f"device `{device}` is not available on this machine", help="use cpu")]
+        )
+    return dev
+
+
+def verify_on_meta(model: nn.Sequential, report: ShapeReport) -> None:
+    """Run the meta model on a (1, *input) meta tensor: each layer's output shape and params must be the report's."""
+    x = torch.empty(1, *(int(d) for d in report.input_shape[1:]), device="meta")  # (1, C, H, W) or (1, F)
+    training = model.training
+    model.eval()  # BatchNorm2d refuses one value per channel in training mode; shapes are the same
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Softmax without `dim`: the checker has warned already
+            for info, module in zip(report.layers, model.children(), strict=True):
+                where = f"layer {info.index} ({info.name}: {info.type})"
+                try:
+                    x = module(x)  # (1, *info.output_shape[1:]) if the report is right
+                except Exception as e:
+                    raise VerificationError(
+                        f"netspec bug: {where} fails in torch ({type(e).__name__}: {e}),"
+                        f" but the static report says it gives {fmt_shape(info.output_shape)}"
+                    ) from e
+                if tuple(x.shape) != (1, *info.output_shape[1:]):
+                    raise VerificationError(
+                        f"netspec bug: {where} gives {fmt_shape(tuple(x.shape))} in torch,"
+                        f" but the static report says {fmt_shape(info.output_shape)}"
+                    )
+                params = sum(p.numel() for p in module.parameters())
+                if params != info.params:
+                    raise VerificationError(
+                        f"netspec bug: {where} has {fmt_int(params)} parameters in torch,"
+                        f" but the static report says {fmt_int(info.params)}"
+                    )
+    finally:
+        model.train(training)
+    total = sum(p.numel() for p in model.parameters())
+    if total != report.total_params:
+        raise VerificationError(
+            f"netspec bug: the model has {fmt_int(total)} parameters in torch,"
+            f" but the static report says {fmt_int(report.total_params)}"
+        )
+
+
+def ensure_fits(report: ShapeReport, dtype: torch.dtype, device: torch.device) -> None:
+    """Refuse (SpecError `too-large`) when the parameters would not fit in `device`'s free memory."""
+    need = report.total_params * dtype.itemsize
+    if device.type == "cuda":
+        free: int | None = torch.cuda.mem_get_info(device)[0]
+        where = f"is free on {device}"
+    else:  # the CPU, and mps, whose memory is the machine's
+        free = available_memory()
+        where = "of memory is available"
+    if free is None or need <= free:
+        return
+    raise SpecError(
+        [
+            Diagnostic(
+                "too-large",
+                f"the model's {fmt_int(report.total_params)} parameters need {fmt_bytes(need)}"
+                f" in {str(dtype).removeprefix('torch.')}, but only {fmt_bytes(free)} {where}",
+                source=report.source,
+                help="check the layer sizes with `netspec check`, which allocates nothing;"
+                " in Python, `netspec.build(spec, dtype=torch.bfloat16)` needs half the memory of float32",
+            )
+        ]
+    )
+
+
+def available_memory() -> int | None:
+    """Bytes of RAM available to new allocations: MemAvailable on Linux, free pages elsewhere, None if unknown."""
+    try:
+        for line in MEMINFO.read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024  # the file counts in kB
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # Windows has no sysconf, macOS no SC_AVPHYS_PAGES
+        return None
+
+
+def _materialise(model: nn.Sequential, spec: Spec) -> None:
+    """Allocate the weights on the CPU and initialise them in the order torch's constructors would, then `init`."""
+    model.to_empty(device="cpu")
+    # A seed drives only the CPU generator, inside a fork that restores the caller's state afterwards.
+    with torch.random.fork_rng(devices=[], enabled=spec.seed is not None):
+        if spec.seed is not None:
+            torch.default_generator.manual_seed(spec.seed)
+        for module in model:
+            reset = getattr(module, "reset_parameters", None)  # Conv2d, Linear, BatchNorm2d: what __init__ calls
+            if reset is not None:
+                reset()
         for layer, module in zip(spec.layers, model):
             init = getattr(layer, "init", None) or spec.init
-            if init is not None:
+            if init is not None and "init" in type(layer).model_fields:  # Conv2d and Linear only, not BatchNorm2d
                 initialise(module, init)
-    if device is not None or dtype is not None:
-        model = model.to(device=device, dtype=dtype)
-    return model
-
-
-class _seeded:
-    """Seed torch's CPU generator for the build only, restoring the caller's RNG state after."""
-
-    def __init__(self, seed: int | None) -> None:
-        self.seed = seed
-        self.state: torch.Tensor | None = None
-
-    def __enter__(self) -> None:
-        if self.seed is not None:
-            self.state = torch.random.get_rng_state()
-            torch.manual_seed(self.seed)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.state is not None:
-            torch.random.set_rng_state(self.state)
 
 
 def initialise(module: nn.Module, init: Init) -> None:
@@ -124,8 +275,3 @@ def initialise(module: nn.Module, init: Init) -> None:
         bias = getattr(module, "bias", None)
         if isinstance(bias, torch.Tensor):
             nn.init.zeros_(bias)
-
-
-def param_bytes(report: ShapeReport, dtype: torch.dtype = torch.float32) -> int:
-    """Bytes the parameters will take once allocated."""
-    return report.total_params * (torch.finfo(dtype).bits // 8 if dtype.is_floating_point else 8)

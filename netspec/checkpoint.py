@@ -2,13 +2,16 @@
 
 Files hold only tensors and plain Python values, so `torch.load(path, weights_only=True)`
 reads them; they are written atomically (a temp file, then a rename) so an interrupted
-save never leaves a half-written checkpoint behind.
+save never leaves a half-written checkpoint behind. Reading never unpickles arbitrary objects.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
+import re
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,11 +20,15 @@ import torch
 from torch import nn
 
 from . import __version__
+from .build import build, ensure_fits, resolve_device
 from .diagnostics import Diagnostic, SpecError
+from .report import check
 from .spec import Spec, spec_from_data, spec_to_data
 
 FORMAT = "netspec-checkpoint"
 VERSION = 1
+ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive
+_FROM = "netspec checkpoints come from `netspec build --save` and `netspec train`"
 
 
 @dataclass
@@ -32,9 +39,8 @@ class Checkpoint:
 
 
 def save(path: str | os.PathLike[str], *, spec: Spec, model_state: dict[str, torch.Tensor], **extra: Any) -> None:
-    """Write a checkpoint atomically."""
+    """Write a checkpoint atomically; SpecError `io-error` when the file cannot be written."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": FORMAT,
         "version": VERSION,
@@ -43,87 +49,136 @@ def save(path: str | os.PathLike[str], *, spec: Spec, model_state: dict[str, tor
         "model": model_state,
         **extra,
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except FileExistsError:  # mkdir found a file where the folder should be
+        raise _io_error(target, f"cannot write {target}: {target.parent} is a file, not a folder") from None
+    except OSError as e:
+        raise _io_error(target, f"cannot write {target}: {e.strerror or e}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(payload, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise _io_error(target, f"cannot write {target}: {e.strerror or e}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def load(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> Checkpoint:
+    """Read a checkpoint written by `save`; raises SpecError (code `checkpoint`, or `io-error` for a missing file)."""
+    p = Path(path)
+    payload = _read(p, map_location)
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise _error(p, f"{p} is a torch file but not a netspec checkpoint", help=_FROM)
+    if payload.get("version") != VERSION:
+        raise _error(
+            p,
+            f"{p} has checkpoint format version {payload.get('version')!r}, but this netspec reads version {VERSION}",
+            help=f"load it with the netspec that wrote it ({payload.get('netspec_version', 'unknown')})",
+        )
+    state = payload.get("model")
+    if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
+        raise _error(p, f"{p} holds no model weights", help=_FROM)
+    try:
+        spec = spec_from_data(payload.get("spec"))
+    except SpecError as e:
+        raise _error(p, f"the spec stored in {p} is not valid: {e.summary()}", help=_FROM) from None
+    extra = {k: v for k, v in payload.items() if k not in ("format", "version", "spec", "model")}
+    return Checkpoint(spec=spec, model_state=state, extra=extra)
+
+
+def load_model(path: str | os.PathLike[str], *, device: torch.device | str | None = None) -> nn.Sequential:
+    """Rebuild a checkpoint's model from its spec and load its weights; refuses weights that don't fit."""
+    return restore(load(path), path, device=device)
+
+
+def restore(
+    ckpt: Checkpoint, path: str | os.PathLike[str], *, device: torch.device | str | None = None
+) -> nn.Sequential:
+    """The model of a loaded checkpoint: its spec built on the meta device, then given the stored weights."""
+    p = Path(path)
+    target = resolve_device(device)
+    try:
+        report = check(ckpt.spec)
+    except SpecError as e:
+        raise _error(p, f"the spec stored in {p} does not check: {e.summary()}", help=_FROM) from None
+    model = build(ckpt.spec, device="meta", report=report)  # verified, nothing allocated
+    check_fits(model, ckpt.model_state, p)
+    model.load_state_dict(ckpt.model_state, assign=True)  # the loaded tensors become the weights: no copy
+    if target.type == "cuda":
+        ensure_fits(report, next((w.dtype for w in model.parameters()), torch.float32), target)
+    return model.to(target)
+
+
+def check_fits(model: nn.Module, state: dict[str, Any], path: Path) -> None:
+    """Raise a `checkpoint` diagnostic naming every key, shape and kind of value that differs from the model's."""
+    expected = model.state_dict()
+    problems = [f"`{k}` is missing" for k in expected if k not in state]
+    problems += [f"`{k}` is not in the spec" for k in state if k not in expected]
+    for k, want in expected.items():
+        got = state.get(k)
+        if k not in state:
+            continue
+        if not isinstance(got, torch.Tensor):
+            problems.append(f"`{k}` is a {type(got).__name__}, not a tensor")
+        elif got.shape != want.shape:
+            problems.append(f"`{k}` has shape {tuple(got.shape)} but the spec makes {tuple(want.shape)}")
+        elif got.dtype.is_floating_point != want.dtype.is_floating_point:
+            problems.append(f"`{k}` holds {got.dtype} values but the spec makes {want.dtype}")
+        elif got.is_meta:
+            problems.append(f"`{k}` holds no data (a meta tensor)")
+    if problems:
+        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+        raise _error(
+            path,
+            f"the weights in {path} do not fit its spec: {shown}",
+            help="the checkpoint was edited or written for another spec; save it again from the spec",
+        )
+
+
+def _read(p: Path, map_location: str | torch.device) -> Any:
+    """torch.load with weights_only=True, every way a file can be wrong turned into one diagnostic."""
+    try:
+        with p.open("rb") as f:
+            head = f.read(len(ZIP_MAGIC))
+    except FileNotFoundError:
+        raise _io_error(p, f"no such file: {p}") from None
+    except IsADirectoryError:
+        raise _io_error(p, f"{p} is a directory, not a checkpoint file") from None
+    except OSError as e:
+        raise _io_error(p, f"cannot read {p}: {e.strerror or e}") from None
+    if not head:
+        raise _error(p, f"{p} is empty", help=_FROM)
+    if head != ZIP_MAGIC:
+        raise _error(p, f"{p} is not a torch checkpoint (torch.save writes a zip archive)", help=_FROM)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about pickle protocols before refusing or reading
+            return torch.load(p, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        found = re.search(r"GLOBAL (\S+)", str(e))
+        what = f"`{found.group(1)}`" if found else "Python objects"
+        raise _error(
+            p,
+            f"{p} holds {what}, not only tensors and plain values, so netspec refuses to load it",
+            help="unpickling arbitrary objects can run code; netspec checkpoints hold only tensors and plain data",
+        ) from None
+    except Exception as e:  # a truncated or damaged archive: torch raises RuntimeError, EOFError, ...
+        reason = (str(e).splitlines() or [type(e).__name__])[0][:200]
+        raise _error(p, f"{p} is damaged or truncated: {reason}", help="save it again, or use another copy") from None
 
 
 def _error(path: Path, message: str, help: str | None = None) -> SpecError:
     return SpecError([Diagnostic("checkpoint", message, source=str(path), help=help)])
 
 
-def load(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> Checkpoint:
-    """Read a checkpoint written by `save`; raises SpecError (code `checkpoint` or `io-error`)."""
-    p = Path(path)
-    if not p.is_file():
-        what = "a directory, not a checkpoint file" if p.is_dir() else "not found"
-        raise SpecError(
-            [
-                Diagnostic(
-                    "io-error",
-                    f"{p} is {what}",
-                    source=str(p),
-                    help="pass a .pt file written by `netspec build --save` or `netspec train`",
-                )
-            ]
-        )
-    try:
-        payload = torch.load(p, map_location=map_location, weights_only=True)
-    except Exception as e:  # a truncated, foreign or tampered file: torch raises many kinds
-        raise _error(
-            p,
-            f"cannot read {p} as a checkpoint ({type(e).__name__}: {str(e).splitlines()[0][:200]})",
-            help="the file is damaged or not a netspec checkpoint",
-        ) from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise _error(
-            p,
-            f"{p} is a torch file but not a netspec checkpoint",
-            help="netspec checkpoints come from `netspec build --save` and `netspec train`",
-        )
-    if payload.get("version") != VERSION:
-        raise _error(p, f"{p} has checkpoint format version {payload.get('version')}, this netspec reads {VERSION}")
-    try:
-        spec = spec_from_data(payload["spec"])
-    except SpecError as e:
-        raise _error(p, f"the spec stored in {p} is not valid: {e.summary()}") from None
-    extra = {k: v for k, v in payload.items() if k not in ("format", "version", "spec", "model")}
-    return Checkpoint(spec=spec, model_state=payload["model"], extra=extra)
-
-
-def load_model(path: str | os.PathLike[str], *, device: torch.device | str | None = None) -> nn.Sequential:
-    """Rebuild a checkpoint's model from its spec and load its weights; refuses weights that don't fit."""
-    from .build import build
-
-    ckpt = load(path)
-    model = build(ckpt.spec)
-    check_fits(model, ckpt.model_state, Path(path))
-    model.load_state_dict(ckpt.model_state)
-    return model.to(device) if device is not None else model
-
-
-def check_fits(model: nn.Module, state: dict[str, Any], path: Path) -> None:
-    """Raise a `checkpoint` diagnostic naming every key and shape that differs between model and weights."""
-    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    got = {k: tuple(v.shape) for k, v in state.items() if isinstance(v, torch.Tensor)}
-    problems = [f"`{k}` is missing" for k in expected if k not in got]
-    problems += [f"`{k}` is not in the spec" for k in got if k not in expected]
-    problems += [
-        f"`{k}` has shape {got[k]} but the spec makes {expected[k]}"
-        for k in expected
-        if k in got and got[k] != expected[k]
-    ]
-    if problems:
-        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
-        raise _error(
-            path,
-            f"the weights in {path} do not fit its spec: {shown}",
-            help="the checkpoint was edited or built from another spec; rebuild it from the spec",
-        )
+def _io_error(path: Path, message: str) -> SpecError:
+    return SpecError(
+        [Diagnostic("io-error", message, source=str(path), help="pass a .pt file written by `netspec build --save`")]
+    )

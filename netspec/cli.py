@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 import click
 
+from .commands.build import build
 from .commands.check import check
 from .commands.output import echo_diagnostics, exit_code
 from .diagnostics import SpecError
@@ -62,6 +63,7 @@ def cli() -> None:
 
 
 cli.add_command(check)
+cli.add_command(build)
 
 
 def main() -> NoReturn:

@@ -36,6 +36,11 @@ EXPECTED = {
         "32x32: Flatten gives ('N', 400)",  # the tutorial's 16 * 5 * 5
         "MLP 784-256-10: 203,530 params",  # 784 * 256 + 256 + 256 * 10 + 10
     ],
+    "build_model.py": [
+        "lenet: 61,706 parameters, output ('N', 10)",  # the PyTorch tutorial's count
+        "forward: (4, 1, 32, 32) -> (4, 10)",
+        "the reloaded model gives the same outputs",
+    ],
 }
 
 

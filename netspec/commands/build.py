@@ -1,0 +1,123 @@
+"""`netspec build`: build a spec's model (or a checkpoint's), show torchinfo's summary beside the static table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from .. import render
+from ..diagnostics import SpecError
+from ..report import ShapeReport
+from .output import echo_diagnostics, parse_input
+
+if TYPE_CHECKING:  # torch is imported inside the command, never when the CLI starts
+    import torch
+    from torch import nn
+
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
+BUILD_EXAMPLES = """\b
+Examples:
+  netspec build specs/lenet.yaml                     the table, torchinfo's summary, and that they agree
+  netspec build specs/lenet.yaml --save lenet.pt     also write a checkpoint (spec and weights)
+  netspec build lenet.pt                             rebuild a checkpoint's model and check its weights
+  netspec build specs/nin.yaml --input 1,96,96 --device cuda
+"""
+
+
+def _device(ctx: click.Context, param: click.Parameter, value: str) -> torch.device:
+    """The --device option as a torch.device this machine has (a usage error otherwise)."""
+    from ..build import resolve_device
+
+    try:
+        device = resolve_device(value)
+    except SpecError as e:
+        raise click.BadParameter(e.diagnostics[0].message) from None
+    if device.type == "meta":
+        raise click.BadParameter("`meta` allocates nothing to run; `netspec check` is the static view")
+    return device
+
+
+@click.command(epilog=BUILD_EXAMPLES)
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--input",
+    "input_shape",
+    metavar="C,H,W",
+    callback=parse_input,
+    help="Build for this input instead of the spec's (F for vectors).",
+)
+@click.option("--device", default="cpu", show_default=True, callback=_device, help="cpu, cuda, cuda:N or mps.")
+@click.option(
+    "--save",
+    "save_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a checkpoint (the spec and the weights) to this file.",
+)
+def build(file: Path, input_shape: tuple[int, ...] | None, device: torch.device, save_path: Path | None) -> None:
+    """Build FILE's model and check torchinfo's counts against the static report.
+
+    FILE is a spec (.yaml), or a checkpoint (.pt, .pth, .ckpt) whose weights are loaded and checked.
+    """
+    from ..build import build as build_model
+    from ..checkpoint import load, restore, save
+    from ..report import check
+    from ..spec import load_spec
+
+    from_checkpoint = file.suffix in CHECKPOINT_SUFFIXES
+    if from_checkpoint:
+        if input_shape is not None:
+            raise click.UsageError("--input applies to specs: a checkpoint's weights fix its input")
+        ckpt = load(file)
+        model = restore(ckpt, file, device=device)
+        spec, report = ckpt.spec, check(ckpt.spec)
+    else:
+        spec = load_spec(file)
+        if input_shape is not None:
+            spec = spec.with_input(input_shape)
+        report = check(spec)
+        model = build_model(spec, device=device, report=report)
+    echo_diagnostics(report.warnings)
+    click.echo(render.table(report) + "\n")
+    click.echo(torchinfo_agrees(model, report, device))
+    if from_checkpoint:
+        click.echo(f"loaded {file}: its weights fit its spec")
+    if save_path is not None:
+        save(save_path, spec=spec, model_state=model.state_dict())
+        click.echo(f"saved {save_path}: the spec and its weights (netspec.load_model reads it)")
+
+
+def torchinfo_agrees(model: nn.Module, report: ShapeReport, device: torch.device) -> str:
+    """torchinfo's summary of the real model, and a line saying its totals equal the report's.
+
+    A difference is a netspec bug: it raises VerificationError, which the CLI reports loudly (exit 1).
+    """
+    import torch
+    import torchinfo
+
+    from ..build import VerificationError
+
+    dtype = next((p.dtype for p in model.parameters()), torch.float32)
+    stats = torchinfo.summary(
+        model,
+        input_size=(1, *report.input_shape[1:]),
+        device=device,
+        dtypes=[dtype],
+        col_names=("output_size", "num_params", "mult_adds"),
+        row_settings=("var_names",),
+        verbose=0,
+    )
+    text = str(stats)
+    for unit in torchinfo.Units:  # torchinfo 1.8 prints `Total mult-adds (Units.MEGABYTES)` on Python 3.11+
+        text = text.replace(f"(Units.{unit.name})", f"({unit.value})")
+    if (stats.total_params, stats.total_mult_adds) != (report.total_params, report.total_mult_adds):
+        raise VerificationError(
+            f"netspec bug: torchinfo counts {render.fmt_int(stats.total_params)} params and"
+            f" {render.fmt_int(stats.total_mult_adds)} mult-adds, but the static report says"
+            f" {render.fmt_int(report.total_params)} and {render.fmt_int(report.total_mult_adds)}"
+        )
+    return (
+        f"{text}\nverified: every layer's output shape in torch, and torchinfo's {render.fmt_int(stats.total_params)}"
+        f" params and {render.fmt_int(stats.total_mult_adds)} mult-adds, equal the static report"
+    )
