@@ -33,6 +33,8 @@ _FROM = "netspec checkpoints come from `netspec build --save` and `netspec train
 
 @dataclass
 class Checkpoint:
+    """What `load` returns: the spec, the model's state_dict, and everything else the file holds."""
+
     spec: Spec
     model_state: dict[str, torch.Tensor]
     extra: dict[str, Any] = field(default_factory=dict)  # optimizer, epoch, RNG states, ... from the trainer
