@@ -17,7 +17,12 @@ from .spec import Spec, load_spec, parse_spec, spec_from_data
 __version__ = "0.1.0"
 
 # Names that need torch are imported on first use, so `import netspec` and `netspec check` stay torch-free.
-_LAZY = {"build": "netspec.build", "load_model": "netspec.checkpoint"}
+_LAZY = {
+    "build": "netspec.build",
+    "load_model": "netspec.checkpoint",
+    "to_onnx": "netspec.export_onnx",
+    "to_python": "netspec.export_python",
+}
 
 
 def __getattr__(name: str) -> object:
@@ -59,4 +64,6 @@ __all__ = [
     "load_spec",
     "parse_spec",
     "spec_from_data",
+    "to_onnx",
+    "to_python",
 ]

@@ -15,6 +15,7 @@ import click
 
 from .commands.build import build
 from .commands.check import check
+from .commands.export import export
 from .commands.output import echo_diagnostics, exit_code
 from .diagnostics import SpecError
 
@@ -63,6 +64,7 @@ def cli() -> None:
 
 
 cli.add_command(check)
+cli.add_command(export)
 cli.add_command(build)
 
 

@@ -1,0 +1,120 @@
+"""Spec -> an ONNX file through `torch.onnx`, with a dynamic batch dimension. Needs the `onnx` extra."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import os
+import re
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .diagnostics import Diagnostic, SpecError
+from .render import fmt_shape
+from .report import ShapeReport, check
+from .spec import Spec
+
+# What torch's ONNX exporter (the torch.export-based one, torch's default since 2.9) imports.
+REQUIRED = ("onnx", "onnxscript")
+# Protobuf caps one file at 2 GiB: larger weights go to an external data file beside the model.
+EXTERNAL_DATA_BYTES = 1 << 30
+INPUT_NAME, OUTPUT_NAME = "input", "output"
+
+
+def require_onnx() -> None:
+    """Raise a `missing-dependency` diagnostic unless the packages torch.onnx needs can be imported."""
+    missing = [name for name in REQUIRED if not _importable(name)]
+    if missing:
+        raise SpecError(
+            [
+                Diagnostic(
+                    "missing-dependency",
+                    f"ONNX export needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'}"
+                    " not installed",
+                    help="pip install 'netspec[onnx]' (or: pip install onnx onnxscript)",
+                )
+            ]
+        )
+
+
+def _importable(name: str) -> bool:
+    try:
+        importlib.import_module(name)
+    except ImportError:  # not installed, or installed without what it needs itself
+        return False
+    return True
+
+
+def to_onnx(spec: Spec, path: str | os.PathLike[str], *, model: nn.Module | None = None) -> Path:
+    """Write `model` (by default `netspec.build(spec)`) to `path` as ONNX, input `input`, output `output`."""
+    require_onnx()
+    from .build import build
+
+    report = check(spec)
+    model = (model if model is not None else build(spec, report=report)).eval()  # Dropout off, BatchNorm statistics
+    # Batch 2, not 1: torch.export specialises a dimension whose example size is 1, and the batch must stay dynamic.
+    weight = next(model.parameters(), None)  # the example lives where the weights do
+    example = torch.zeros(
+        2,
+        *spec.input,
+        device=weight.device if weight is not None else None,
+        dtype=weight.dtype if weight is not None else None,
+    )  # (2, C, H, W) or (2, F)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # the exporter prints progress lines and warns about its internals: neither is the user's business
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            torch.onnx.export(
+                model,
+                (example,),
+                str(target),
+                input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME],
+                dynamic_shapes=({0: torch.export.Dim("batch")},),
+                external_data=report.param_bytes >= EXTERNAL_DATA_BYTES,
+                verbose=False,
+                dynamo=True,
+            )
+        except Exception as e:  # the exporter's errors are pages long: name the operator and the layer
+            raise _failure(e, spec, report) from None
+    return target
+
+
+def _failure(error: Exception, spec: Spec, report: ShapeReport) -> SpecError:
+    """An `export-failed` diagnostic pointing at the layer whose torch operator has no ONNX translation."""
+    text = str(error)
+    op = re.search(r"op='aten\.(\w+)'", text)
+    summary = re.search(r"<class '[\w.]*?(\w+)'>: ([^\n]+)", text)
+    cause = f"{summary[1]}: {summary[2]}" if summary else f"{type(error).__name__}: {text.strip()[:300]}"
+    layer = next((info for info in report.layers if op and _snake(info.type) == op[1]), None)
+    if op is None or layer is None:
+        return SpecError([Diagnostic("export-failed", f"torch.onnx cannot export `{spec.name}`: {cause}", help=_HELP)])
+    path = ("layers", layer.index, "type")
+    return SpecError(
+        [
+            Diagnostic(
+                "export-failed",
+                f"torch.onnx has no ONNX translation for `aten.{op[1]}`, which layer {layer.index}"
+                f" ({layer.name}: {layer.type}) uses with input {fmt_shape(layer.input_shape)}",
+                path=path,
+                span=spec.source.span(path) if spec.source else None,
+                source=spec.source.source if spec.source else None,
+                notes=(cause,),
+                help=_HELP,
+            )
+        ]
+    )
+
+
+_HELP = "replace the layer with one ONNX supports, change the input size, or export --format python"
+
+
+def _snake(kind: str) -> str:
+    """`AdaptiveMaxPool2d` -> `adaptive_max_pool2d`, the name of the aten operator the layer calls."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", kind).lower()

@@ -1,0 +1,271 @@
+"""`netspec export`: the Python module matches `netspec.build`, and the ONNX file matches torch in onnxruntime."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from torch import nn
+
+import netspec
+from netspec.build import build
+from netspec.cli import cli
+from netspec.diagnostics import SpecError
+from netspec.export_onnx import to_onnx
+from netspec.export_python import class_name, to_python
+
+from .conftest import ROOT, SPECS
+
+# Every argument away from its default, long names and a description that could break a docstring:
+# the generated file must still wrap its lines, reproduce seed and init, and pass ruff.
+WIDE: dict[str, Any] = {
+    "name": "wide-net.v2",
+    "description": 'quotes """ and \\ backslashes,\ta tab, ü and ×\n\nsecond paragraph ' + "word " * 40,
+    "input": [3, 16, 16],
+    "seed": 7,
+    "init": {"type": "kaiming_normal", "mode": "fan_out"},
+    "layers": [
+        {
+            "type": "Conv2d",
+            "out_channels": 6,
+            "kernel_size": [3, 5],
+            "stride": [1, 2],
+            "padding": [2, 1],
+            "dilation": [2, 1],
+            "groups": 3,
+            "bias": False,
+            "padding_mode": "circular",
+            "name": "a_rather_long_layer_name_that_forces_wrapping",
+        },
+        {"type": "BatchNorm2d", "momentum": None, "eps": 1e-3},
+        {"type": "Conv2d", "out_channels": 12, "kernel_size": 3, "padding": "same", "padding_mode": "reflect",
+         "name": "second_convolution_with_a_long_name", "init": {"type": "normal", "std": 0.02}},
+        {"type": "AdaptiveAvgPool2d", "output_size": [None, 4]},
+        {"type": "Dropout2d", "p": 0.1},
+        "Flatten",
+        {"type": "Linear", "out_features": 10, "init": {"type": "xavier_uniform", "gain": 2.0}},
+        {"type": "LogSoftmax", "dim": 1},
+    ],
+}  # fmt: skip
+
+
+def load_class(source: str, path: Path) -> type[nn.Module]:
+    """Import a generated file as its own module and return its one nn.Module class."""
+    path.write_text(source, encoding="utf-8")
+    module_spec = importlib.util.spec_from_file_location(f"generated_{path.stem}", path)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    classes = [
+        v for v in vars(module).values() if isinstance(v, type) and issubclass(v, nn.Module) and v is not nn.Module
+    ]
+    assert len(classes) == 1, classes
+    return classes[0]
+
+
+def shapes(model: nn.Module) -> dict[str, tuple[int, ...]]:
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
+def test_python_export_has_builds_weights_and_outputs(path: Path, tmp_path: Path) -> None:
+    spec = netspec.load_spec(path)
+    built = build(spec).eval()
+    exported = load_class(to_python(spec), tmp_path / f"{spec.name.replace('-', '_')}.py")().eval()
+    assert shapes(exported) == shapes(built)
+    assert list(exported.state_dict()) == list(built.state_dict())  # the same order, too
+    exported.load_state_dict(built.state_dict())
+    x = torch.randn(2, *spec.input)
+    with torch.no_grad():
+        assert torch.equal(exported(x), built(x))
+
+
+def test_seed_and_init_give_builds_exact_weights(tmp_path: Path) -> None:
+    spec = netspec.spec_from_data(WIDE)
+    exported_class = load_class(to_python(spec), tmp_path / "wide.py")
+    before = torch.random.get_rng_state()
+    exported = exported_class()
+    assert torch.equal(torch.random.get_rng_state(), before), "the seed must not leak into the caller's RNG"
+    built = build(spec)
+    for (key, mine), theirs in zip(exported.state_dict().items(), built.state_dict().values(), strict=True):
+        assert torch.equal(mine, theirs), key
+    # the init really ran: kaiming fan_out on the first conv, std 0.02 on the second, zero biases
+    assert built.second_convolution_with_a_long_name.weight.std().item() == pytest.approx(0.02, rel=0.15)
+    assert torch.count_nonzero(built.fc1.bias) == 0
+    x = torch.randn(3, *spec.input)
+    with torch.no_grad():
+        assert torch.equal(exported.eval()(x), built.eval()(x))
+
+
+def test_generated_files_are_ruff_clean_and_import_only_torch(tmp_path: Path) -> None:
+    specs = [netspec.load_spec(p) for p in SPECS] + [netspec.spec_from_data(WIDE)]
+    files = []
+    for spec in specs:
+        files.append(tmp_path / f"{spec.name.replace('-', '_').replace('.', '_')}.py")
+        files[-1].write_text(to_python(spec), encoding="utf-8")
+        tree = ast.parse(files[-1].read_text(encoding="utf-8"))
+        imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        imported |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert imported == {"torch"}, spec.name
+    config = ["--config", str(ROOT / "pyproject.toml"), "--no-cache"]
+    lint = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", *config, *map(str, files)], capture_output=True, text=True
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    fmt = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", "--diff", *config, *map(str, files)],
+        capture_output=True,
+        text=True,
+    )
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+
+
+def test_python_export_reads_like_hand_written_torch() -> None:
+    source = to_python(netspec.load_spec(ROOT / "specs" / "lenet.yaml"))
+    assert "class Lenet(nn.Module):" in source
+    assert '"""(N, 1, 32, 32) in, (N, 10) out, 61,706 parameters."""' in source
+    assert "        self.conv1 = nn.Conv2d(in_channels=1, out_channels=6, kernel_size=5)\n" in source
+    assert "        self.fc1 = nn.Linear(in_features=400, out_features=120)\n" in source  # inferred size filled in
+    assert "        x = self.conv1(x)  # (N, 6, 28, 28)\n" in source
+    assert "        x = self.flatten1(x)  # (N, 400)\n" in source
+    assert source.rstrip().endswith("return x")
+
+
+def test_wide_export_wraps_and_keeps_user_text_in_comments() -> None:
+    source = to_python(netspec.spec_from_data(WIDE))
+    assert "class WideNetV2(nn.Module):" in source
+    assert "            torch.default_generator.manual_seed(7)\n" in source
+    assert '# quotes """ and \\ backslashes, a tab, ü and ×\n' in source  # a comment: nothing to escape
+    assert max(len(line) for line in source.splitlines()) <= 120
+    # a call too long for a line is wrapped as ruff format would: arguments on one line if they fit, else one each
+    assert (
+        "            nn.init.kaiming_normal_(\n"
+        "                self.a_rather_long_layer_name_that_forces_wrapping.weight,"
+        ' a=0.0, mode="fan_out", nonlinearity="relu"\n'
+        "            )\n"
+    ) in source
+    assert '                bias=False,\n                padding_mode="circular",\n            )\n' in source
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("lenet", "Lenet"), ("lenet5-d2l", "Lenet5D2l"), ("vgg11_cifar.v2", "Vgg11CifarV2"), ("3layer", "Model3layer"),
+     ("none", "NoneModel"), ("myNet", "MyNet")],
+)  # fmt: skip
+def test_class_name(name: str, expected: str) -> None:
+    assert class_name(name) == expected
+    assert expected.isidentifier()
+
+
+def test_cli_export_python_to_stdout_and_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["export", "specs/lenet.yaml"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == to_python(netspec.load_spec("specs/lenet.yaml"))
+    out = tmp_path / "nested" / "lenet.py"
+    result = runner.invoke(cli, ["export", "specs/lenet.yaml", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8") == to_python(netspec.load_spec("specs/lenet.yaml"))
+    assert f"wrote {out}" in result.stderr
+
+
+def test_cli_export_refuses_bad_input(tmp_path: Path) -> None:
+    runner = CliRunner()
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("input: [1, 28, 28]\nlayers:\n  - {type: Conv2d, kernel_size: 3}\n", encoding="utf-8")
+    result = runner.invoke(cli, ["export", str(broken)])
+    assert result.exit_code == 1
+    assert "error[missing-field]: `Conv2d` needs `out_channels`" in result.stderr
+    result = runner.invoke(cli, ["export", str(tmp_path / "missing.yaml")])
+    assert result.exit_code == 2
+    assert "error[io-error]" in result.stderr
+    result = runner.invoke(cli, ["export", str(broken), "--format", "onnx"])
+    assert result.exit_code == 2
+    assert "--format onnx writes a binary file: give it a path with -o" in result.stderr
+    result = runner.invoke(cli, ["export", str(broken), "--format", "tflite"])
+    assert result.exit_code == 2
+
+
+# -- ONNX ---------------------------------------------------------------------------------------
+
+
+def randomise_statistics(model: nn.Module) -> None:
+    """BatchNorm's fresh statistics (mean 0, variance 1) would hide a wrong translation of them."""
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.running_mean.uniform_(-1, 1)
+            module.running_var.uniform_(0.5, 2)
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)  # about 2 s each: export, check, run
+def test_onnx_export_runs_in_onnxruntime_like_torch(path: Path, tmp_path: Path) -> None:
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    spec = netspec.load_spec(path)
+    model = build(spec).eval()
+    randomise_statistics(model)
+    target = to_onnx(spec, tmp_path / "model.onnx", model=model)
+    onnx.checker.check_model(onnx.load(str(target)))
+    session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+    assert session.get_inputs()[0].shape[0] == "batch"  # a symbolic batch dimension
+    for batch in (1, 5):
+        x = torch.randn(batch, *spec.input)
+        (got,) = session.run(None, {"input": x.numpy()})
+        with torch.no_grad():
+            np.testing.assert_allclose(got, model(x).numpy(), atol=1e-5, rtol=0)
+
+
+def test_cli_export_onnx_from_a_checkpoint_keeps_its_weights(tmp_path: Path) -> None:
+    ort = pytest.importorskip("onnxruntime")
+    from netspec.checkpoint import save
+
+    spec = netspec.load_spec(ROOT / "specs" / "lenet.yaml")
+    model = build(spec).eval()
+    with torch.no_grad():
+        model.fc3.bias.fill_(3.0)  # weights no fresh build has
+    save(tmp_path / "lenet.pt", spec=spec, model_state=model.state_dict())
+    result = CliRunner().invoke(
+        cli, ["export", str(tmp_path / "lenet.pt"), "--format", "onnx", "-o", str(tmp_path / "m.onnx")]
+    )
+    assert result.exit_code == 0, result.output
+    x = torch.randn(2, 1, 32, 32)
+    (got,) = ort.InferenceSession(str(tmp_path / "m.onnx")).run(None, {"input": x.numpy()})
+    with torch.no_grad():
+        np.testing.assert_allclose(got, model(x).numpy(), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("hidden", ["onnx", "onnxscript"])
+def test_onnx_without_the_extra_says_how_to_install_it(
+    hidden: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, hidden, None)  # `import onnx` now raises ImportError, as when not installed
+    out = tmp_path / "lenet.onnx"
+    result = CliRunner().invoke(cli, ["export", str(ROOT / "specs" / "lenet.yaml"), "--format", "onnx", "-o", str(out)])
+    assert result.exit_code == 1
+    assert f"error[missing-dependency]: ONNX export needs {hidden}, which is not installed" in result.stderr
+    assert "help: pip install 'netspec[onnx]'" in result.stderr
+    assert not out.exists()
+
+
+def test_onnx_failure_names_the_operator_and_layer(tmp_path: Path) -> None:
+    """torch 2.14's exporter has no ONNX function for adaptive max pooling with uneven windows (8 -> 3)."""
+    pytest.importorskip("onnxscript")
+    spec = netspec.parse_spec("input: [2, 8, 8]\nlayers:\n  - ReLU\n  - {type: AdaptiveMaxPool2d, output_size: 3}\n")
+    with pytest.raises(SpecError) as e:
+        to_onnx(spec, tmp_path / "m.onnx")
+    (d,) = e.value.diagnostics
+    assert d.code == "export-failed"
+    assert d.message == (
+        "torch.onnx has no ONNX translation for `aten.adaptive_max_pool2d`, which layer 1 (pool1: AdaptiveMaxPool2d)"
+        " uses with input (N, 2, 8, 8)"
+    )
+    assert d.span is not None and d.span.line == 4
