@@ -11,6 +11,7 @@ import sys
 import types
 
 from .diagnostics import Diagnostic, Span, SpecError
+from .export_yaml import to_yaml
 from .report import LayerReport, ReceptiveField, ShapeReport, check
 from .spec import Spec, load_spec, parse_spec, spec_from_data
 
@@ -22,6 +23,7 @@ _LAZY = {
     "load_model": "netspec.checkpoint",
     "to_onnx": "netspec.export_onnx",
     "to_python": "netspec.export_python",
+    "from_module": "netspec.from_torch",
 }
 
 
@@ -60,10 +62,12 @@ __all__ = [
     "SpecError",
     "build",
     "check",
+    "from_module",
     "load_model",
     "load_spec",
     "parse_spec",
     "spec_from_data",
     "to_onnx",
     "to_python",
+    "to_yaml",
 ]

@@ -16,6 +16,7 @@ import click
 from .commands.build import build
 from .commands.check import check
 from .commands.export import export
+from .commands.import_ import import_
 from .commands.output import echo_diagnostics, exit_code
 from .diagnostics import SpecError
 
@@ -66,6 +67,7 @@ def cli() -> None:
 cli.add_command(check)
 cli.add_command(export)
 cli.add_command(build)
+cli.add_command(import_)
 
 
 def main() -> NoReturn:

@@ -1,0 +1,304 @@
+"""nn.Sequential -> Spec: each layer's constructor arguments read back from its attributes (`netspec import`)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pickle
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import torch
+from pydantic import TypeAdapter, ValidationError
+from torch import nn
+
+from .build import INFERRED, TORCH_CLASSES
+from .diagnostics import Diagnostic, SpecError
+from .layers import LAYER_TYPES, LayerName, module_names
+from .report import check
+from .spec import Spec, did_you_mean, spec_from_data
+
+_KINDS = {cls: kind for kind, cls in TORCH_CLASSES.items()}
+_LAYER_NAME: TypeAdapter[str] = TypeAdapter(LayerName)
+
+
+class _Leaf(NamedTuple):
+    path: str  # where the module sits in the model: `features.3`
+    module: nn.Module
+
+
+class _Named(NamedTuple):  # what `module_names` reads from a layer
+    type: str
+    name: str | None
+
+
+def from_module(module: nn.Module, input_shape: Sequence[int], *, name: str = "model") -> Spec:
+    """The spec of an nn.Sequential (nested ones flattened), checked against `input_shape`, e.g. (1, 28, 28)."""
+    if not _is_sequence(module):
+        raise SpecError(
+            [
+                Diagnostic(
+                    "invalid-value",
+                    f"netspec imports an nn.Sequential, got {_class(module)}",
+                    help="pass the nn.Sequential part of the model (e.g. `model.features`), or rebuild it as one",
+                )
+            ]
+        )
+    leaves = list(_leaves(module, ""))
+    problems = [d for leaf in leaves for d in _unsupported(leaf)]
+    if problems:
+        listed = next((i for i, d in enumerate(problems) if d.help == _SUPPORTED), None)
+        raise SpecError(  # the list of supported classes once, not under every problem
+            [replace(d, help=None) if d.help == _SUPPORTED and i != listed else d for i, d in enumerate(problems)]
+        )
+    kinds = [_KINDS[type(leaf.module)] for leaf in leaves]
+    names = _layer_names(kinds, [_key(leaf.path) for leaf in leaves])
+    layers = [
+        {"type": kind, **_arguments(kind, leaf.module), **({"name": n} if n else {})}
+        for kind, leaf, n in zip(kinds, leaves, names)
+    ]
+    data = {"name": name, "input": list(input_shape), "layers": layers}
+    try:
+        check(spec_from_data(data))  # the module's own input sizes, still in `layers`, checked against the input
+    except SpecError as e:
+        raise SpecError([_imported(d, leaves, input_shape) for d in e.diagnostics]) from None
+    for kind, layer in zip(kinds, layers):
+        if kind in INFERRED:  # netspec infers them from the input, as in specs/
+            del layer[INFERRED[kind][0]]
+    return spec_from_data(data)
+
+
+def _is_sequence(module: object) -> bool:
+    """An nn.Sequential, or a subclass running its layers in order (torchvision's Conv2dNormActivation)."""
+    return isinstance(module, nn.Sequential) and type(module).forward is nn.Sequential.forward
+
+
+def _leaves(module: nn.Module, path: str) -> Iterator[_Leaf]:
+    for key, child in module.named_children():
+        where = f"{path}.{key}" if path else key
+        if _is_sequence(child):
+            yield from _leaves(child, where)
+        else:
+            yield _Leaf(where, child)
+
+
+def _class(module: object) -> str:
+    cls = type(module)
+    return f"nn.{cls.__name__}" if getattr(nn, cls.__name__, None) is cls else f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _imported(d: Diagnostic, leaves: list[_Leaf], input_shape: Sequence[int]) -> Diagnostic:
+    """A checker's diagnostic about the module's spec, said in terms of the module and the input given."""
+    i = d.path[1] if len(d.path) > 1 and d.path[0] == "layers" else None
+    if not isinstance(i, int) or i >= len(leaves):
+        return d
+    d = d.with_note(f"layer {i} is the module's `{leaves[i].path}`: {leaves[i].module}")
+    if d.code != "shape-mismatch":
+        return d
+    return replace(d, help=f"the module was made for another input than {list(input_shape)}: check the input shape")
+
+
+_SUPPORTED = "netspec supports these torch.nn classes: " + ", ".join(LAYER_TYPES)
+
+
+def _unsupported(leaf: _Leaf) -> list[Diagnostic]:
+    kind = _KINDS.get(type(leaf.module))
+    if kind is None and _class(leaf.module).startswith("nn."):
+        return [
+            Diagnostic(
+                "unknown-layer",
+                f"the module's `{leaf.path}` is {_class(leaf.module)}, which netspec does not support",
+                help=_SUPPORTED,
+            )
+        ]
+    if kind is None:
+        return [
+            Diagnostic(
+                "unknown-layer",
+                f"the module's `{leaf.path}` is {_class(leaf.module)}, a custom module a spec cannot express",
+                help="netspec cannot see what its forward does: rewrite it as netspec layers",
+            )
+        ]
+    if getattr(leaf.module, "return_indices", False):  # the layer returns a tuple, which no next layer takes
+        return [
+            Diagnostic(
+                "invalid-value",
+                f"the module's `{leaf.path}` ({kind}) has return_indices=True, which netspec does not support",
+                help="set return_indices=False",
+            )
+        ]
+    return []
+
+
+def _key(path: str) -> str | None:
+    """A submodule's own name, when it can be a layer `name` (`0` or `train` cannot)."""
+    key = path.rsplit(".", 1)[-1]
+    try:
+        return _LAYER_NAME.validate_python(key)
+    except ValidationError:
+        return None
+
+
+def _layer_names(kinds: list[str], keys: list[str | None]) -> list[str | None]:
+    """Each layer's `name`: its submodule's, dropped where netspec's automatic name would be the same."""
+    seen: set[str] = set()
+    names: list[str | None] = []
+    for key in keys:  # a name repeated in two nested blocks is kept only the first time
+        names.append(key if key not in seen else None)
+        seen.update([key] if key else [])
+    target = module_names([_Named(k, n) for k, n in zip(kinds, names)])
+    for i, n in enumerate(names):
+        trial = [*names[:i], None, *names[i + 1 :]]
+        if n is not None and module_names([_Named(k, t) for k, t in zip(kinds, trial)]) == target:
+            names = trial
+    return names
+
+
+def _arguments(kind: str, module: nn.Module) -> dict[str, Any]:
+    """The record's fields that differ from torch's defaults, read from the module's attributes."""
+    fields = {k: f for k, f in LAYER_TYPES[kind].model_fields.items() if k not in ("type", "name", "init")}
+    values = {k: _compact(module.bias is not None if k == "bias" else getattr(module, k)) for k in fields}
+    if "stride" in fields and fields["stride"].default is None and values["stride"] == values["kernel_size"]:
+        values["stride"] = None  # torch stores a pooling stride left out as kernel_size
+    return {k: v for k, v in values.items() if fields[k].is_required() or v != fields[k].default}
+
+
+def _compact(value: Any) -> Any:
+    """torch's normalised forms as a person writes them: (5, 5) -> 5, (1, 1, 1, 1) -> 1, tuples -> lists."""
+    if isinstance(value, (tuple, list)):
+        if value and value[0] is not None and all(v == value[0] for v in value):
+            return value[0]
+        return list(value)
+    return value
+
+
+# -- where a module comes from: a .pt file or python:package.module:attribute ---------------------
+
+
+def load_source(source: str, *, trust: bool = False) -> Spec | nn.Module:
+    """What `netspec import SOURCE` reads: a netspec checkpoint's spec, a pickled module, or a Python object."""
+    if source.startswith("python:"):
+        module_name, _, attr = source.removeprefix("python:").partition(":")
+        return import_object(module_name, attr)
+    return _load_file(Path(source), trust)
+
+
+def import_object(module_name: str, attr: str) -> nn.Module:
+    """`module_name.attr`, called when it is a zero-argument factory (a function or class), as an nn.Module."""
+    where = f"python:{module_name}:{attr}"
+    if os.getcwd() not in sys.path:  # as `python -m` does, so modules next to the user's specs are found
+        sys.path.insert(0, os.getcwd())
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name is None or not (module_name == e.name or module_name.startswith(e.name + ".")):
+            raise _error("io-error", f"importing `{module_name}` failed: {_exception(e)}") from None
+        raise _error(
+            "io-error",
+            f"no Python module named `{module_name}`",
+            help="run netspec from the folder holding it, or install its package",
+        ) from None
+    except Exception as e:  # the user's module raised while importing: show what, not a traceback
+        raise _error("io-error", f"importing `{module_name}` failed: {_exception(e)}") from None
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            guess = did_you_mean(part, [n for n in dir(obj) if not n.startswith("_")])
+            raise _error(
+                "io-error",
+                f"`{module_name}` has no attribute `{attr}`",
+                help=f"did you mean `{guess}`?" if guess else None,
+            )
+        obj = getattr(obj, part)
+    if callable(obj) and not isinstance(obj, nn.Module):
+        try:
+            obj = obj()
+        except Exception as e:
+            raise _error(
+                "invalid-value",
+                f"calling {where}() failed: {_exception(e)}",
+                help="point at an nn.Module, or at a function or class that makes one without arguments",
+            ) from None
+    if not isinstance(obj, nn.Module):
+        raise _error(
+            "invalid-value",
+            f"{where} is a {type(obj).__name__}, not an nn.Module",
+            help="point at an nn.Module, or at a function or class that makes one without arguments",
+        )
+    return obj
+
+
+def _load_file(path: Path, trust: bool) -> Spec | nn.Module:
+    from .checkpoint import FORMAT
+    from .checkpoint import load as load_checkpoint
+
+    if not path.is_file():
+        what = "a directory" if path.is_dir() else "not found"
+        raise _error("io-error", f"{path} is {what}", help="pass a .pt file, or python:package.module:attribute")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        if not trust and "Unsupported global" not in str(e):  # junk fails this way too, but names no class
+            raise _unreadable(path, e) from None
+        if not trust:
+            raise _error(
+                "checkpoint",
+                f"{path} holds pickled Python objects, and unpickling them can run arbitrary code",
+                help="pass --trust if you trust whoever made the file (or import the code instead: python:module:attr)",
+                source=path,
+            ) from None
+        payload = _unpickle(path)
+    except Exception as e:  # not a torch file at all: torch raises many kinds
+        raise _unreadable(path, e) from None
+    if isinstance(payload, dict) and payload.get("format") == FORMAT:
+        return load_checkpoint(path).spec
+    if isinstance(payload, nn.Module):
+        return payload
+    if isinstance(payload, dict) and payload and all(isinstance(v, torch.Tensor) for v in payload.values()):
+        raise _error(
+            "checkpoint",
+            f"{path} holds only weights (a state_dict), not the layers they belong to",
+            help="save the module itself with torch.save(model, path), or import the code: python:module:attr",
+            source=path,
+        )
+    raise _error(
+        "checkpoint",
+        f"{path} holds a {type(payload).__name__}, not a module or a netspec checkpoint",
+        help="save the module with torch.save(model, path)",
+        source=path,
+    )
+
+
+def _unpickle(path: Path) -> Any:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except (AttributeError, ModuleNotFoundError) as e:  # the classes it pickled are not importable here
+        raise _error(
+            "checkpoint",
+            f"{path} refers to code that is not importable here: {_exception(e)}",
+            help="run netspec where the model's code can be imported, or import it directly: python:module:attr",
+            source=path,
+        ) from None
+    except Exception as e:
+        raise _unreadable(path, e) from None
+
+
+def _unreadable(path: Path, e: BaseException) -> SpecError:
+    reason = "weights-only loading refused it" if isinstance(e, pickle.UnpicklingError) else _exception(e)
+    return _error(
+        "checkpoint",
+        f"cannot read {path} as a torch file ({reason})",
+        help="pass a file written by torch.save or netspec",
+        source=path,
+    )
+
+
+def _exception(e: BaseException) -> str:
+    first = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
+    return f"{type(e).__name__}: {first}" if first else type(e).__name__
+
+
+def _error(code: str, message: str, help: str | None = None, source: Path | None = None) -> SpecError:
+    return SpecError([Diagnostic(code, message, help=help, source=str(source) if source else None)])

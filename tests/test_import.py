@@ -1,0 +1,375 @@
+"""`netspec.from_module` and `netspec import`: PyTorch back to a spec, and the round trip spec -> build -> spec."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+import uuid
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from click.testing import CliRunner
+from hypothesis import assume, given, settings
+from torch import nn
+
+import netspec
+from netspec.build import build
+from netspec.cli import cli
+from netspec.diagnostics import SpecError
+from netspec.export_yaml import to_yaml
+from netspec.from_torch import from_module
+from netspec.spec import spec_from_data, spec_to_data
+
+from .conftest import ROOT, SPECS
+from .test_torch_oracle import spec_dicts
+
+INPUT_SIZES = ("in_channels", "in_features", "num_features")
+
+
+def canonical(data: dict[str, Any]) -> dict[str, Any]:
+    """`spec_to_data` without what a built module cannot tell apart from the default.
+
+    Inferred input sizes are left out (netspec infers them), a pooling stride equal to
+    kernel_size is torch's default, and `[k, k]` is `k`.
+    """
+    layers = []
+    for layer in data["layers"]:
+        layer = {k: _collapse(v) for k, v in layer.items() if k not in INPUT_SIZES}
+        if layer["type"] in ("MaxPool2d", "AvgPool2d") and layer.get("stride") == layer["kernel_size"]:
+            del layer["stride"]
+        layers.append(layer)
+    return spec_to_data(spec_from_data({**data, "layers": layers}))  # drops values now equal to defaults
+
+
+def _collapse(value: Any) -> Any:
+    if isinstance(value, (list, tuple)) and value[0] is not None and all(v == value[0] for v in value):
+        return value[0]
+    return value
+
+
+def round_trip(spec: netspec.Spec) -> netspec.Spec:
+    # verify=False: build's own check is tested elsewhere; from_module reads attributes, so meta suffices
+    back = from_module(build(spec, device="meta", verify=False), spec.input, name=spec.name)
+    assert canonical(spec_to_data(back)) == canonical(spec_to_data(spec))
+    # torch as the oracle: with the same weights, the two specs' models compute the same function
+    x = torch.randn(2, *spec.input)
+    with torch.no_grad():
+        outputs = [build(s.model_copy(update={"seed": 0}), verify=False).eval()(x) for s in (spec, back)]
+    torch.testing.assert_close(outputs[0], outputs[1], rtol=0, atol=0, equal_nan=True)
+    return back
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
+def test_shipped_specs_round_trip(path: Path) -> None:
+    spec = netspec.load_spec(path)
+    back = round_trip(spec)
+    assert netspec.parse_spec(to_yaml(back)) == back  # and the YAML reads back to the same spec
+
+
+@pytest.mark.filterwarnings("ignore:Implicit dimension choice")  # generated Softmax layers without `dim`
+@settings(max_examples=200)
+@given(spec_dicts())
+def test_random_specs_round_trip(data: dict[str, Any]) -> None:
+    spec = spec_from_data(data)
+    try:
+        netspec.check(spec)
+    except SpecError:
+        assume(False)  # only specs torch can build
+    back = round_trip(spec)
+    assert netspec.parse_spec(to_yaml(back)) == back
+
+
+def test_arguments_are_read_back_from_attributes() -> None:
+    model = nn.Sequential(
+        nn.Conv2d(3, 8, (3, 5), stride=(2, 2), padding=(1, 2), dilation=1, groups=1, bias=False),
+        nn.BatchNorm2d(8, eps=1e-3, momentum=None, affine=False),
+        nn.LeakyReLU(0.2, inplace=True),
+        nn.MaxPool2d((2, 2), stride=(2, 2), ceil_mode=True),
+        nn.ZeroPad2d((1, 1, 1, 1)),
+        nn.ConstantPad2d((0, 1, 0, 1), 0.5),
+        nn.AdaptiveAvgPool2d((None, 3)),
+        nn.Flatten(),
+        nn.Dropout(0.25),
+        nn.Linear(8 * 11 * 3, 10),
+        nn.Softmax(dim=1),
+    )
+    spec = from_module(model, (3, 32, 32))
+    assert [{k: v for k, v in layer.items()} for layer in spec_to_data(spec)["layers"]] == [
+        {"type": "Conv2d", "out_channels": 8, "kernel_size": [3, 5], "stride": 2, "padding": [1, 2], "bias": False},
+        {"type": "BatchNorm2d", "eps": 0.001, "momentum": None, "affine": False},
+        {"type": "LeakyReLU", "negative_slope": 0.2, "inplace": True},
+        {"type": "MaxPool2d", "kernel_size": 2, "ceil_mode": True},
+        {"type": "ZeroPad2d", "padding": 1},
+        {"type": "ConstantPad2d", "padding": [0, 1, 0, 1], "value": 0.5},
+        {"type": "AdaptiveAvgPool2d", "output_size": [None, 3]},
+        {"type": "Flatten"},
+        {"type": "Dropout", "p": 0.25},
+        {"type": "Linear", "out_features": 10},
+        {"type": "Softmax", "dim": 1},
+    ]
+    assert netspec.check(spec).output_shape == ("N", 10)
+
+
+def test_nested_sequentials_flatten_and_keep_meaningful_names() -> None:
+    model = nn.Sequential(
+        OrderedDict(
+            features=nn.Sequential(OrderedDict(conv=nn.Conv2d(1, 4, 3), relu1=nn.ReLU(), pool=nn.MaxPool2d(2))),
+            head=nn.Sequential(OrderedDict(conv=nn.Conv2d(4, 4, 1), **{"class": nn.ReLU()})),
+            classifier=nn.Sequential(nn.Flatten(), nn.Linear(4 * 13 * 13, 10)),
+        )
+    )
+    spec = from_module(model, (1, 28, 28))
+    # `relu1` is what netspec would call it anyway; `0`, `1` and the keyword `class` cannot be names;
+    # the second `conv` would clash with the first
+    assert [layer.name for layer in spec.layers] == ["conv", None, "pool", None, None, None, None]
+    assert list(build(spec, device="meta").state_dict()) == [
+        "conv.weight",
+        "conv.bias",
+        "conv1.weight",
+        "conv1.bias",
+        "fc1.weight",
+        "fc1.bias",
+    ]
+
+
+def test_unsupported_modules_are_all_listed_by_path() -> None:
+    class Gate(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x * torch.sigmoid(x)
+
+    model = nn.Sequential(
+        OrderedDict(
+            conv=nn.Conv2d(1, 4, 3),
+            encoder=nn.Sequential(OrderedDict(rnn=nn.LSTM(4, 4), gate=Gate())),
+            pool=nn.MaxPool2d(2, return_indices=True),
+            norm=nn.LayerNorm(4),
+        )
+    )
+    with pytest.raises(SpecError) as e:
+        from_module(model, (1, 28, 28))
+    messages = [d.message for d in e.value.diagnostics]
+    assert messages == [
+        "the module's `encoder.rnn` is nn.LSTM, which netspec does not support",
+        f"the module's `encoder.gate` is {Gate.__module__}.{Gate.__qualname__}, a custom module a spec cannot express",
+        "the module's `pool` (MaxPool2d) has return_indices=True, which netspec does not support",
+        "the module's `norm` is nn.LayerNorm, which netspec does not support",
+    ]
+    helps = [d.help for d in e.value.diagnostics]
+    assert helps[0] is not None and helps[0].startswith("netspec supports these torch.nn classes: Conv2d, MaxPool2d")
+    assert helps[3] is None  # the list of supported classes is shown once
+    assert helps[1] == "netspec cannot see what its forward does: rewrite it as netspec layers"
+
+
+def test_only_sequences_can_be_imported() -> None:
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.relu(self.fc(x))
+
+    with pytest.raises(SpecError) as e:
+        from_module(Net(), (4,))
+    (d,) = e.value.diagnostics
+    assert d.code == "invalid-value"
+    assert d.message == f"netspec imports an nn.Sequential, got {Net.__module__}.{Net.__qualname__}"
+
+
+def test_a_wrong_input_shape_is_a_shape_mismatch_naming_the_module() -> None:
+    model = nn.Sequential(nn.Conv2d(1, 6, 5), nn.Flatten(), nn.Linear(6 * 24 * 24, 10))
+    with pytest.raises(SpecError) as e:
+        from_module(model, (1, 32, 32))
+    (d,) = e.value.diagnostics
+    assert d.code == "shape-mismatch"
+    assert d.message == "`in_features` is 3456 but the incoming tensor has 4704 features"
+    assert "layer 2 is the module's `2`: Linear(in_features=3456, out_features=10, bias=True)" in d.notes
+    assert d.help == "the module was made for another input than [1, 32, 32]: check the input shape"
+
+
+# -- the command --------------------------------------------------------------------------------
+
+SMALL = """
+from collections import OrderedDict
+
+from torch import nn
+
+
+def make_small():
+    return nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Flatten(), nn.Linear(6 * 12 * 12, 10))
+
+
+SMALL = make_small()
+NAMED = nn.Sequential(OrderedDict(stem=nn.Conv2d(3, 8, 3, padding=1), act=nn.ReLU()))
+
+
+class Small(nn.Sequential):
+    def __init__(self):
+        super().__init__(nn.Flatten(), nn.Linear(784, 10))
+
+
+def broken():
+    raise RuntimeError("no weights here")
+
+
+NOT_A_MODULE = 42
+"""
+
+SMALL_YAML = """\
+# yaml-language-server: $schema=../schema/netspec.schema.json
+# Imported from python:{module}:make_small by `netspec import` (5 layers, 8,806 parameters).
+name: small
+input: [1, 28, 28]
+layers:
+  - {{type: Conv2d, out_channels: 6, kernel_size: 5}}                     # (N, 6, 24, 24)
+  - ReLU
+  - {{type: MaxPool2d, kernel_size: 2}}                                   # (N, 6, 12, 12)
+  - Flatten                                                             # (N, 864)
+  - {{type: Linear, out_features: 10}}                                    # (N, 10)
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
+    """A folder with a Python module of models (a unique name per test) and schema/, as the working directory."""
+    module = f"models_{uuid.uuid4().hex}"  # a fresh name: Python caches imported modules by name
+    (tmp_path / f"{module}.py").write_text(SMALL, encoding="utf-8")
+    (tmp_path / "schema").mkdir()
+    (tmp_path / "schema" / "netspec.schema.json").write_text("{}", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # `netspec import` adds the working directory
+    return tmp_path, module
+
+
+def test_cli_imports_a_factory_in_the_style_of_specs(project: tuple[Path, str]) -> None:
+    folder, module = project
+    out = folder / "specs" / "small.yaml"
+    result = CliRunner().invoke(cli, ["import", f"python:{module}:make_small", "--input", "1,28,28", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8") == SMALL_YAML.format(module=module)
+    assert f"wrote {out} (5 layers, 8,806 parameters)" in result.stderr
+    check = CliRunner().invoke(cli, ["check", str(out)])
+    assert check.exit_code == 0, check.output
+    assert "8,806 params" in check.stdout
+
+
+@pytest.mark.parametrize(("attr", "layers"), [("SMALL", 5), ("Small", 2), ("NAMED", 2)])
+def test_cli_imports_objects_and_classes(project: tuple[Path, str], attr: str, layers: int) -> None:
+    _, module = project
+    shape = "1,28,28" if attr != "NAMED" else "3,8,8"
+    result = CliRunner().invoke(cli, ["import", f"python:{module}:{attr}", "--input", shape])
+    assert result.exit_code == 0, result.output
+    spec = netspec.parse_spec(result.stdout)
+    assert len(spec.layers) == layers
+    assert spec.name == attr
+    assert result.stdout.startswith("# yaml-language-server: $schema=schema/netspec.schema.json\n")
+    if attr == "NAMED":
+        assert "  - {type: Conv2d, out_channels: 8, kernel_size: 3, padding: 1, name: stem}" in result.stdout
+        assert "  - {type: ReLU, name: act}\n" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("source", "code", "message"),
+    [
+        ("python:no_such_module_here:net", 2, "error[io-error]: no Python module named `no_such_module_here`"),
+        ("python:{module}:make_smal", 2, "error[io-error]: `{module}` has no attribute `make_smal`"),
+        (
+            "python:{module}:broken",
+            1,
+            "error[invalid-value]: calling python:{module}:broken() failed: RuntimeError: no",
+        ),
+        ("python:{module}:NOT_A_MODULE", 1, "error[invalid-value]: python:{module}:NOT_A_MODULE is a int, not an nn.M"),
+        ("python:{module}", 2, "Invalid value for SOURCE: expected python:package.module:attribute"),
+    ],
+)
+def test_cli_reports_bad_python_sources(project: tuple[Path, str], source: str, code: int, message: str) -> None:
+    _, module = project
+    result = CliRunner().invoke(cli, ["import", source.format(module=module), "--input", "1,28,28"])
+    assert result.exit_code == code, result.output
+    assert message.format(module=module) in result.stderr
+
+
+def test_cli_did_you_mean_and_input_required(project: tuple[Path, str]) -> None:
+    _, module = project
+    result = CliRunner().invoke(cli, ["import", f"python:{module}:make_smal", "--input", "1,28,28"])
+    assert "help: did you mean `make_small`?" in result.stderr
+    result = CliRunner().invoke(cli, ["import", f"python:{module}:make_small"])
+    assert result.exit_code == 2
+    assert "a module does not record its input shape: give it with --input C,H,W" in result.stderr
+
+
+def test_cli_pickled_module_needs_trust(tmp_path: Path) -> None:
+    path = tmp_path / "model.pt"
+    torch.save(nn.Sequential(nn.Flatten(), nn.Linear(12, 3)), path)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["import", str(path), "--input", "3,2,2"])
+    assert result.exit_code == 1
+    assert f"error[checkpoint]: {path} holds pickled Python objects, and unpickling them can run arbitrary code" in (
+        result.stderr
+    )
+    assert "help: pass --trust if you trust whoever made the file" in result.stderr
+    result = runner.invoke(cli, ["import", str(path), "--input", "3,2,2", "--trust", "--name", "tiny"])
+    assert result.exit_code == 0, result.output
+    spec = netspec.parse_spec(result.stdout)
+    assert spec_to_data(spec) == {
+        "name": "tiny",
+        "input": [3, 2, 2],
+        "layers": [{"type": "Flatten"}, {"type": "Linear", "out_features": 3}],
+    }
+    usage = " ".join(runner.invoke(cli, ["import", "--help"]).stdout.split())
+    assert "--trust Load a .pt file holding a pickled module. Unpickling runs code stored in the file" in usage
+
+
+def test_cli_reads_the_spec_of_a_netspec_checkpoint(tmp_path: Path) -> None:
+    from netspec.checkpoint import save
+
+    spec = netspec.load_spec(ROOT / "specs" / "lenet.yaml")
+    save(tmp_path / "lenet.pt", spec=spec, model_state=build(spec).state_dict())
+    result = CliRunner().invoke(cli, ["import", str(tmp_path / "lenet.pt"), "-o", str(tmp_path / "lenet.yaml")])
+    assert result.exit_code == 0, result.output  # no --trust: a checkpoint holds tensors and plain values only
+    assert netspec.load_spec(tmp_path / "lenet.yaml") == spec
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("state_dict", "holds only weights (a state_dict), not the layers they belong to"),
+        ("list", "holds a list, not a module or a netspec checkpoint"),
+        ("junk", "cannot read {path} as a torch file"),
+    ],
+)
+def test_cli_reports_pt_files_it_cannot_import(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "file.pt"
+    if content == "state_dict":
+        torch.save(nn.Linear(2, 2).state_dict(), path)
+    elif content == "list":
+        torch.save([1, 2], path)
+    else:
+        path.write_bytes(b"not a torch file at all")
+    result = CliRunner().invoke(cli, ["import", str(path), "--input", "2"])
+    assert result.exit_code == 1
+    assert "error[checkpoint]" in result.stderr
+    assert message.format(path=path) in result.stderr
+    missing = CliRunner().invoke(cli, ["import", str(tmp_path / "nope.pt")])
+    assert missing.exit_code == 2
+    assert f"error[io-error]: {tmp_path / 'nope.pt'} is not found" in missing.stderr
+
+
+def test_yaml_writer_quotes_what_yaml_would_misread() -> None:
+    data = {
+        "name": "quoted",
+        "description": 'yes: "no" \\ on\nnext line',
+        "input": [2, 4, 4],
+        "layers": [
+            {"type": "Dropout", "p": 1e-05, "name": "null_"},
+            {"type": "ConstantPad2d", "padding": 1, "value": -0.0},
+        ],
+    }
+    spec = spec_from_data(data)
+    text = to_yaml(spec)
+    assert "p: 1.0e-05" in text  # PyYAML reads `1e-05` as a string
+    assert netspec.parse_spec(text) == spec
+    assert textwrap.dedent(text).startswith('name: quoted\ndescription: "yes: \\"no\\" \\\\ on\\nnext line"\n')
