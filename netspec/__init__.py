@@ -13,6 +13,7 @@ import types
 from .diagnostics import Diagnostic, Span, SpecError
 from .export_yaml import to_yaml
 from .report import LayerReport, ReceptiveField, ShapeReport, check
+from .schema import json_schema
 from .spec import Spec, load_spec, parse_spec, spec_from_data
 
 __version__ = "0.1.0"
@@ -63,6 +64,7 @@ __all__ = [
     "build",
     "check",
     "from_module",
+    "json_schema",
     "load_model",
     "load_spec",
     "parse_spec",

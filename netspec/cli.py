@@ -18,6 +18,7 @@ from .commands.check import check
 from .commands.export import export
 from .commands.import_ import import_
 from .commands.output import echo_diagnostics, exit_code
+from .commands.schema import schema
 from .diagnostics import SpecError
 
 EXAMPLES = """\b
@@ -68,6 +69,7 @@ cli.add_command(check)
 cli.add_command(export)
 cli.add_command(build)
 cli.add_command(import_)
+cli.add_command(schema)
 
 
 def main() -> NoReturn:

@@ -1,0 +1,93 @@
+"""The JSON Schema of the spec format, in draft-07 (what the YAML language server reads), from the pydantic model.
+
+Everything comes from `Spec.model_json_schema()`, so sections added to the model appear here
+by themselves. Two netspec conventions are added on top: in every discriminated union (layers,
+and the `train:` section's optimizers, schedulers, datasets and transforms) the tag is required
+and a bare tag stands for a member with its defaults (`- ReLU`, `optimizer: Adam`); and `init`
+may be just its type (`init: kaiming_normal`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, get_args
+
+from .layers import LAYER_TYPES, Init
+from .spec import Spec
+
+DRAFT = "http://json-schema.org/draft-07/schema#"
+_DOCS = "https://docs.pytorch.org/docs/stable/generated/torch.nn.{}.html"
+
+
+def json_schema() -> dict[str, Any]:
+    """The schema as a dict; `netspec schema` prints it and schema/netspec.schema.json holds it."""
+    raw = Spec.model_json_schema(mode="validation")
+    definitions = raw.pop("$defs", {})
+    for node in _nodes([raw, definitions]):
+        if "discriminator" in node:
+            _tagged_union(node, definitions)
+    for name in LAYER_TYPES:  # the records have no docstrings: their documentation is torch's
+        definitions[name].setdefault("description", f"torch.nn.{name}, with torch's arguments: {_DOCS.format(name)}")
+    schema: dict[str, Any] = _init_shorthand(
+        {"$schema": DRAFT, **_draft7(raw), "title": "netspec spec", "definitions": _draft7(definitions)}
+    )
+    return schema
+
+
+def schema_text() -> str:
+    """The schema as the committed file holds it: indented JSON and a final newline."""
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def _nodes(node: Any) -> list[dict[str, Any]]:
+    """Every mapping in a JSON tree."""
+    if isinstance(node, list):
+        return [n for v in node for n in _nodes(v)]
+    if isinstance(node, dict):
+        return [node, *(n for v in node.values() for n in _nodes(v))]
+    return []
+
+
+def _tagged_union(node: dict[str, Any], definitions: dict[str, Any]) -> None:
+    """Require the tag in each member, and accept a bare tag for the members that need nothing else."""
+    key = node["discriminator"]["propertyName"]
+    bare = []
+    for tag, ref in node["discriminator"]["mapping"].items():
+        member = definitions[ref.rsplit("/", 1)[-1]]
+        member["required"] = [key, *(r for r in member.get("required", []) if r != key)]
+        if member["required"] == [key]:
+            bare.append(tag)
+    if bare:
+        node["oneOf"] = [{"enum": bare, "description": f"shorthand for {{{key}: ...}} with defaults"}, *node["oneOf"]]
+
+
+def _draft7(node: Any) -> Any:
+    """Pydantic writes draft 2020-12; rewrite what draft-07 spells differently."""
+    if isinstance(node, list):
+        return [_draft7(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _draft7(v) for k, v in node.items() if k != "discriminator"}  # not draft-07, and its refs go stale
+    if "$ref" in out:
+        out["$ref"] = out["$ref"].replace("#/$defs/", "#/definitions/")
+        if len(out) > 1:  # draft-07 ignores whatever sits beside a $ref
+            out = {"allOf": [{"$ref": out.pop("$ref")}], **out}
+    if "prefixItems" in out:  # a fixed-length tuple: the array form of `items`
+        out["items"] = out.pop("prefixItems")
+        out["additionalItems"] = False
+    if isinstance(out.get("pattern"), str) and not out["pattern"].startswith("^"):
+        out["pattern"] = f"^(?:{out['pattern']})$"  # JSON Schema searches; netspec's names must match whole
+    return out
+
+
+def _init_shorthand(node: Any) -> Any:
+    """`init: kaiming_normal` stands for `init: {type: kaiming_normal}` wherever an Init goes."""
+    if isinstance(node, list):
+        return [_init_shorthand(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _init_shorthand(v) for k, v in node.items()}
+    if out.get("$ref") == f"#/definitions/{Init.__name__}":
+        kinds = list(get_args(Init.model_fields["type"].annotation))
+        return {"anyOf": [{"enum": kinds, "description": "shorthand for {type: ...} with defaults"}, out]}
+    return out
