@@ -20,7 +20,9 @@ _MAX_LINE = 160  # longer source lines are shown as a window around the caret
 def diagnostic(d: Diagnostic) -> str:
     """rustc-style: header, location, the user's line with a caret, notes and help."""
     colour = "red" if d.is_error else "yellow"
-    header = click.style(f"{d.severity}[{d.code}]", fg=colour, bold=True) + click.style(f": {d.message}", bold=True)
+    header = click.style(f"{d.severity}[{d.code}]", fg=colour, bold=True) + click.style(
+        f": {_escaped(d.message)}", bold=True
+    )
     lines = [header]
     span = d.span
     gutter = len(str(span.line)) if span else 1
@@ -38,9 +40,9 @@ def diagnostic(d: Diagnostic) -> str:
     elif d.path:
         lines.append(f"{arrow} {path_str(d.path)}")
     for note in d.notes:
-        lines.append(f"{' ' * gutter} {click.style('=', fg='blue', bold=True)} note: {note}")
+        lines.append(f"{' ' * gutter} {click.style('=', fg='blue', bold=True)} note: {_escaped(note)}")
     if d.help:
-        lines.append(f"{' ' * gutter} {click.style('=', fg='blue', bold=True)} help: {d.help}")
+        lines.append(f"{' ' * gutter} {click.style('=', fg='blue', bold=True)} help: {_escaped(d.help)}")
     return "\n".join(lines)
 
 
@@ -58,6 +60,13 @@ def _window(text: str, col: int, length: int) -> tuple[str, int, int]:
     return _visible(text), start, width
 
 
+def _escaped(text: str) -> str:
+    """Control characters in a message (quoted from the user's file) as escapes such as \\x1b, never raw."""
+    return "".join(
+        ch.encode("unicode_escape").decode() if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in text
+    )
+
+
 def _visible(text: str) -> str:
     """Tabs as spaces, control characters as �: a binary file's line must not drive the terminal."""
     return "".join(
@@ -71,7 +80,7 @@ def concise(d: Diagnostic) -> str:
         where = f"{d.span.source}:{d.span.line}:{d.span.col}"
     else:
         where = f"{d.source or '<spec>'}:1:1"
-    return f"{where}: {d.code} {d.message}"
+    return f"{where}: {d.code} {_escaped(d.message)}"
 
 
 # -- the layer table ---------------------------------------------------------------------

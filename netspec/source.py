@@ -8,6 +8,7 @@ laughs), duplicate keys as errors, and only YAML's plain scalar tags allowed.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -31,6 +32,8 @@ _SEQ_TAGS = {None, "!", _T + "seq"}
 _MAP_TAGS = {None, "!", _T + "map"}
 _constructor = yaml.constructor.SafeConstructor()
 _MERGE = object()  # the plain key `<<`, told apart from a quoted "<<"
+# YAML 1.1 integers that mean something else everywhere else: octal `010` (8) and base-60 `1:20` (80)
+_SURPRISING_INT = re.compile(r"[-+]?(0[0-7_]+|[1-9][0-9_]*(:[0-5]?[0-9])+)")
 
 # (line, col, end_line, end_col), 0-based as the parser gives them; Spans are built lazily
 Mark = tuple[int, int, int, int]
@@ -367,6 +370,20 @@ def _construct(loader: Any, event: Any, smap: SourceMap) -> Any:
         tag = _T + "str"
     if tag == _T + "merge":
         return _MERGE
+    if tag == _T + "int" and event.tag is None and _SURPRISING_INT.fullmatch(event.value):
+        read = _constructor.construct_yaml_int(yaml.ScalarNode(tag, event.value))
+        octal = ":" not in event.value
+        decimal = int(event.value.replace("_", ""), 10) if octal else None
+        why = "a leading 0 means octal" if octal else "colons mean base 60"
+        if read != decimal:  # `07` is 7 either way
+            raise _fail(
+                smap,
+                event,
+                "invalid-value",
+                f"YAML reads `{event.value}` as {read} ({why})",
+                help=f"write `{read}` if that is what you mean"
+                + (f", or `{decimal}`" if octal else ", or quote it for text"),
+            )
     if tag not in _SCALAR_TAGS:
         raise _fail(
             smap,

@@ -342,6 +342,8 @@ def translate(err: ValidationError, data: Any, smap: SourceMap | None) -> list[D
     for e in err.errors(include_url=False):
         kind, loc, ctx = e["type"], tuple(e["loc"]), e.get("ctx") or {}
         path = _data_path(data, loc)
+        if kind == "invalid_key":  # YAML made a key a number, bool or null: pydantic's loc holds it as text
+            path = (*_data_path(data, loc[:-1]), e["input"])
         if "at" in ctx:  # a custom error that knows the exact place below `loc`
             path = (*path, *ctx["at"])
         d, key = _diagnostic(kind, loc, ctx, e, path, data)
@@ -381,6 +383,13 @@ def _diagnostic(
         guess = did_you_mean(str(path[-1]), choices)
         help = f"did you mean `{guess}`?" if guess else f"{owner} takes: " + ", ".join(f"`{c}`" for c in choices)
         return Diagnostic("unknown-field", f"{owner} has no argument `{path[-1]}`", help=help), True
+    if kind == "invalid_key":
+        owner = _owner(data, path[:-1])
+        return Diagnostic(
+            "unknown-field",
+            f"{owner} has no argument `{show(value)}`",
+            help="argument names are words such as `kernel_size` (YAML reads this key as a number, boolean or null)",
+        ), True
     if kind == "union_tag_invalid":
         tag = str(ctx.get("tag"))
         guess = did_you_mean(tag, list(LAYER_TYPES), ALIASES)

@@ -178,6 +178,30 @@ CASES: list[tuple[str, bytes, str, str]] = [
         " each a positive integer, got [a 4,000-digit integer]",
     ),
     (
+        "yaml-1.1-octal",
+        b"input: [1, 28, 28]\nlayers:\n  - {type: Linear, out_features: 010}\n",
+        "invalid-value",
+        "YAML reads `010` as 8 (a leading 0 means octal)",
+    ),
+    (
+        "yaml-1.1-base-60",
+        b"input: [1, 28, 28]\nlayers:\n  - {type: Linear, out_features: 1:20}\n",
+        "invalid-value",
+        "YAML reads `1:20` as 80 (colons mean base 60)",
+    ),
+    (
+        "number-as-key",
+        b"input: [1, 28, 28]\nlayers:\n  - {type: ReLU, 3: 4}\n",
+        "unknown-field",
+        "`ReLU` has no argument `3`",
+    ),
+    (
+        "null-as-key",
+        b"input: [1, 28, 28]\nlayers:\n  - {type: ReLU, null: 4}\n",
+        "unknown-field",
+        "`ReLU` has no argument `null`",
+    ),
+    (
         "billion-laughs",
         BILLION_LAUGHS.encode(),
         "unsupported-yaml",
@@ -356,3 +380,21 @@ def test_oversized_input_is_refused_without_reading_it_all(tmp_path: Path, kind:
     (d,) = e.value.diagnostics
     assert (d.code, d.message) == ("unsupported-yaml", "the file is larger than 67,108,864 bytes, the limit for a spec")
     assert time.perf_counter() - start < 5
+
+
+def test_control_characters_in_values_are_escaped_not_printed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A layer type holding ESC [2J would clear the terminal if echoed raw in the message."""
+    monkeypatch.chdir(tmp_path)
+    Path("esc.yaml").write_text('input: [3]\nlayers: [{type: "\\e[2JReLU"}, "\\u202eReLU"]\n')
+    for fmt in ("full", "concise"):
+        result = CliRunner().invoke(cli, ["check", "--format", fmt, "esc.yaml"])
+        assert result.exit_code == 1
+        assert "\x1b" not in result.stderr and "\u202e" not in result.stderr
+        assert "unknown layer type `\\x1b[2JReLU`" in result.stderr
+        assert "unknown layer type `\\u202eReLU`" in result.stderr
+
+
+def test_yaml_1_1_numbers_that_read_the_same_are_fine(tmp_path: Path) -> None:
+    report = netspec.check(netspec.parse_spec("input: [07]\nlayers: [{type: Linear, out_features: 0x10}]"))
+    assert report.output_shape == ("N", 16)
+    assert report.input_shape == ("N", 7)
