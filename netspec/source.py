@@ -31,6 +31,7 @@ _SCALAR_TAGS = {_T + t for t in ("str", "int", "float", "bool", "null", "timesta
 _SEQ_TAGS = {None, "!", _T + "seq"}
 _MAP_TAGS = {None, "!", _T + "map"}
 _constructor = yaml.constructor.SafeConstructor()
+_EXPONENT_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)[eE][-+]?[0-9]+")
 _MERGE = object()  # the plain key `<<`, told apart from a quoted "<<"
 # YAML 1.1 integers that mean something else everywhere else: octal `010` (8) and base-60 `1:20` (80)
 _SURPRISING_INT = re.compile(r"[-+]?(0[0-7_]+|[1-9][0-9_]*(:[0-5]?[0-9])+)")
@@ -366,6 +367,8 @@ def _construct(loader: Any, event: Any, smap: SourceMap) -> Any:
     tag = event.tag
     if tag is None:
         tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if tag == _T + "str" and event.implicit[0] and _EXPONENT_FLOAT.fullmatch(event.value):
+            tag = _T + "float"  # `lr: 3e-4` is a number in YAML 1.2; PyYAML's YAML 1.1 rules read a string
     elif tag == "!":
         tag = _T + "str"
     if tag == _T + "merge":

@@ -7,7 +7,7 @@ import os
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -20,11 +20,12 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from .diagnostics import Diagnostic, SpecError
+from .diagnostics import Diagnostic, SpecError, path_str
 from .diagnostics import Path as DocPath
 from .fields import INT64_MAX, invalid, show
 from .layers import ALIASES, LAYER_TYPES, InitArg, Layer, LayerBase
 from .source import MAX_BYTES, SourceMap, decode, load_yaml
+from .training.config import TrainConfig
 
 _SPEC_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
@@ -89,6 +90,7 @@ class Spec(BaseModel):
     layers: Annotated[list[LayerItem], Field(min_length=1), AfterValidator(_unique_names)]
     init: InitArg | None = None  # for every Conv2d and Linear without an `init` of its own
     seed: Seed | None = None  # makes two builds give identical weights
+    train: TrainConfig | None = None  # how `netspec train` trains it
 
     _source: SourceMap | None = PrivateAttr(default=None)
 
@@ -286,25 +288,47 @@ def _model_at(data: Any, path: DocPath) -> type[BaseModel]:
         kind = item.get("type") if isinstance(item, dict) else item
         if isinstance(kind, str) and kind in LAYER_TYPES:
             return LAYER_TYPES[kind]
-    model: type[BaseModel] = Spec
+    return _model_in(_annotation_at(data, path), _lookup(data, path)) or Spec
+
+
+def _annotation_at(data: Any, path: DocPath) -> Any:
+    """The type annotation of the value at `path`, following fields, list items and tagged unions."""
+    annotation: Any = Spec
+    cur = data
     for item in path:
-        field = model.model_fields.get(item) if isinstance(item, str) else None
-        annotation = getattr(field, "annotation", None)
-        sub = _model_in(annotation)
-        if sub is None:
-            break
-        model = sub
-    return model
+        if isinstance(item, str):
+            model = _model_in(annotation, cur)
+            field = model.model_fields.get(item) if model is not None else None
+            if field is None:
+                return None
+            annotation = field.annotation
+        if isinstance(cur, dict):
+            cur = cur.get(item)
+        else:
+            cur = cur[item] if isinstance(cur, list) and isinstance(item, int) else None
+    return annotation
 
 
-def _model_in(annotation: Any) -> type[BaseModel] | None:
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
+        return [annotation]
+    return [m for arg in getattr(annotation, "__args__", ()) or () for m in _models_in(arg)]
+
+
+def _model_in(annotation: Any, value: Any = None) -> type[BaseModel] | None:
+    """The model for `value` among those `annotation` allows: the union member its `type`/`name` tag picks."""
+    models = _models_in(annotation)
+    if isinstance(value, dict):
+        for model in models:
+            if any(value.get(key) in _tags(model, key) for key in ("type", "name")):
+                return model
+    return models[0] if models else None
+
+
+def _tags(model: type[BaseModel], key: str) -> tuple[Any, ...]:
+    field = model.model_fields.get(key)
+    annotation = field.annotation if field is not None else None
+    return get_args(annotation) if get_origin(annotation) is Literal else ()
 
 
 def _owner(data: Any, path: DocPath) -> str:
@@ -315,7 +339,7 @@ def _owner(data: Any, path: DocPath) -> str:
         return f"`{kind}`" if isinstance(kind, str) else f"layer {path[1]}"
     if not path:
         return "the spec"
-    return "`" + ".".join(str(p) for p in path) + "`"
+    return f"`{path_str(path)}`"
 
 
 _EXPECTED = {
@@ -355,6 +379,8 @@ def translate(err: ValidationError, data: Any, smap: SourceMap | None) -> list[D
         layer_error = kind in ("missing", "union_tag_invalid") and len(path) == 2 and path[0] == "layers"
         if layer_error and isinstance(_lookup(data, path), dict):
             path = (*path, "type")  # point at the layer's type rather than its whole mapping
+        elif kind == "union_tag_invalid" and isinstance(_lookup(data, path), dict):
+            path = (*path, str(ctx.get("discriminator")).strip("'"))  # at `type: Adamw`, not the whole mapping
         # a union reports each branch and the first says enough; each missing field is its own error
         slot = (path, str(loc[-1]) if kind == "missing" else "")
         if kind == "missing":
@@ -383,6 +409,8 @@ def _diagnostic(
         guess = did_you_mean(str(path[-1]), choices)
         help = f"did you mean `{guess}`?" if guess else f"{owner} takes: " + ", ".join(f"`{c}`" for c in choices)
         return Diagnostic("unknown-field", f"{owner} has no argument `{path[-1]}`", help=help), True
+    if kind in ("union_tag_invalid", "union_tag_not_found") and loc[:1] != ("layers",):
+        return _section_tag(kind, ctx, path, data), False
     if kind == "invalid_key":
         owner = _owner(data, path[:-1])
         return Diagnostic(
@@ -436,6 +464,26 @@ def _diagnostic(
         return Diagnostic("invalid-value", f"{what} must be {_EXPECTED[kind]}, got {show(value)}"), False
     what = f"`{field}`: " if field else ""
     return Diagnostic("invalid-value", what + str(e["msg"])[:1].lower() + str(e["msg"])[1:]), False
+
+
+def _section_tag(kind: str, ctx: dict[str, Any], path: DocPath, data: Any) -> Diagnostic:
+    """A tagged mapping outside `layers` (an optimizer, a dataset, a transform) with a wrong or no tag."""
+    key = str(ctx.get("discriminator")).strip("'")
+    mapping = path[:-1] if kind == "union_tag_invalid" and path[-1:] == (key,) else path
+    choices = [str(t) for m in _models_in(_annotation_at(data, mapping)) for t in _tags(m, key)]
+    listed = ", ".join(f"`{c}`" for c in choices)
+    if kind == "union_tag_not_found":
+        return Diagnostic(
+            "missing-field", f"{_owner(data, mapping)} needs `{key}`", help=f"add `{key}:`, one of {listed}"
+        )
+    tag = str(ctx.get("tag"))
+    guess = did_you_mean(tag, choices)
+    what = next((p for p in reversed(mapping) if isinstance(p, str)), "value")
+    return Diagnostic(
+        "invalid-value",
+        f"unknown `{what}` {key} `{tag}`",
+        help=f"did you mean `{guess}`?" if guess else f"netspec knows: {listed}",
+    )
 
 
 def _missing_help(field: str, owner: str) -> str:

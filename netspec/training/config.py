@@ -1,0 +1,219 @@
+"""The `train:` section of a spec: dataset, transforms, optimizer, schedule and device. No torch.
+
+Records are frozen and strict like the layer records (reusing `netspec/fields.py`), so their
+errors come out as the same positioned diagnostics. Defaults are torch's where torch has one.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from ..fields import INT64_MAX, Bool, PositiveInt, PositiveReal, Probability, invalid
+from .transforms import Transform, TransformBase
+
+_DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+
+
+def _non_negative(v: Any) -> float:
+    if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v < float("inf"):
+        raise invalid("a number ≥ 0", v)
+    return float(v)
+
+
+def _non_negative_int(v: Any) -> int:
+    if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= INT64_MAX:
+        raise invalid("an integer ≥ 0", v)
+    return v
+
+
+def _fraction(v: Any) -> float:
+    if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 < v < 1:
+        raise invalid("a fraction between 0 and 1 (exclusive)", v)
+    return float(v)
+
+
+def _betas(v: Any) -> tuple[float, float]:
+    expected = "a [beta1, beta2] pair of numbers in [0, 1)"
+    if not isinstance(v, (list, tuple)) or len(v) != 2:
+        raise invalid(expected, v)
+    if not all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1 for b in v):
+        raise invalid(expected, v)
+    return float(v[0]), float(v[1])
+
+
+def _path(v: Any) -> str:
+    if not isinstance(v, str) or not v.strip():
+        raise invalid("a file or folder path", v)
+    return v
+
+
+def _device(v: Any) -> str:
+    if not isinstance(v, str) or not _DEVICE.fullmatch(v):
+        raise invalid('"auto", "cpu", "cuda", "cuda:N" or "mps"', v)
+    return v
+
+
+def _shorthand(key: str) -> Any:
+    """`optimizer: Adam` is shorthand for `optimizer: {type: Adam}` (and `dataset: digits` for `{name: digits}`)."""
+
+    def expand(v: Any) -> Any:
+        return {key: v} if isinstance(v, str) else v
+
+    return BeforeValidator(expand)
+
+
+NonNegative = Annotated[float, Field(ge=0), BeforeValidator(_non_negative)]
+NonNegativeInt = Annotated[int, Field(ge=0), BeforeValidator(_non_negative_int)]
+Fraction = Annotated[float, Field(gt=0, lt=1), BeforeValidator(_fraction)]
+Betas = Annotated[tuple[float, float], BeforeValidator(_betas)]
+FilePath = Annotated[str, Field(min_length=1), BeforeValidator(_path)]
+Device = Annotated[str, Field(pattern=_DEVICE.pattern), BeforeValidator(_device)]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# -- datasets: `name` picks the kind; relative paths are relative to the current directory ---
+
+
+class Digits(_Record):
+    """scikit-learn's bundled 8×8 digits (1,797 images, no download), resized to the spec's input."""
+
+    name: Literal["digits"]
+    val_fraction: Fraction = 0.2  # a fixed stratified split
+
+
+class TorchvisionDataset(_Record):
+    """MNIST, Fashion-MNIST or CIFAR-10 through torchvision.datasets; validation is the test set."""
+
+    name: Literal["mnist", "fashion_mnist", "cifar10"]
+    root: FilePath = "data"
+    download: Bool = False
+
+
+class ImageFolder(_Record):
+    """A class-per-folder tree of images (`path/ants/1.jpg`, `path/bees/2.jpg`)."""
+
+    name: Literal["imagefolder"]
+    path: FilePath
+    val_path: FilePath | None = None  # a second tree; without it, `val_fraction` of `path` is held out
+    val_fraction: Fraction = 0.2
+
+
+class TensorFile(_Record):
+    """An .npz or .pt file holding `x` (samples) and `y` (class labels, or float targets)."""
+
+    name: Literal["tensors"]
+    path: FilePath
+    val_path: FilePath | None = None
+    val_fraction: Fraction = 0.2
+
+
+Dataset = Annotated[
+    Union[Digits, TorchvisionDataset, ImageFolder, TensorFile],  # noqa: UP007
+    Field(discriminator="name"),
+    _shorthand("name"),
+]
+
+
+# -- optimizers and schedulers: torch.optim's names, arguments and defaults ----------------
+
+
+class SGD(_Record):
+    type: Literal["SGD"]
+    lr: PositiveReal = 0.001
+    momentum: NonNegative = 0.0
+    nesterov: Bool = False
+    weight_decay: NonNegative = 0.0
+
+    @model_validator(mode="after")
+    def _nesterov_needs_momentum(self) -> SGD:
+        if self.nesterov and self.momentum == 0:
+            raise PydanticCustomError(
+                "invalid-value", "`nesterov` needs a `momentum` above 0", {"at": ("nesterov",)}
+            )  # torch refuses this combination when the optimizer is made
+        return self
+
+
+class Adam(_Record):
+    type: Literal["Adam"]
+    lr: PositiveReal = 0.001
+    betas: Betas = (0.9, 0.999)
+    eps: PositiveReal = 1e-8
+    weight_decay: NonNegative = 0.0
+
+
+class AdamW(_Record):
+    type: Literal["AdamW"]
+    lr: PositiveReal = 0.001
+    betas: Betas = (0.9, 0.999)
+    eps: PositiveReal = 1e-8
+    weight_decay: NonNegative = 0.01
+
+
+Optimizer = Annotated[Union[SGD, Adam, AdamW], Field(discriminator="type"), _shorthand("type")]  # noqa: UP007
+
+
+class StepLR(_Record):
+    """Multiply the learning rate by `gamma` every `step_size` epochs."""
+
+    type: Literal["StepLR"]
+    step_size: PositiveInt
+    gamma: PositiveReal = 0.1
+
+
+class CosineAnnealingLR(_Record):
+    """Cosine decay from the optimizer's lr to `eta_min` over `T_max` epochs (default: all of them)."""
+
+    type: Literal["CosineAnnealingLR"]
+    T_max: PositiveInt | None = None
+    eta_min: NonNegative = 0.0
+
+
+class OneCycleLR(_Record):
+    """The one-cycle policy, stepped every batch; `max_lr` defaults to the optimizer's lr."""
+
+    type: Literal["OneCycleLR"]
+    max_lr: PositiveReal | None = None
+    pct_start: Probability = 0.3
+    anneal_strategy: Literal["cos", "linear"] = "cos"
+    div_factor: PositiveReal = 25.0
+    final_div_factor: PositiveReal = 1e4
+
+
+Scheduler = Annotated[
+    Union[StepLR, CosineAnnealingLR, OneCycleLR],  # noqa: UP007
+    Field(discriminator="type"),
+    _shorthand("type"),
+]
+Loss = Literal["CrossEntropyLoss", "MSELoss", "L1Loss"]
+
+
+class TrainConfig(_Record):
+    """How `netspec train` trains the spec; every key has a default."""
+
+    dataset: Dataset = Digits(name="digits")
+    transforms: list[Transform] = []
+    val_transforms: list[Transform] | None = None  # None: the non-random ones of `transforms`
+    batch_size: PositiveInt = 64  # per process under torchrun
+    epochs: PositiveInt = 10
+    optimizer: Optimizer = Adam(type="Adam")
+    scheduler: Scheduler | None = None
+    loss: Loss = "CrossEntropyLoss"
+    device: Device = "auto"  # auto: CUDA when available, else the CPU
+    seed: NonNegativeInt = 0
+    drop_last: Bool = False  # drop the last partial training batch
+    num_workers: NonNegativeInt | None = None  # DataLoader workers for file-backed data; None: up to 4
+    amp: Bool = True  # mixed precision on CUDA (bf16, or fp16 with a grad scaler)
+    compile: Bool = False  # torch.compile the model
+
+    def validation_transforms(self) -> list[TransformBase]:
+        """What validation samples go through: `val_transforms`, or the non-random `transforms`."""
+        if self.val_transforms is not None:
+            return list(self.val_transforms)
+        return [t for t in self.transforms if not t.random]
