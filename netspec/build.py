@@ -1,8 +1,8 @@
 """Spec -> torch.nn.Sequential, verified against the static report before any weight is allocated. Imports torch.
 
-`build` makes the modules on the `meta` device (shapes, no memory), runs them once there and
-compares every layer with the report, checks that the weights fit in memory, and only then
-allocates them on the CPU and initialises them, exactly as torch's constructors would.
+`build` makes the modules on the `meta` device (shapes, no memory), checks that the weights fit
+in memory, allocates them on the CPU and initialises them exactly as torch's constructors
+would, then runs one sample through the model and compares every layer with the report.
 """
 
 from __future__ import annotations
@@ -104,22 +104,36 @@ def build(
                 )
             ]
         )
-    with torch.device("meta"):
-        model = nn.Sequential(
-            OrderedDict(
-                (info.name, make_module(layer, info.input_shape)) for layer, info in zip(spec.layers, report.layers)
-            )
-        )
-    if verify:
-        verify_on_meta(model, report)
-    model = model.to(dtype=dtype)  # meta tensors: changes only the recorded dtype
-    if target.type == "meta":
+    if target.type == "meta":  # shapes only: nothing is allocated, so any size can be verified
+        model = _modules(spec, report, torch.device("meta")).to(dtype=dtype)
+        if verify:
+            verify_forward(model, report, target, dtype)
         return model
     ensure_fits(report, dtype, torch.device("cpu"))  # the weights are made on the CPU first, then moved
     if target.type != "cpu":
         ensure_fits(report, dtype, target)
-    _materialise(model, spec)
-    return model.to(target)
+    # A seed drives only the CPU generator, inside a fork that restores the caller's state afterwards;
+    # the constructors draw in the same order as plain torch code after torch.manual_seed(seed).
+    with torch.random.fork_rng(devices=[], enabled=spec.seed is not None):
+        if spec.seed is not None:
+            torch.default_generator.manual_seed(spec.seed)
+        model = _modules(spec, report, torch.device("cpu"))
+        for layer, module in zip(spec.layers, model):
+            init = getattr(layer, "init", None) or spec.init
+            if init is not None and "init" in type(layer).model_fields:  # Conv2d and Linear only, not BatchNorm2d
+                initialise(module, init)
+    model = model.to(device=target, dtype=dtype)
+    if verify:
+        # One real sample is the cheap proof (torch's meta kernels cost about a second on first
+        # use); a meta copy is the proof when one sample's activations would take real memory.
+        free = available_memory()
+        if free is not None and report.activation_bytes * dtype.itemsize > free // 8:
+            verify_forward(
+                _modules(spec, report, torch.device("meta")).to(dtype=dtype), report, torch.device("meta"), dtype
+            )
+        else:
+            verify_forward(model, report, target, dtype)
+    return model
 
 
 def resolve_device(device: torch.device | str | None) -> torch.device:
@@ -160,9 +174,9 @@ def resolve_device(device: torch.device | str | None) -> torch.device:
     return dev
 
 
-def verify_on_meta(model: nn.Sequential, report: ShapeReport) -> None:
-    """Run the meta model on a (1, *input) meta tensor: each layer's output shape and params must be the report's."""
-    x = torch.empty(1, *(int(d) for d in report.input_shape[1:]), device="meta")  # (1, C, H, W) or (1, F)
+def verify_forward(model: nn.Sequential, report: ShapeReport, device: torch.device, dtype: torch.dtype) -> None:
+    """Run one sample through the model (on `device`, where its weights are): every layer must match the report."""
+    x = torch.zeros(1, *(int(d) for d in report.input_shape[1:]), device=device, dtype=dtype)  # (1, C, H, W) or (1, F)
     training = model.training
     model.eval()  # BatchNorm2d refuses one value per channel in training mode; shapes are the same
     try:
@@ -237,21 +251,14 @@ def available_memory() -> int | None:
         return None
 
 
-def _materialise(model: nn.Sequential, spec: Spec) -> None:
-    """Allocate the weights on the CPU and initialise them in the order torch's constructors would, then `init`."""
-    model.to_empty(device="cpu")
-    # A seed drives only the CPU generator, inside a fork that restores the caller's state afterwards.
-    with torch.random.fork_rng(devices=[], enabled=spec.seed is not None):
-        if spec.seed is not None:
-            torch.default_generator.manual_seed(spec.seed)
-        for module in model:
-            reset = getattr(module, "reset_parameters", None)  # Conv2d, Linear, BatchNorm2d: what __init__ calls
-            if reset is not None:
-                reset()
-        for layer, module in zip(spec.layers, model):
-            init = getattr(layer, "init", None) or spec.init
-            if init is not None and "init" in type(layer).model_fields:  # Conv2d and Linear only, not BatchNorm2d
-                initialise(module, init)
+def _modules(spec: Spec, report: ShapeReport, device: torch.device) -> nn.Sequential:
+    """The spec's modules, constructed on `device` (torch's constructors initialise the weights)."""
+    with device:
+        return nn.Sequential(
+            OrderedDict(
+                (info.name, make_module(layer, info.input_shape)) for layer, info in zip(spec.layers, report.layers)
+            )
+        )
 
 
 def initialise(module: nn.Module, init: Init) -> None:
