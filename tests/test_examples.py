@@ -36,6 +36,11 @@ EXPECTED = {
         "32x32: Flatten gives ('N', 400)",  # the tutorial's 16 * 5 * 5
         "MLP 784-256-10: 203,530 params",  # 784 * 256 + 256 + 256 * 10 + 10
     ],
+    "export_and_import.py": [
+        "exported class Lenet: 61,706 parameters, same outputs: True",
+        "imported small-cnn: 6 layers, 41,450 params",  # 3*16*9 + 16 + 2*16 + 4096*10 + 10
+        "  - {type: Linear, out_features: 10}",
+    ],
     "build_model.py": [
         "lenet: 61,706 parameters, output ('N', 10)",  # the PyTorch tutorial's count
         "forward: (4, 1, 32, 32) -> (4, 10)",

@@ -269,3 +269,17 @@ def test_onnx_failure_names_the_operator_and_layer(tmp_path: Path) -> None:
         " uses with input (N, 2, 8, 8)"
     )
     assert d.span is not None and d.span.line == 4
+
+
+def test_readme_shows_real_export_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's `$ netspec export specs/lenet.yaml` transcript: every line shown (bar `...`) is printed."""
+    monkeypatch.chdir(ROOT)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("```console\n$ netspec export specs/lenet.yaml\n")
+    shown = readme[start : readme.index("```\n", start + 10)].splitlines()[2:]
+    actual = CliRunner().invoke(cli, ["export", "specs/lenet.yaml"]).stdout.splitlines()
+    lines = [line for line in shown if line.strip() != "..."]
+    assert len(lines) > 20
+    for line in lines:
+        assert line in actual, line
+    assert [line for line in actual if line in lines] == lines  # and in the same order
