@@ -155,7 +155,8 @@ def _context(d: Diagnostic, i: int, name: str, kind: str, dims: Dims, history: l
     else:
         d = d.with_note(f"layer {i} ({name}: {kind}) gets {fmt_shape(dims)}")
     if d.code == "empty-output" and len(dims) >= 2:
-        axis = "height" if "height" in d.message else "width"
+        # "size" when both axes shrank alike and one message covers them
+        axis = "height" if "height" in d.message else "width" if "width" in d.message else "size"
         pos = -2 if axis == "height" else -1
         trail: list[str] = []
         last: Dim = None

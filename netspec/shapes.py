@@ -63,18 +63,30 @@ def _rank(layer: L.LayerBase, x: Dims, expected: str, help: str) -> Outcome:
 _SPATIAL_HELP = "put Flatten after the last spatial layer, or declare `input: [C, H, W]`"
 
 
-def _empty(axis: str, out: int, size: int, padding: int, k: int, d: int) -> Diagnostic:
-    if d == 1:
-        kernel = f"the kernel ({k})"
-    else:
-        kernel = f"the dilated kernel, which spans {d * (k - 1) + 1} (kernel {k}, dilation {d})"
-    padded = f"{size} plus padding {padding}" if padding else str(size)
-    return _issue(
-        "empty-output",
-        f"the output {axis} would be {out}: the input {axis} {padded} is smaller than {kernel}",
-        "kernel_size",
-        help="use a smaller `kernel_size` or more `padding`, or give the network a larger `input`",
-    )
+def _empty(axes: dict[str, tuple[int, int, int, int, int]]) -> list[Diagnostic]:
+    """Outputs of 0 or less, by axis: (out, size, padding, kernel, dilation); one error when both shrink alike."""
+    both = len(axes) == 2 and len(set(axes.values())) == 1
+
+    def sq(v: int) -> str:  # a square input and kernel read as one: 4 × 4
+        return f"{v} × {v}" if both else str(v)
+
+    found = [("", next(iter(axes.values())))] if both else [(f" {a}", v) for a, v in axes.items()]
+    issues = []
+    for axis, (out, size, padding, k, d) in found:
+        if d == 1:
+            kernel = f"the kernel ({sq(k)})"
+        else:
+            kernel = f"the dilated kernel, which spans {sq(d * (k - 1) + 1)} (kernel {k}, dilation {d})"
+        padded = f"{sq(size)} plus padding {padding}" if padding else sq(size)
+        issues.append(
+            _issue(
+                "empty-output",
+                f"the output{axis} would be {sq(out)}: the input{axis} {padded} is smaller than {kernel}",
+                "kernel_size",
+                help="use a smaller `kernel_size` or more `padding`, or give the network a larger `input`",
+            )
+        )
+    return issues
 
 
 # -- convolution -------------------------------------------------------------------------
@@ -136,12 +148,14 @@ def conv2d(layer: L.Conv2d, x: Dims) -> Outcome:
                     )
                 )
     dims_out: list[Dim] = []
+    empty = {}
     for i, (axis, n) in enumerate((("height", h), ("width", w))):
         o = _conv_len(n, k[i], s[i], *pads[i], d[i])
         if o is not None and o <= 0:
-            issues.append(_empty(axis, o, n or 0, sum(pads[i]), k[i], d[i]))
+            empty[axis] = (o, n or 0, sum(pads[i]), k[i], d[i])
             o = None
         dims_out.append(o)
+    issues += _empty(empty)
     params = 0
     if cin is not None:
         params = out * (cin // g) * k[0] * k[1] + (out if layer.bias else 0)
@@ -187,12 +201,14 @@ def _pool(layer: Any, x: Dims, dilation: tuple[int, int]) -> Outcome:
             )
         )
     dims_out: list[Dim] = []
+    empty = {}
     for i, (axis, n) in enumerate((("height", h), ("width", w))):
         o = _pool_len(n, k[i], s[i], p[i], dilation[i], layer.ceil_mode)
         if o is not None and o <= 0:
-            issues.append(_empty(axis, o, n or 0, 2 * p[i], k[i], dilation[i]))
+            empty[axis] = (o, n or 0, 2 * p[i], k[i], dilation[i])
             o = None
         dims_out.append(o)
+    issues += _empty(empty)
     window = ((dilation[0] * (k[0] - 1) + 1, s[0]), (dilation[1] * (k[1] - 1) + 1, s[1]))
     return Outcome((*lead, *dims_out), window=window, issues=issues)
 

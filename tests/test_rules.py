@@ -353,9 +353,24 @@ def test_rule_error(layers: list[Any], x: tuple[int, ...], code: str, message: s
     assert found[0].path[:2] == ("layers", len(layers) - 1)
 
 
-def test_both_axes_are_reported() -> None:
+def test_both_axes_shrinking_alike_is_one_error() -> None:
     found = diagnostics([{"type": "Conv2d", "out_channels": 6, "kernel_size": 5}], (1, 4, 4))
-    assert [d.message.split(":")[0] for d in found] == ["the output height would be 0", "the output width would be 0"]
+    assert [d.message for d in found] == [
+        "the output would be 0 × 0: the input 4 × 4 is smaller than the kernel (5 × 5)"
+    ]
+    dilated = diagnostics([{"type": "MaxPool2d", "kernel_size": 3, "dilation": 3, "padding": 1}], (1, 4, 4))
+    assert [d.message for d in dilated] == [
+        "the output would be 0 × 0: the input 4 × 4 plus padding 2 is smaller than the dilated kernel,"
+        " which spans 7 × 7 (kernel 3, dilation 3)"
+    ]
+
+
+def test_axes_shrinking_differently_are_two_errors() -> None:
+    found = diagnostics([{"type": "Conv2d", "out_channels": 6, "kernel_size": 5}], (1, 4, 3))
+    assert [d.message for d in found] == [
+        "the output height would be 0: the input height 4 is smaller than the kernel (5)",
+        "the output width would be -1: the input width 3 is smaller than the kernel (5)",
+    ]
 
 
 def test_linear_on_a_4d_input_warns() -> None:
