@@ -124,15 +124,7 @@ def build(
                 initialise(module, init)
     model = model.to(device=target, dtype=dtype)
     if verify:
-        # One real sample is the cheap proof (torch's meta kernels cost about a second on first
-        # use); a meta copy is the proof when one sample's activations would take real memory.
-        free = available_memory()
-        if free is not None and report.activation_bytes * dtype.itemsize > free // 8:
-            verify_forward(
-                _modules(spec, report, torch.device("meta")).to(dtype=dtype), report, torch.device("meta"), dtype
-            )
-        else:
-            verify_forward(model, report, target, dtype)
+        verify_model(model, spec, report, target, dtype)
     return model
 
 
@@ -172,6 +164,22 @@ def resolve_device(device: torch.device | str | None) -> torch.device:
             [Diagnostic("invalid-value", f"device `{device}` is not available on this machine", help="use cpu")]
         )
     return dev
+
+
+def verify_model(
+    model: nn.Sequential, spec: Spec, report: ShapeReport, device: torch.device, dtype: torch.dtype
+) -> None:
+    """Prove a model with real weights matches the report (VerificationError if not).
+
+    One real sample is the cheap proof (torch's meta kernels cost about a second on first use);
+    a meta copy is the proof when one sample's activations would take a real share of memory.
+    """
+    free = available_memory()
+    if free is not None and report.activation_bytes * dtype.itemsize > free // 8:
+        meta = torch.device("meta")
+        verify_forward(_modules(spec, report, meta).to(dtype=dtype), report, meta, dtype)
+    else:
+        verify_forward(model, report, device, dtype)
 
 
 def verify_forward(model: nn.Sequential, report: ShapeReport, device: torch.device, dtype: torch.dtype) -> None:

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from . import __version__
-from .build import build, ensure_fits, resolve_device
+from .build import build, ensure_fits, resolve_device, verify_model
 from .diagnostics import Diagnostic, SpecError
 from .report import check
 from .spec import Spec, spec_from_data, spec_to_data
@@ -103,16 +103,20 @@ def load_model(path: str | os.PathLike[str], *, device: torch.device | str | Non
 def restore(
     ckpt: Checkpoint, path: str | os.PathLike[str], *, device: torch.device | str | None = None
 ) -> nn.Sequential:
-    """The model of a loaded checkpoint: its spec built on the meta device, then given the stored weights."""
+    """The model of a loaded checkpoint: its spec built, given the stored weights, and verified."""
     p = Path(path)
     target = resolve_device(device)
     try:
         report = check(ckpt.spec)
     except SpecError as e:
         raise _error(p, f"the spec stored in {p} does not check: {e.summary()}", help=_FROM) from None
-    model = build(ckpt.spec, device="meta", report=report)  # verified, nothing allocated
+    # Real modules, not meta ones: meta construction runs torch's Python meta kernels, whose first
+    # use costs about a second; the fresh initialisation is overwritten by the stored weights.
+    model = build(ckpt.spec, report=report, verify=False)
     check_fits(model, ckpt.model_state, p)
-    model.load_state_dict(ckpt.model_state, assign=True)  # the loaded tensors become the weights: no copy
+    model.load_state_dict(ckpt.model_state)
+    weight = next(model.parameters(), None)
+    verify_model(model, ckpt.spec, report, torch.device("cpu"), weight.dtype if weight is not None else torch.float32)
     if target.type == "cuda":
         ensure_fits(report, next((w.dtype for w in model.parameters()), torch.float32), target)
     return model.to(target)
