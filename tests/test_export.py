@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from hypothesis import assume, given, settings
 from torch import nn
 
 import netspec
@@ -23,6 +24,7 @@ from netspec.export_onnx import to_onnx
 from netspec.export_python import class_name, to_python
 
 from .conftest import ROOT, SPECS
+from .test_torch_oracle import spec_dicts
 
 # Every argument away from its default, long names and a description that could break a docstring:
 # the generated file must still wrap its lines, reproduce seed and init, and pass ruff.
@@ -86,6 +88,28 @@ def test_python_export_has_builds_weights_and_outputs(path: Path, tmp_path: Path
     x = torch.randn(2, *spec.input)
     with torch.no_grad():
         assert torch.equal(exported(x), built(x))
+
+
+@pytest.mark.slow  # several seconds: 100-200 generated specs, each built twice
+@pytest.mark.filterwarnings("ignore:Implicit dimension choice")  # generated Softmax layers without `dim`
+@pytest.mark.filterwarnings("ignore:dropout2d")  # and Dropout2d on (N, F) vectors, which torch deprecates
+@settings(max_examples=100)
+@given(spec_dicts())
+def test_random_specs_export_to_the_same_model(data: dict[str, Any]) -> None:
+    spec = netspec.spec_from_data({**data, "seed": 0})
+    try:
+        netspec.check(spec)
+    except SpecError:
+        assume(False)  # only specs torch can build
+    namespace: dict[str, Any] = {}
+    exec(compile(to_python(spec), "<netspec export>", "exec"), namespace)  # the generated module, run as-is
+    exported = namespace[class_name(spec.name)]().eval()
+    built = build(spec, verify=False).eval()  # the same weights: both are seeded
+    for (key, mine), theirs in zip(exported.state_dict().items(), built.state_dict().values(), strict=True):
+        assert torch.equal(mine, theirs), key
+    x = torch.randn(2, *spec.input)
+    with torch.no_grad():
+        torch.testing.assert_close(exported(x), built(x), rtol=0, atol=0, equal_nan=True)
 
 
 def test_seed_and_init_give_builds_exact_weights(tmp_path: Path) -> None:

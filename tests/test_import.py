@@ -69,7 +69,9 @@ def test_shipped_specs_round_trip(path: Path) -> None:
     assert netspec.parse_spec(to_yaml(back)) == back  # and the YAML reads back to the same spec
 
 
+@pytest.mark.slow  # several seconds: 100-200 generated specs, each built twice
 @pytest.mark.filterwarnings("ignore:Implicit dimension choice")  # generated Softmax layers without `dim`
+@pytest.mark.filterwarnings("ignore:dropout2d")  # and Dropout2d on (N, F) vectors, which torch deprecates
 @settings(max_examples=200)
 @given(spec_dicts())
 def test_random_specs_round_trip(data: dict[str, Any]) -> None:
