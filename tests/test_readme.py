@@ -41,7 +41,18 @@ def test_yaml_spec_checks(line: int, text: str) -> None:
     assert report.layers
 
 
-@pytest.mark.parametrize(("line", "code"), PYTHON, ids=[f"line-{line}" for line, _ in PYTHON])
+def _heavy(code: str) -> bool:
+    """Blocks that build, export or train import torch: seconds each."""
+    return any(word in code for word in ("torch", "build", "export", "train"))
+
+
+@pytest.mark.parametrize(
+    ("line", "code"),
+    [
+        pytest.param(line, code, id=f"line-{line}", marks=pytest.mark.slow if _heavy(code) else ())
+        for line, code in PYTHON
+    ],
+)
 def test_python_block_runs(line: int, code: str, tmp_path: Path) -> None:
     """Each block runs on its own, in an empty folder that has the repository's specs/."""
     (tmp_path / "specs").symlink_to(ROOT / "specs")
