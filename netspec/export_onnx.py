@@ -64,25 +64,30 @@ def to_onnx(spec: Spec, path: str | os.PathLike[str], *, model: nn.Module | None
         device=weight.device if weight is not None else None,
         dtype=weight.dtype if weight is not None else None,
     )  # (2, C, H, W) or (2, F)
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     # the exporter prints progress lines and warns about its internals: neither is the user's business
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            torch.onnx.export(
+            program = torch.onnx.export(
                 model,
                 (example,),
-                str(target),
                 input_names=[INPUT_NAME],
                 output_names=[OUTPUT_NAME],
                 dynamic_shapes=({0: torch.export.Dim("batch")},),
-                external_data=report.param_bytes >= EXTERNAL_DATA_BYTES,
                 verbose=False,
                 dynamo=True,
             )
         except Exception as e:  # the exporter's errors are pages long: name the operator and the layer
             raise _failure(e, spec, report) from None
+    assert program is not None  # the torch.export-based exporter always returns the program
+    target = Path(path)
+    try:  # written apart from the translation, so a bad path is an io-error, not a failed export
+        target.parent.mkdir(parents=True, exist_ok=True)
+        program.save(target, external_data=report.param_bytes >= EXTERNAL_DATA_BYTES)
+    except OSError as e:
+        raise SpecError(
+            [Diagnostic("io-error", f"cannot write {target}: {e.strerror or e}", source=str(target))]
+        ) from None
     return target
 
 

@@ -39,14 +39,14 @@ def to_python(spec: Spec, *, report: ShapeReport | None = None) -> str:
     report = report if report is not None else check(spec)
     indent = 8 if spec.seed is None else 12  # a seeded build runs inside `with torch.random.fork_rng(...)`
     init: list[str] = []
-    build: list[str] = []
+    modules: list[str] = []
     for layer, info in zip(spec.layers, report.layers):
         kwargs = torch_kwargs(layer, info.input_shape)
-        build += _call(f"self.{info.name} = nn.{layer.type}", _arguments(layer, kwargs), indent)
+        modules += _call(f"self.{info.name} = nn.{layer.type}", _arguments(layer, kwargs), indent)
         chosen = getattr(layer, "init", None) or spec.init  # only Conv2d and Linear have an `init` field
         if "init" in type(layer).model_fields and chosen is not None:
             init += _init(info.name, chosen, bool(kwargs["bias"]), indent)
-    body = build + init
+    body = modules + init
     if spec.seed is not None:  # as `build` does: identical weights, and the caller's RNG state left as it was
         body = [
             "with torch.random.fork_rng(devices=[]):",

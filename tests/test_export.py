@@ -307,3 +307,14 @@ def test_readme_shows_real_export_output(monkeypatch: pytest.MonkeyPatch) -> Non
     for line in lines:
         assert line in actual, line
     assert [line for line in actual if line in lines] == lines  # and in the same order
+
+
+def test_onnx_write_failure_is_an_io_error(tmp_path: Path) -> None:
+    pytest.importorskip("onnxscript")
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    target = tmp_path / "a-file" / "m.onnx"  # a folder that is a file: nothing can be written there
+    result = CliRunner().invoke(
+        cli, ["export", str(ROOT / "specs" / "lenet.yaml"), "--format", "onnx", "-o", str(target)]
+    )
+    assert result.exit_code == 2
+    assert f"error[io-error]: cannot write {target}" in result.stderr
