@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-from hypothesis import assume, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from torch import nn
 
 import netspec
@@ -93,7 +93,7 @@ def test_python_export_has_builds_weights_and_outputs(path: Path, tmp_path: Path
 @pytest.mark.slow  # several seconds: 100-200 generated specs, each built twice
 @pytest.mark.filterwarnings("ignore:Implicit dimension choice")  # generated Softmax layers without `dim`
 @pytest.mark.filterwarnings("ignore:dropout2d")  # and Dropout2d on (N, F) vectors, which torch deprecates
-@settings(max_examples=100)
+@settings(max_examples=100, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
 @given(spec_dicts())
 def test_random_specs_export_to_the_same_model(data: dict[str, Any]) -> None:
     spec = netspec.spec_from_data({**data, "seed": 0})

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import torch
 from click.testing import CliRunner
-from hypothesis import assume, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from torch import nn
 
 import netspec
@@ -72,7 +72,7 @@ def test_shipped_specs_round_trip(path: Path) -> None:
 @pytest.mark.slow  # several seconds: 100-200 generated specs, each built twice
 @pytest.mark.filterwarnings("ignore:Implicit dimension choice")  # generated Softmax layers without `dim`
 @pytest.mark.filterwarnings("ignore:dropout2d")  # and Dropout2d on (N, F) vectors, which torch deprecates
-@settings(max_examples=200)
+@settings(max_examples=200, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
 @given(spec_dicts())
 def test_random_specs_round_trip(data: dict[str, Any]) -> None:
     spec = spec_from_data(data)
