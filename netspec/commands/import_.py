@@ -13,7 +13,7 @@ from .output import parse_input
 IMPORT_EXAMPLES = """\b
 Examples:
   netspec import python:mymodels:make_net --input 1,28,28 -o net.yaml
-  netspec import python:torchvision.models:vgg11 ...     (a factory is called with no arguments)
+  netspec import python:mymodels:Net --input 3,32,32     a class (or function) is called with no arguments
   netspec import runs/lenet/best.pt -o lenet.yaml         the spec inside a netspec checkpoint
   netspec import model.pt --trust --input 3,32,32         a module saved with torch.save(model)
 """
@@ -51,8 +51,11 @@ def import_(
     trust: bool,
     schema_ref: str | None,
 ) -> None:
-    """Turn SOURCE into a spec: FILE.pt (a netspec checkpoint, or a pickled nn.Sequential with --trust) or
-    python:package.module:attribute (an nn.Sequential, or a function or class making one with no arguments)."""
+    """Turn an nn.Sequential (or a checkpoint's spec) into a YAML spec.
+
+    SOURCE is FILE.pt (a netspec checkpoint, or a pickled nn.Sequential with --trust) or
+    python:package.module:attribute (an nn.Sequential, or a function or class making one with no arguments).
+    """
     from ..export_yaml import to_yaml
     from ..from_torch import from_module, load_source
     from ..render import fmt_int
