@@ -2,7 +2,7 @@
 
 `build` makes the modules on the `meta` device (shapes, no memory), checks that the weights fit
 in memory, allocates them on the CPU and initialises them exactly as torch's constructors
-would, then runs one sample through the model and compares every layer with the report.
+would, then runs two samples through the model and compares every layer with the report.
 """
 
 from __future__ import annotations
@@ -171,11 +171,11 @@ def verify_model(
 ) -> None:
     """Prove a model with real weights matches the report (VerificationError if not).
 
-    One real sample is the cheap proof (torch's meta kernels cost about a second on first use);
-    a meta copy is the proof when one sample's activations would take a real share of memory.
+    A real two-sample batch is the cheap proof (torch's meta kernels cost about a second on first use);
+    a meta copy is the proof when those activations would take a real share of memory.
     """
     free = available_memory()
-    if free is not None and report.activation_bytes * dtype.itemsize > free // 8:
+    if free is not None and 2 * report.activation_bytes // 4 * dtype.itemsize > free // 8:  # bytes are float32
         meta = torch.device("meta")
         verify_forward(_modules(spec, report, meta).to(dtype=dtype), report, meta, dtype)
     else:
@@ -183,8 +183,9 @@ def verify_model(
 
 
 def verify_forward(model: nn.Sequential, report: ShapeReport, device: torch.device, dtype: torch.dtype) -> None:
-    """Run one sample through the model (on `device`, where its weights are): every layer must match the report."""
-    x = torch.zeros(1, *(int(d) for d in report.input_shape[1:]), device=device, dtype=dtype)  # (1, C, H, W) or (1, F)
+    """Run a batch of two through the model (on `device`, where its weights are): every layer must match the report."""
+    # two samples: BatchNorm2d without running statistics needs more than one value per channel
+    x = torch.zeros(2, *(int(d) for d in report.input_shape[1:]), device=device, dtype=dtype)  # (2, C, H, W) or (2, F)
     training = model.training
     model.eval()  # BatchNorm2d refuses one value per channel in training mode; shapes are the same
     try:
@@ -193,13 +194,13 @@ def verify_forward(model: nn.Sequential, report: ShapeReport, device: torch.devi
             for info, module in zip(report.layers, model.children(), strict=True):
                 where = f"layer {info.index} ({info.name}: {info.type})"
                 try:
-                    x = module(x)  # (1, *info.output_shape[1:]) if the report is right
+                    x = module(x)  # (2, *info.output_shape[1:]) if the report is right
                 except Exception as e:
                     raise VerificationError(
                         f"netspec bug: {where} fails in torch ({type(e).__name__}: {e}),"
                         f" but the static report says it gives {fmt_shape(info.output_shape)}"
                     ) from e
-                if tuple(x.shape) != (1, *info.output_shape[1:]):
+                if tuple(x.shape) != (2, *info.output_shape[1:]):
                     raise VerificationError(
                         f"netspec bug: {where} gives {fmt_shape(tuple(x.shape))} in torch,"
                         f" but the static report says {fmt_shape(info.output_shape)}"

@@ -112,7 +112,7 @@ def test_meta_verification_agrees_on_generated_specs(data: dict[str, Any]) -> No
             "lenet.yaml",
             2,
             {"output_shape": ("N", 6, 15, 15)},
-            "netspec bug: layer 2 (pool1: MaxPool2d) gives (1, 6, 14, 14) in torch,"
+            "netspec bug: layer 2 (pool1: MaxPool2d) gives (2, 6, 14, 14) in torch,"
             " but the static report says (N, 6, 15, 15)",
         ),
         (
