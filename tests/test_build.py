@@ -537,3 +537,18 @@ def test_readme_shows_the_checkpoint_refusal(monkeypatch: pytest.MonkeyPatch, tm
     result = run("build", "lenet.pt")
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines() == transcript("build lenet.pt")
+
+
+def test_verification_runs_batch_statistics_layers_that_need_two_samples() -> None:
+    # torch refuses BatchNorm2d without running stats on one value per channel; a valid spec must still build
+    spec = netspec.spec_from_data(
+        {
+            "input": [1, 1, 1],
+            "layers": [
+                {"type": "MaxPool2d", "kernel_size": 2, "padding": 1},
+                {"type": "BatchNorm2d", "track_running_stats": False},
+            ],
+        }
+    )
+    model = netspec.build(spec)
+    assert tuple(model(torch.zeros(3, 1, 1, 1)).shape) == (3, 1, 1, 1)
