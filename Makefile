@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/netspec check specs/lenet.yaml
+	$(BIN)/netspec train specs/lenet.yaml
 
 test: lint pytest
 

@@ -22,6 +22,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "build": "netspec.build",
     "load_model": "netspec.checkpoint",
+    "train": "netspec.training.trainer",
     "to_onnx": "netspec.export_onnx",
     "to_python": "netspec.export_python",
     "from_module": "netspec.from_torch",
@@ -72,4 +73,5 @@ __all__ = [
     "to_onnx",
     "to_python",
     "to_yaml",
+    "train",
 ]

@@ -15,10 +15,14 @@ import click
 
 from .commands.build import build
 from .commands.check import check
+from .commands.evaluate import evaluate
 from .commands.export import export
 from .commands.import_ import import_
 from .commands.output import echo_diagnostics, exit_code
+from .commands.plot import plot
+from .commands.predict import predict
 from .commands.schema import schema
+from .commands.train import train
 from .diagnostics import SpecError
 
 EXAMPLES = """\b
@@ -66,6 +70,10 @@ def cli() -> None:
 
 
 cli.add_command(check)
+cli.add_command(train)
+cli.add_command(evaluate)
+cli.add_command(predict)
+cli.add_command(plot)
 cli.add_command(export)
 cli.add_command(build)
 cli.add_command(import_)

@@ -442,7 +442,9 @@ def _diagnostic(
         message = str(e["msg"])
         if field and message.startswith("must"):  # "must be ..." reads as the end of a sentence about the field
             message = f"`{field}` {message}"
-        return Diagnostic("invalid-value", message, help=_value_help(str(field), value)), False
+        wants_int = "integer" in message or not isinstance(value, float)  # `lr: -1.0` needs no advice to write -1
+        hint = _value_help(str(field), value) if wants_int else None
+        return Diagnostic("invalid-value", message, help=hint), False
     if kind == "duplicate-name":
         return Diagnostic("duplicate-name", e["msg"], help="give each layer a unique `name`, or drop it"), False
     if kind == "literal_error":

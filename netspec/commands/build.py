@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -11,6 +11,7 @@ from .. import render
 from ..diagnostics import SpecError
 from ..report import ShapeReport
 from .output import echo_diagnostics, parse_input
+from .train import run_from_cli, train_options
 
 if TYPE_CHECKING:  # torch is imported inside the command, never when the CLI starts
     import torch
@@ -55,10 +56,20 @@ def _device(ctx: click.Context, param: click.Parameter, value: str) -> torch.dev
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write a checkpoint (the spec and the weights) to this file.",
 )
-def build(file: Path, input_shape: tuple[int, ...] | None, device: torch.device, save_path: Path | None) -> None:
+@click.option("--train", "then_train", is_flag=True, help="Then train it, as `netspec train` (with the flags below).")
+@train_options(device=False)
+def build(
+    file: Path,
+    input_shape: tuple[int, ...] | None,
+    device: torch.device,
+    save_path: Path | None,
+    then_train: bool,
+    **train_flags: Any,
+) -> None:
     """Build FILE's model and check torchinfo's counts against the static report.
 
     FILE is a spec (.yaml), or a checkpoint (.pt, .pth, .ckpt) whose weights are loaded and checked.
+    With --train it is then trained exactly as `netspec train FILE` does (--device applies to both).
     """
     from ..build import build as build_model
     from ..checkpoint import load, restore, save
@@ -66,6 +77,11 @@ def build(file: Path, input_shape: tuple[int, ...] | None, device: torch.device,
     from ..spec import load_spec
 
     from_checkpoint = file.suffix in CHECKPOINT_SUFFIXES
+    given = [f"--{k.replace('_', '-')}" for k, v in train_flags.items() if v not in (None, ())]
+    if given and not then_train:
+        raise click.UsageError(f"{', '.join(given)} apply to training: add --train")
+    if then_train and from_checkpoint:
+        raise click.UsageError("--train takes a spec file (to continue a run: netspec train SPEC --resume RUN_DIR)")
     if from_checkpoint:
         if input_shape is not None:
             raise click.UsageError("--input applies to specs: a checkpoint's weights fix its input")
@@ -86,6 +102,10 @@ def build(file: Path, input_shape: tuple[int, ...] | None, device: torch.device,
     if save_path is not None:
         save(save_path, spec=spec, model_state=model.state_dict())
         click.echo(f"saved {save_path}: the spec and its weights (netspec.load_model reads it)")
+    if then_train:
+        ctx = click.get_current_context()
+        explicit = ctx.get_parameter_source("device") == click.core.ParameterSource.COMMANDLINE
+        run_from_cli(file, {**train_flags, "device": str(device) if explicit else None}, input_shape=input_shape)
 
 
 def torchinfo_agrees(model: nn.Module, report: ShapeReport, device: torch.device) -> str:

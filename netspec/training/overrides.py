@@ -59,8 +59,35 @@ def apply_overrides(spec: Spec, overrides: Sequence[Override]) -> Spec:
         new = spec_from_data(data)
     except SpecError as e:
         raise SpecError([_blame(d, overrides) for d in e.diagnostics]) from None
-    new._source = spec.source  # unchanged parts still point into the file
+    if spec.source is not None:  # unchanged parts still point into the file; overridden ones no longer do
+        changed = [o.path for o in overrides]
+
+        def kept(p: DocPath) -> bool:
+            return not any(p[: len(c)] == c for c in changed)
+
+        smap = spec.source
+        new._source = replace(
+            smap,
+            values={p: m for p, m in smap.values.items() if kept(p)},
+            keys={p: m for p, m in smap.keys.items() if kept(p)},
+        )
     return new
+
+
+def locate(spec: Spec, error: SpecError) -> SpecError:
+    """Diagnostics raised about a spec (by path) pointed at its file: the value, or the key of the closest parent."""
+    smap = spec.source
+    if smap is None:
+        return error
+    out = []
+    for d in error.diagnostics:
+        path = d.path
+        while path and path not in smap.values:
+            path = path[:-1]
+        if d.span is None and d.source is None and path:
+            d = replace(d, span=smap.span(path, key=path != d.path), source=smap.source)
+        out.append(d)
+    return SpecError(out)
 
 
 def _assign(data: dict[str, Any], o: Override) -> None:

@@ -236,5 +236,5 @@ def compose(transforms: Sequence[TransformBase]) -> Callable[[Tensor], Tensor]:
         cls = getattr(v2, type(t).__name__)  # a name from TRANSFORM_TYPES, never from the spec directly
         kwargs = {k: getattr(t, k) for k in type(t).model_fields if k != "type"}
         steps.append(cls(**kwargs))
-    pipeline: Callable[[Tensor], Tensor] = v2.Compose(steps)
+    pipeline: Callable[[Tensor], Tensor] = v2.Compose(steps) if steps else v2.Identity()  # Compose refuses []
     return pipeline

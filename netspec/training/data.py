@@ -1,0 +1,375 @@
+"""Datasets: read each kind into tensors (or a file-backed sample set), transform, and check them against the spec.
+
+Small datasets are held in memory as float tensors on the target device, with deterministic
+transforms applied once up front. Random transforms, and images read from files, go through
+`Samples`, one sample at a time in DataLoader workers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..diagnostics import Diagnostic, SpecError
+from ..report import ShapeReport
+from ..spec import Spec
+from .config import Digits, ImageFolder, TensorFile, TorchvisionDataset, TrainConfig
+from .overrides import locate
+from .samples import FolderSamples, Samples, TensorSamples
+from .transforms import TransformBase, compose
+
+_TORCHVISION = {  # config name -> (torchvision class, the folder it reads under `root`)
+    "mnist": ("MNIST", "MNIST/raw"),
+    "fashion_mnist": ("FashionMNIST", "FashionMNIST/raw"),
+    "cifar10": ("CIFAR10", "cifar-10-batches-py"),
+}
+
+
+@dataclass
+class InMemory:
+    """A split held as two tensors on the training device."""
+
+    x: Tensor  # (N, C, H, W) or (N, F), float32
+    y: Tensor  # (N,) int64 class labels, or (N, ...) float32 targets
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+Split = InMemory | Samples
+
+
+@dataclass
+class Data:
+    train: Split
+    val: Split
+    classes: list[str] | None  # None when the targets are float values (regression)
+
+
+@dataclass
+class _Raw:
+    """A dataset as read, before transforms: images in [0, 1] or as stored, labels, class names."""
+
+    train_x: Tensor
+    train_y: Tensor
+    val_x: Tensor
+    val_y: Tensor
+    classes: list[str] | None
+
+
+def load_data(spec: Spec, config: TrainConfig, report: ShapeReport, device: torch.device) -> Data:
+    """The spec's dataset, transformed, checked against its input and output, ready to batch."""
+    ds = config.dataset
+    train_tf, val_tf = list(config.transforms), config.validation_transforms()
+    try:
+        if isinstance(ds, ImageFolder):
+            data = Data(*_image_folder(ds, train_tf, val_tf, spec.input))
+        else:
+            raw = _read(ds, spec.input)
+            data = Data(
+                _split(raw.train_x, raw.train_y, train_tf, spec.input, device),
+                _split(raw.val_x, raw.val_y, val_tf, spec.input, device),
+                raw.classes,
+            )
+        check_fits(spec, report, data, config)
+    except SpecError as e:
+        raise locate(spec, e) from None
+    return data
+
+
+def _split(
+    x: Tensor, y: Tensor, transforms: Sequence[TransformBase], shape: tuple[int, ...], device: torch.device
+) -> Split:
+    flatten = len(shape) == 1 and x.ndim > 2  # an MLP's `input: [F]` takes images flattened
+    if any(t.random for t in transforms):
+        return TensorSamples(x, y, compose(transforms), flatten, shape)
+    if transforms:
+        x = compose(transforms)(x)  # deterministic: once for the whole split, (N, C, H, W) at a time
+    if flatten:
+        x = x.reshape(len(x), -1)  # (N, C, H, W) -> (N, C*H*W)
+    return InMemory(x.to(device), y.to(device))
+
+
+# -- reading each kind ---------------------------------------------------------------------
+
+
+def _read(ds: Digits | TorchvisionDataset | TensorFile, input_shape: tuple[int, ...]) -> _Raw:
+    if isinstance(ds, Digits):
+        return _digits(ds, input_shape)
+    if isinstance(ds, TorchvisionDataset):
+        return _torchvision(ds)
+    return _tensor_file(ds)
+
+
+def _digits(ds: Digits, input_shape: tuple[int, ...]) -> _Raw:
+    """scikit-learn's 1,797 8×8 digits (values 0-16), scaled to [0, 1] and resized to the spec's (C, H, W)."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x = torch.from_numpy(bunch.images).float().unsqueeze(1) / 16.0  # (1797, 1, 8, 8)
+    y = torch.from_numpy(bunch.target).long()
+    if len(input_shape) == 3:
+        c, h, w = input_shape
+        if (h, w) != (8, 8):
+            x = F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False)  # (1797, 1, H, W)
+        x = x.expand(-1, c, -1, -1).contiguous()  # (1797, C, H, W): grey replicated for C = 3
+    train, val = split_indices(y, ds.val_fraction)
+    return _Raw(x[train], y[train], x[val], y[val], [str(d) for d in range(10)])
+
+
+def _torchvision(ds: TorchvisionDataset) -> _Raw:
+    """MNIST and Fashion-MNIST (uint8 28×28) or CIFAR-10 (uint8 32×32×3); the test set validates."""
+    import torchvision.datasets
+
+    cls_name, folder = _TORCHVISION[ds.name]
+    cls = getattr(torchvision.datasets, cls_name)
+    where = Path(ds.root) / folder
+    try:
+        train = cls(ds.root, train=True, download=ds.download)
+        test = cls(ds.root, train=False, download=ds.download)
+    except Exception as e:  # torchvision raises RuntimeError, URLError, OSError, pickle errors, ...
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        fetch = (
+            "check the network connection, or download the files elsewhere and copy them there"
+            if ds.download
+            else "set `download: true` in train.dataset to fetch it, or copy the files there"
+        )
+        raise SpecError(
+            [
+                Diagnostic(
+                    "dataset-missing",
+                    f"the {ds.name} files are not in {where}" if not ds.download else f"cannot get {ds.name}",
+                    path=("train", "dataset"),
+                    notes=(f"torchvision: {first}", f"netspec looked in {where.resolve()}"),
+                    help=fetch,
+                )
+            ]
+        ) from None
+    return _Raw(_images(train.data), _labels(train.targets), _images(test.data), _labels(test.targets), train.classes)
+
+
+def _images(data: Any) -> Tensor:
+    x = torch.as_tensor(np.asarray(data))
+    if x.ndim == 3:
+        x = x.unsqueeze(1)  # MNIST: (N, 28, 28) -> (N, 1, 28, 28)
+    else:
+        x = x.permute(0, 3, 1, 2)  # CIFAR-10 stores (N, 32, 32, 3) -> (N, 3, 32, 32)
+    return x.float().div_(255.0)
+
+
+def _labels(targets: Any) -> Tensor:
+    return torch.as_tensor(np.asarray(targets), dtype=torch.int64)
+
+
+def _tensor_file(ds: TensorFile) -> _Raw:
+    x, y = _read_xy(Path(ds.path))
+    if ds.val_path is not None:
+        vx, vy = _read_xy(Path(ds.val_path))
+    else:
+        train, val = split_indices(y, ds.val_fraction)
+        x, y, vx, vy = x[train], y[train], x[val], y[val]
+    classes = None
+    if not y.is_floating_point():
+        classes = [str(c) for c in range(int(torch.cat([y, vy]).max()) + 1)]
+    return _Raw(x, y, vx, vy, classes)
+
+
+def _read_xy(path: Path) -> tuple[Tensor, Tensor]:
+    """`x` and `y` from an .npz (numpy) or .pt (torch, read with weights_only) file."""
+    if not path.is_file():
+        raise _missing(path, "give the path of an .npz or .pt file holding `x` and `y`")
+    try:
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as f:
+                arrays = {k: torch.from_numpy(f[k]) for k in f.files}
+        else:
+            loaded = torch.load(path, map_location="cpu", weights_only=True)
+            arrays = loaded if isinstance(loaded, dict) else {}
+    except Exception as e:  # not an archive, truncated, or pickled objects we refuse to load
+        raise SpecError(
+            [
+                Diagnostic(
+                    "dataset-missing",
+                    f"cannot read {path} ({type(e).__name__})",
+                    path=("train", "dataset", "path"),
+                    help="save it with numpy.savez(path, x=..., y=...) or torch.save({'x': ..., 'y': ...}, path)",
+                )
+            ]
+        ) from None
+    x, y = arrays.get("x"), arrays.get("y")
+    if not isinstance(x, Tensor) or not isinstance(y, Tensor):
+        raise _shape_error(
+            f"{path} holds {', '.join(f'`{k}`' for k in arrays) or 'nothing netspec can read'}, not `x` and `y`",
+            "save the samples as `x` and the labels or targets as `y`",
+        )
+    if len(x) != len(y):
+        raise _shape_error(f"{path} has {len(x)} samples in `x` but {len(y)} in `y`", "give every sample one target")
+    x = x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()  # uint8 images become [0, 1]
+    y = y.float() if y.is_floating_point() else y.long()
+    return x, y
+
+
+def _image_folder(
+    ds: ImageFolder, train_tf: Sequence[TransformBase], val_tf: Sequence[TransformBase], shape: tuple[int, ...]
+) -> tuple[Samples, Samples, list[str]]:
+    from torchvision.datasets import ImageFolder as TorchImageFolder
+
+    def open_tree(path: str) -> Any:
+        if not Path(path).is_dir():
+            raise _missing(Path(path), "give a folder with one subfolder of images per class")
+        try:
+            return TorchImageFolder(path)
+        except (FileNotFoundError, OSError) as e:
+            raise _missing(Path(path), f"it needs one subfolder of images per class ({e})") from None
+
+    tree = open_tree(ds.path)
+    if ds.val_path is not None:
+        val_tree = open_tree(ds.val_path)
+        if val_tree.classes != tree.classes:
+            raise _shape_error(
+                f"the class folders of {ds.val_path} ({', '.join(val_tree.classes)}) differ from "
+                f"those of {ds.path} ({', '.join(tree.classes)})",
+                "give both trees the same class folders",
+            )
+        train_idx, val_idx = list(range(len(tree))), list(range(len(val_tree)))
+    else:
+        val_tree = tree
+        train_t, val_t = split_indices(torch.tensor(tree.targets), ds.val_fraction)
+        train_idx, val_idx = train_t.tolist(), val_t.tolist()
+    return (
+        FolderSamples(tree, train_idx, compose(train_tf), len(shape) == 1, shape),
+        FolderSamples(val_tree, val_idx, compose(val_tf), len(shape) == 1, shape),
+        list(tree.classes),
+    )
+
+
+def split_indices(y: Tensor, fraction: float) -> tuple[Tensor, Tensor]:
+    """A fixed (seed 0) train/validation split, stratified by class when `y` holds labels."""
+    rng = np.random.default_rng(0)
+    labels = y.numpy()
+    groups = [np.arange(len(y))] if y.is_floating_point() else [np.flatnonzero(labels == c) for c in np.unique(labels)]
+    train, val = [], []
+    for idx in groups:
+        idx = rng.permutation(idx)
+        k = round(len(idx) * fraction)
+        val.append(idx[:k])
+        train.append(idx[k:])
+    return torch.from_numpy(np.sort(np.concatenate(train))), torch.from_numpy(np.sort(np.concatenate(val)))
+
+
+# -- checks before the first step ----------------------------------------------------------
+
+
+def sample_shape(split: Split) -> tuple[int, ...]:
+    if isinstance(split, InMemory):
+        return tuple(split.x.shape[1:])
+    return tuple(split.sample(0)[0].shape)
+
+
+def target_shape(split: Split) -> tuple[int, ...]:
+    if isinstance(split, InMemory):
+        return tuple(split.y.shape[1:])
+    return tuple(torch.as_tensor(split.sample(0)[1]).shape)
+
+
+def check_fits(spec: Spec, report: ShapeReport, data: Data, config: TrainConfig) -> None:
+    """Samples must have the spec's input shape, labels must fit its output: else `dataset-shape` with the fix."""
+    for which, split in (("training", data.train), ("validation", data.val)):
+        if len(split) == 0:
+            raise _shape_error(f"the {which} split is empty", "use a larger dataset or another `val_fraction`")
+        got = sample_shape(split)
+        if got != spec.input:
+            raise _input_mismatch(spec, which, got, config)
+    out = report.output_shape[1:]
+    if data.classes is not None:
+        if len(out) != 1:
+            raise _output_error(
+                spec, f"the spec's output is {_shape(report.output_shape)} but class labels need (N, classes)"
+            )
+        if len(data.classes) > int(out[0]):
+            raise _output_error(
+                spec,
+                f"the dataset has {len(data.classes)} classes but the spec's output has {out[0]} values per sample",
+                help=f"make the last layer produce {len(data.classes)} outputs (`out_features: {len(data.classes)}`)",
+            )
+        return
+    target = target_shape(data.train)
+    if target != out and not (target == () and out == (1,)):
+        raise _output_error(
+            spec,
+            f"the targets are {_dims(target) or 'scalars'} per sample but the spec's output is {_dims(out)}",
+            help="make the last layer produce the target's shape",
+        )
+    if config.loss == "CrossEntropyLoss" and len(out) != 1:
+        raise _output_error(spec, "CrossEntropyLoss needs an output of (N, classes)")
+
+
+def _input_mismatch(spec: Spec, which: str, got: tuple[int, ...], config: TrainConfig) -> SpecError:
+    want = spec.input
+    fixes = []
+    if len(got) == 3 and len(want) == 3:
+        if got[0] != want[0]:
+            fixes.append("Grayscale" if want[0] == 1 else f"Grayscale(num_output_channels: {want[0]})")
+        if got[1:] != want[1:]:
+            fixes.append(f"Resize({want[1]})" if want[1] == want[2] else f"Resize([{want[1]}, {want[2]}])")
+    if len(want) == 1 and math.prod(got) != want[0]:
+        fixes = []  # a vector input takes the flattened sample; only `input` can fix a different count
+    random_note: tuple[str, ...] = ()
+    if which == "validation" and any(t.random for t in config.transforms) and config.val_transforms is None:
+        random_note = ("validation samples skip the random transforms: list `val_transforms` to resize them",)
+    fix = f"add {' and '.join(fixes)} transforms, or " if fixes else ""
+    span = spec.source.span(("input",)) if spec.source is not None else None
+    return SpecError(
+        [
+            Diagnostic(
+                "dataset-shape",
+                f"{which} samples are {_dims(got)} but the spec takes {_dims(want)}",
+                span=span,
+                path=("input",),
+                notes=random_note,
+                help=f"{fix}change `input` to {list(got) if len(want) == len(got) else [math.prod(got)]}",
+            )
+        ]
+    )
+
+
+def _output_error(spec: Spec, message: str, help: str | None = None) -> SpecError:
+    path = ("layers", len(spec.layers) - 1)
+    span = spec.source.span(path) if spec.source is not None else None
+    return SpecError(
+        [Diagnostic("dataset-shape", message, span=span, path=path, help=help or "end the network with Linear")]
+    )
+
+
+def _shape_error(message: str, help: str) -> SpecError:
+    return SpecError([Diagnostic("dataset-shape", message, path=("train", "dataset"), help=help)])
+
+
+def _missing(path: Path, help: str) -> SpecError:
+    return SpecError(
+        [
+            Diagnostic(
+                "dataset-missing",
+                f"{path} does not exist" if not path.exists() else f"{path} is not a dataset netspec can read",
+                path=("train", "dataset", "path"),
+                notes=(f"netspec looked in {path.resolve()}",),
+                help=help,
+            )
+        ]
+    )
+
+
+def _dims(shape: tuple[Any, ...]) -> str:
+    return "×".join(str(d) for d in shape)
+
+
+def _shape(shape: tuple[Any, ...]) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ")"

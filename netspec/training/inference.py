@@ -1,0 +1,155 @@
+"""Using a trained checkpoint: its metrics on a dataset (`netspec evaluate`), its top classes for images (`predict`)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..checkpoint import Checkpoint, check_fits, load
+from ..diagnostics import Diagnostic, SpecError
+from ..report import check
+from ..spec import Spec
+from .batches import Batches
+from .config import Digits, TrainConfig
+from .data import load_data
+from .loop import Forward, evaluate
+from .overrides import Override, apply_overrides
+from .trainer import LOSSES, pick_device
+from .transforms import compose
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    dataset: str
+    split: str
+    samples: int
+    loss: float
+    accuracy: float | None
+
+    def line(self) -> str:
+        acc = f", acc {self.accuracy:.3f}" if self.accuracy is not None else ""
+        return f"{self.dataset} {self.split}: loss {self.loss:.4f}{acc} ({self.samples:,} samples)"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    image: str
+    top: list[tuple[str, float]]  # (class, probability), best first; the raw outputs when there are no classes
+    probabilities: bool = True
+
+    def line(self) -> str:
+        shown = (f"{name} ({v:.1%})" if self.probabilities else f"{name}: {v:.4g}" for name, v in self.top)
+        return f"{self.image}: " + ", ".join(shown)
+
+
+def _model(path: str | os.PathLike[str], device: torch.device) -> tuple[Checkpoint, nn.Module]:
+    from ..build import build
+
+    ckpt = load(path)
+    model = build(ckpt.spec)
+    check_fits(model, ckpt.model_state, Path(path))
+    model.load_state_dict(ckpt.model_state)
+    return ckpt, model.to(device).eval()
+
+
+def evaluate_checkpoint(
+    path: str | os.PathLike[str],
+    *,
+    dataset: Override | None = None,
+    split: str = "val",
+    batch_size: int | None = None,
+    device: str = "auto",
+) -> Evaluation:
+    """Mean loss and accuracy of a checkpoint's model on its spec's dataset (or `dataset`), in eval mode."""
+    dev = pick_device(device, None)
+    ckpt, model = _model(path, dev)
+    spec = apply_overrides(ckpt.spec, [dataset] if dataset is not None else [])
+    config = spec.train or TrainConfig()
+    report = check(spec)
+    data = load_data(spec, config, report, dev)
+    fwd = Forward(model, LOSSES[config.loss](), data.classes, int(report.output_shape[-1]), dev)
+    chosen = data.val if split == "val" else data.train
+    batches = Batches(chosen, batch_size or config.batch_size, dev, shuffle=False, num_workers=config.num_workers)
+    loss, acc = evaluate(fwd, batches)
+    return Evaluation(config.dataset.name, split, batches.samples, loss, acc)
+
+
+def predict(
+    path: str | os.PathLike[str], images: list[str | os.PathLike[str]], *, top: int = 3, device: str = "auto"
+) -> list[Prediction]:
+    """The `top` classes (with softmax probabilities) the checkpoint's model gives each image file."""
+    dev = pick_device(device, None)
+    ckpt, model = _model(path, dev)
+    spec = ckpt.spec
+    if len(spec.input) != 3:
+        raise SpecError(
+            [
+                Diagnostic(
+                    "dataset-shape",
+                    f"`netspec predict` takes images, but {spec.name}'s input is a vector of {spec.input[0]}",
+                    source=str(path),
+                    help="use netspec.load_model and call the model on your tensors",
+                )
+            ]
+        )
+    classes = _classes(ckpt, spec)
+    x = torch.stack([_image(Path(p), spec) for p in images]).to(dev)  # (N, C, H, W)
+    with torch.inference_mode():
+        out = model(x)
+    out = out.reshape(len(images), -1)  # (N, K)
+    if classes is None:
+        return [
+            Prediction(str(p), [(str(i), float(v)) for i, v in enumerate(row[:top])], probabilities=False)
+            for p, row in zip(images, out)
+        ]
+    probs = F.softmax(out.float(), dim=1)
+    best = probs.topk(min(top, probs.shape[1]), dim=1)
+    return [
+        Prediction(str(p), [(_name(classes, int(i)), float(v)) for v, i in zip(values, idx)])
+        for p, values, idx in zip(images, best.values, best.indices)
+    ]
+
+
+def _classes(ckpt: Checkpoint, spec: Spec) -> list[str] | None:
+    if "classes" in ckpt.extra:
+        classes: list[str] | None = ckpt.extra["classes"]
+        return classes
+    if spec.train is None or isinstance(spec.train.dataset, Digits):  # a `netspec build --save` of a digits spec
+        return [str(d) for d in range(10)]
+    return []
+
+
+def _name(classes: list[str], i: int) -> str:
+    return classes[i] if i < len(classes) else str(i)
+
+
+def _image(path: Path, spec: Spec) -> Tensor:
+    """An image file as the model's input: grey or RGB as the spec takes, validation transforms, resized to (H, W)."""
+    from PIL import Image, UnidentifiedImageError
+    from torchvision.transforms.v2.functional import pil_to_tensor
+
+    c, h, w = spec.input
+    try:
+        with Image.open(path) as im:
+            image = im.convert("L" if c == 1 else "RGB")
+    except (OSError, UnidentifiedImageError) as e:
+        raise SpecError(
+            [
+                Diagnostic(
+                    "io-error",
+                    f"cannot read {path} as an image ({type(e).__name__})",
+                    source=str(path),
+                    help="pass PNG, JPEG or other image files Pillow can open",
+                )
+            ]
+        ) from None
+    x = pil_to_tensor(image).float().div_(255.0)  # (C, H', W') in [0, 1]
+    x = compose((spec.train or TrainConfig()).validation_transforms())(x)
+    if tuple(x.shape[1:]) != (h, w):
+        x = F.interpolate(x[None], size=(h, w), mode="bilinear", antialias=True, align_corners=False)[0]
+    return x  # (C, H, W)

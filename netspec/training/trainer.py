@@ -1,0 +1,381 @@
+"""`netspec.train`: spec -> overrides -> check -> data -> model -> optimizer -> the loop -> metrics.
+
+`netspec train FILE` (and `netspec build FILE --train`) call `run_training`; Python code calls
+`netspec.train(spec_or_path, epochs=..., lr=..., ...)`, which returns the metrics.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..build import build
+from ..checkpoint import check_fits
+from ..diagnostics import Diagnostic, SpecError
+from ..report import ShapeReport, check
+from ..spec import Spec, load_spec
+from . import distributed
+from .batches import Batches
+from .config import SGD, Adam, AdamW, CosineAnnealingLR, OneCycleLR, StepLR, TrainConfig
+from .data import load_data
+from .distributed import Dist
+from .loop import Forward, Session, fit
+from .overrides import Override, apply_overrides, locate
+from .run import EpochMetrics, Position, Resume, Run, StopRequest, load_resume, set_rng_state
+
+OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
+    "SGD": torch.optim.SGD,
+    "Adam": torch.optim.Adam,
+    "AdamW": torch.optim.AdamW,
+}
+LOSSES: dict[str, type[nn.Module]] = {
+    "CrossEntropyLoss": nn.CrossEntropyLoss,
+    "MSELoss": nn.MSELoss,
+    "L1Loss": nn.L1Loss,
+}
+
+
+@dataclass
+class TrainResult:
+    """What a run produced: its directory and the metrics of every epoch (also in metrics.csv)."""
+
+    run_dir: Path | None  # None on processes other than rank 0
+    history: list[EpochMetrics]
+    best: EpochMetrics | None
+    interrupted: Position | None  # where Ctrl-C stopped it, or None when it ran to the end
+    resume_command: str
+
+    @property
+    def final(self) -> EpochMetrics | None:
+        return self.history[-1] if self.history else None
+
+
+def train(
+    spec: Spec | str | os.PathLike[str],
+    *,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    lr: float | None = None,
+    device: str | None = None,
+    seed: int | None = None,
+    out: str | os.PathLike[str] | None = None,
+    resume: str | os.PathLike[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    quiet: bool = False,
+) -> TrainResult:
+    """Train a spec (or a spec file) as `netspec train` does; keyword arguments override its `train:` section.
+
+    `overrides` takes dotted keys as `--set` does: `{"train.optimizer.lr": 3e-4}`.
+    """
+    flags = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "device": device, "seed": seed}
+    sets = flag_overrides(flags, lambda name, value: f"{name}={value!r}")
+    sets += [Override(tuple(k.split(".")), v, f"overrides[{k!r}]") for k, v in (overrides or {}).items()]
+    return run_training(
+        spec,
+        sets,
+        out=Path(out) if out is not None else None,
+        resume=Path(resume) if resume is not None else None,
+        echo=(lambda line: None) if quiet else print,
+        progress=False,
+    )
+
+
+# Where each flag lands in the spec.
+FLAG_PATHS: dict[str, tuple[str, ...]] = {
+    "epochs": ("train", "epochs"),
+    "batch_size": ("train", "batch_size"),
+    "lr": ("train", "optimizer", "lr"),
+    "device": ("train", "device"),
+    "seed": ("train", "seed"),
+}
+
+
+def flag_overrides(flags: Mapping[str, Any], origin: Callable[[str, Any], str]) -> list[Override]:
+    """The flags that were given, as overrides of the spec's data."""
+    return [Override(FLAG_PATHS[k], v, origin(k, v)) for k, v in flags.items() if v is not None]
+
+
+def run_training(
+    spec: Spec | str | os.PathLike[str],
+    overrides: list[Override],
+    *,
+    out: Path | None,
+    resume: Path | None,
+    echo: Callable[[str], None],
+    progress: bool,
+) -> TrainResult:
+    """Everything `netspec train` does after parsing its arguments."""
+    if out is not None and resume is not None:
+        raise SpecError(
+            [
+                Diagnostic(
+                    "io-error",
+                    f"both an output directory ({out}) and a run to resume ({resume}) were given",
+                    help="drop `--out`: a resumed run continues in its own directory",
+                )
+            ]
+        )
+    spec = spec if isinstance(spec, Spec) else load_spec(spec)
+    spec = apply_overrides(spec, overrides)
+    config = spec.train or TrainConfig()
+    report = check(spec)  # shape errors stop here, before anything is loaded
+    d = distributed.setup(_wants_cuda(config.device))
+    try:
+        rank0 = d is None or d.rank == 0
+        result = _train(
+            spec, config, report, d, out, resume, echo if rank0 else (lambda line: None), progress and rank0
+        )
+        distributed.barrier(d)  # rank 0 may still be saving: no process tears the group down under another
+        return result
+    except SpecError as e:
+        raise locate(spec, e) from None
+    finally:
+        distributed.teardown(d)
+
+
+def _train(
+    spec: Spec,
+    config: TrainConfig,
+    report: ShapeReport,
+    d: Dist | None,
+    out: Path | None,
+    resume_from: Path | None,
+    echo: Callable[[str], None],
+    progress: bool,
+) -> TrainResult:
+    device = pick_device(config.device, d)
+    torch.manual_seed(config.seed)
+    np.random.seed(config.seed % 2**32)
+    random.seed(config.seed)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick the fastest kernels
+        torch.set_float32_matmul_precision("high")
+    resume = load_resume(resume_from, spec) if resume_from is not None else None
+    data = load_data(spec, config, report, device)
+
+    model = build(spec, device=device, report=report)
+    if resume is not None:
+        check_fits(model, resume.model_state, resume.path)
+        model.load_state_dict(resume.model_state)
+    if d is not None:
+        torch.manual_seed(config.seed + d.rank)  # each process its own dropout masks
+    channels_last = device.type == "cuda" and len(spec.input) == 3
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    rank, world = (d.rank, d.world) if d is not None else (0, 1)
+    train_batches = Batches(
+        data.train,
+        config.batch_size,
+        device,
+        shuffle=True,
+        drop_last=config.drop_last,
+        seed=config.seed,
+        rank=rank,
+        world=world,
+        num_workers=config.num_workers,
+    )
+    val_batches = Batches(
+        data.val, config.batch_size, device, shuffle=False, rank=rank, world=world, num_workers=config.num_workers
+    )
+    optimizer = make_optimizer(config, model)
+    scheduler = make_scheduler(config, optimizer, len(train_batches))
+    amp_dtype, scaler = _amp(config, device)
+    eval_model: nn.Module = torch.compile(model) if config.compile else model  # type: ignore[assignment]
+    forward = eval_model
+    if d is not None:
+        forward = nn.parallel.DistributedDataParallel(
+            model, device_ids=[d.local_rank] if device.type == "cuda" else None
+        )
+        forward = torch.compile(forward) if config.compile else forward  # type: ignore[assignment]
+
+    start_epoch, history, position = 0, list[EpochMetrics](), None
+    if resume is not None:
+        start_epoch, history, position = _restore(resume, config, optimizer, scheduler, scaler)
+    run = None
+    if d is None or d.rank == 0:
+        run = Run(resume.path.parent if resume is not None else Run.new_path(spec, out))
+        note = run.start(spec, history, tensorboard=True)
+        if note:
+            echo(note)
+        if resume is None:
+            run.add_graph(model, torch.zeros(1, *spec.input, device=device))
+    run_dir = run.path if run is not None else None
+    hint = f"netspec train {_spec_path(spec)} --resume {run_dir}"
+
+    fwd = Forward(
+        model=eval_model,
+        loss_fn=LOSSES[config.loss](),
+        classes=data.classes,
+        num_outputs=int(report.output_shape[-1]),
+        device=device,
+        amp_dtype=amp_dtype,
+        channels_last=channels_last,
+    )
+    s = Session(
+        spec=spec,
+        fwd=fwd,
+        model=forward,
+        raw_model=model,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        batch_scheduler=isinstance(config.scheduler, OneCycleLR),
+        scaler=scaler,
+        train=train_batches,
+        val=val_batches,
+        epochs=config.epochs,
+        run=run,
+        dist=d,
+        echo=echo,
+        progress=progress,
+        history=history,
+        best=_best(history),
+    )
+    if start_epoch >= config.epochs and position is None:
+        echo(f"{run_dir} has already trained {start_epoch} epochs: raise `--epochs` to train further")
+        return TrainResult(run_dir, history, s.best, None, hint)
+    where = f"{world} processes ({device.type})" if world > 1 else str(device)
+    echo(
+        f"training {spec.name} on {where}: {len(data.train):,} training and {len(data.val):,} validation samples, "
+        f"epochs {start_epoch + 1}-{config.epochs}, run directory {run_dir}"
+    )
+    try:
+        with StopRequest() as stop:
+            stopped = fit(s, start_epoch, position, stop)
+    finally:
+        if run is not None:
+            run.close()
+    if stopped is not None:
+        echo(f"interrupted at epoch {stopped.epoch + 1}, batch {stopped.batch}: saved {run_dir}/last.pt")
+        echo(f"resume with: {hint}")
+    elif s.best is not None:
+        acc = f"val acc {s.best.val_acc:.3f}" if s.best.val_acc is not None else f"val loss {s.best.val_loss:.4f}"
+        echo(f"best {acc} at epoch {s.best.epoch}; metrics and checkpoints in {run_dir}")
+    return TrainResult(run_dir, s.history, s.best, stopped, hint)
+
+
+def _restore(
+    resume: Resume, config: TrainConfig, optimizer: torch.optim.Optimizer, scheduler: Any, scaler: Any
+) -> tuple[int, list[EpochMetrics], Position | None]:
+    """Optimizer, scheduler, scaler and RNG states from the checkpoint, after everything that draws random numbers."""
+    extra = resume.extra
+    position = resume.position
+    if position is not None and position.batch_size != config.batch_size:
+        raise SpecError(
+            [
+                Diagnostic(
+                    "checkpoint",
+                    f"the run stopped inside epoch {position.epoch + 1} with batch_size {position.batch_size},"
+                    f" not {config.batch_size}",
+                    source=str(resume.path),
+                    help=f"resume with `--batch-size {position.batch_size}`",
+                )
+            ]
+        )
+    optimizer.load_state_dict(extra["optimizer"])
+    if scheduler is not None and extra.get("scheduler") is not None:
+        total = getattr(scheduler, "total_steps", None)
+        scheduler.load_state_dict(extra["scheduler"])
+        if total is not None and scheduler.total_steps != total:
+            raise SpecError(
+                [
+                    Diagnostic(
+                        "checkpoint",
+                        f"OneCycleLR's schedule spans {scheduler.total_steps} steps in the checkpoint, {total} now",
+                        source=str(resume.path),
+                        help="resume with the same `epochs` and `batch_size`: a one-cycle schedule has a fixed length",
+                    )
+                ]
+            )
+    if scaler is not None and extra.get("scaler") is not None:
+        scaler.load_state_dict(extra["scaler"])
+    set_rng_state(extra["rng"])
+    return int(extra["epoch"]), resume.history, position
+
+
+def _best(history: list[EpochMetrics]) -> EpochMetrics | None:
+    best = None
+    for m in history:
+        if m.better_than(best):
+            best = m
+    return best
+
+
+def _spec_path(spec: Spec) -> str:
+    return spec.source.source if spec.source is not None else "SPEC"
+
+
+def _wants_cuda(device: str) -> bool:
+    return device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
+
+
+def pick_device(name: str, d: Dist | None) -> torch.device:
+    """`auto` is CUDA when available, else the CPU; a device that is not there is an error, not a fallback."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda"):
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        index = d.local_rank if d is not None else int(name.partition(":")[2] or 0)
+        if index >= count:
+            found = f"{count} CUDA device{'s' if count != 1 else ''}" if count else "no CUDA device"
+            raise _device_error(f"`device` is {name} but torch sees {found}")
+        return torch.device("cuda", index)
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise _device_error("`device` is mps but this torch build or machine has no MPS")
+    return torch.device(name)
+
+
+def _device_error(message: str) -> SpecError:
+    return SpecError(
+        [
+            Diagnostic(
+                "invalid-value",
+                message,
+                path=("train", "device"),
+                help="use `--device cpu`, or `device: auto` to take CUDA only when it is there",
+            )
+        ]
+    )
+
+
+def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+    o = config.optimizer
+    kwargs = {k: getattr(o, k) for k in type(o).model_fields if k != "type"}  # torch's argument names
+    assert isinstance(o, (SGD, Adam, AdamW))
+    return OPTIMIZERS[o.type](model.parameters(), **kwargs)
+
+
+def make_scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int) -> Any:
+    s = config.scheduler
+    sched = torch.optim.lr_scheduler
+    if isinstance(s, StepLR):
+        return sched.StepLR(optimizer, step_size=s.step_size, gamma=s.gamma)
+    if isinstance(s, CosineAnnealingLR):
+        return sched.CosineAnnealingLR(optimizer, T_max=s.T_max or config.epochs, eta_min=s.eta_min)
+    if isinstance(s, OneCycleLR):
+        return sched.OneCycleLR(
+            optimizer,
+            max_lr=s.max_lr or config.optimizer.lr,
+            total_steps=config.epochs * steps_per_epoch,
+            pct_start=s.pct_start,
+            anneal_strategy=s.anneal_strategy,
+            div_factor=s.div_factor,
+            final_div_factor=s.final_div_factor,
+        )
+    return None
+
+
+def _amp(config: TrainConfig, device: torch.device) -> tuple[torch.dtype | None, Any]:
+    """bf16 autocast where the GPU supports it, else fp16 with a grad scaler; none on the CPU."""
+    if device.type != "cuda" or not config.amp:
+        return None, None
+    if torch.cuda.is_bf16_supported():
+        return torch.bfloat16, None
+    return torch.float16, torch.amp.GradScaler("cuda")
