@@ -1,0 +1,1 @@
+"""netspec's benchmarks: run with `make bench` or `python -m benchmarks`."""
