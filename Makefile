@@ -21,7 +21,7 @@ pytest: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check netspec tests examples
+	$(BIN)/ruff check netspec tests examples benchmarks
 	$(BIN)/mypy netspec
 
 bench: $(STAMP)

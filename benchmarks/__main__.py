@@ -1,7 +1,7 @@
 """`python -m benchmarks`: run every benchmark, print a table, write benchmarks/results.json.
 
-    python -m benchmarks            the full run (make bench; under 10 minutes on 2 cores)
-    python -m benchmarks --quick    a tiny workload, to check the code runs (the test suite uses it)
+python -m benchmarks            the full run (make bench; under 10 minutes on 2 cores)
+python -m benchmarks --quick    a tiny workload, to check the code runs (the test suite uses it)
 """
 
 from __future__ import annotations
@@ -22,10 +22,16 @@ RESULTS = Path(__file__).resolve().parent / "results.json"
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny workloads: checks the code runs, not its speed")
-    parser.add_argument("--only", choices=["latency", "scale", "trainer", "cuda"], action="append",
-                        help="run only these (repeatable)")
-    parser.add_argument("-o", "--output", type=Path, default=None,
-                        help=f"where to write the JSON results (default {RESULTS}, or nothing with --quick)")
+    parser.add_argument(
+        "--only", choices=["latency", "scale", "trainer", "cuda"], action="append", help="run only these (repeatable)"
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=None,
+        help=f"where to write the JSON results (default {RESULTS}, or nothing with --quick)",
+    )
     args = parser.parse_args(argv)
     wanted = set(args.only or ["latency", "scale", "trainer", "cuda"])
     started = time.perf_counter()

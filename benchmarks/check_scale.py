@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -60,7 +61,7 @@ def run(sizes: tuple[int, ...] = SIZES, runs: int = 5) -> dict[str, Any]:
             path = Path(tmp) / f"spec-{n}.yaml"
             path.write_text(spec_text(n), encoding="utf-8")
             rows.append({"layers": n, **measure(path, runs if n < 100_000 else max(1, runs // 2))})
-    growth = [b["check_s"] / a["check_s"] for a, b in zip(rows, rows[1:]) if a["layers"] >= 1_000]
+    growth = [b["check_s"] / a["check_s"] for a, b in itertools.pairwise(rows) if a["layers"] >= 1_000]
     at_10k = next((r["check_s"] for r in rows if r["layers"] == 10_000), None)
     return {
         "name": "check at scale",

@@ -24,7 +24,9 @@ def describe() -> dict[str, Any]:
     # torch's version from a child process: importing torch here would slow every later measurement
     torch_version = subprocess.run(
         [sys.executable, "-c", "import torch; print(torch.__version__, torch.cuda.is_available())"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     return {
         "cpu": cpu_model(),

@@ -15,29 +15,65 @@ def rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
     for b in results["benchmarks"]:
         name = b["name"]
         if name == "check latency":
-            out.append(_row(name, f"{b['netspec_s'] * 1000:.0f} ms", f"{b['torch_torchinfo_s'] * 1000:.0f} ms",
-                            f"{b['speedup']:.1f}x faster", b["goal"], b["met"]))
+            out.append(
+                _row(
+                    name,
+                    f"{b['netspec_s'] * 1000:.0f} ms",
+                    f"{b['torch_torchinfo_s'] * 1000:.0f} ms",
+                    f"{b['speedup']:.1f}x faster",
+                    b["goal"],
+                    b["met"],
+                )
+            )
         elif name == "check at scale":
             for r in b["rows"]:
-                out.append(_row(f"check {r['layers']:,} layers", f"{r['check_s'] * 1000:.1f} ms",
-                                "", f"peak {r['peak_rss_mib']:.0f} MiB", "", None if r["layers"] != 10_000 else
-                                b["met"]))
+                out.append(
+                    _row(
+                        f"check {r['layers']:,} layers",
+                        f"{r['check_s'] * 1000:.1f} ms",
+                        "",
+                        f"peak {r['peak_rss_mib']:.0f} MiB",
+                        "",
+                        None if r["layers"] != 10_000 else b["met"],
+                    )
+                )
             growth = ", ".join(f"{g:.1f}x" for g in b["growth_per_10x"])
             out.append(_row("check growth per 10x layers", "", "", growth, b["goal"], b["met"]))
         elif name.startswith("trainer:"):
-            out.append(_row(
-                name, f"{b['netspec_samples_per_s']:,.0f} samples/s", f"{b['handwritten_samples_per_s']:,.0f} samples/s",
-                f"{b['speedup']:.2f}x; val acc {b['netspec_val_acc']:.3f} vs {b['handwritten_val_acc']:.3f}",
-                b["goal"], b["met"]))
-            out.append(_row(f"{name}: time to first batch", f"{b['netspec_startup_s']:.2f} s",
-                            f"{b['handwritten_startup_s']:.2f} s", "", "", None))
+            out.append(
+                _row(
+                    name,
+                    f"{b['netspec_samples_per_s']:,.0f} samples/s",
+                    f"{b['handwritten_samples_per_s']:,.0f} samples/s",
+                    f"{b['speedup']:.2f}x; val acc {b['netspec_val_acc']:.3f} vs {b['handwritten_val_acc']:.3f}",
+                    b["goal"],
+                    b["met"],
+                )
+            )
+            out.append(
+                _row(
+                    f"{name}: time to first batch",
+                    f"{b['netspec_startup_s']:.2f} s",
+                    f"{b['handwritten_startup_s']:.2f} s",
+                    "",
+                    "",
+                    None,
+                )
+            )
         elif name.startswith("cuda"):
             if b.get("skipped"):
                 out.append(_row(name, "", "", b["skipped"], b["goal"], None))
             else:
-                out.append(_row(
-                    name, f"{b['netspec_samples_per_s']:,.0f} samples/s", f"{b['fp32_samples_per_s']:,.0f} samples/s",
-                    f"{b['speedup']:.2f}x; {100 * b['fraction_of_peak']:.1f}% of peak", b["goal"], b["met"]))
+                out.append(
+                    _row(
+                        name,
+                        f"{b['netspec_samples_per_s']:,.0f} samples/s",
+                        f"{b['fp32_samples_per_s']:,.0f} samples/s",
+                        f"{b['speedup']:.2f}x; {100 * b['fraction_of_peak']:.1f}% of peak",
+                        b["goal"],
+                        b["met"],
+                    )
+                )
     return out
 
 
@@ -49,8 +85,10 @@ def table(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines.insert(1, "-" * len(lines[0]))
     lines.append("")
-    lines.append(f"{results['date']} · {m['cpu']}, {m['cores']} cores · Python {m['python']} · torch {m['torch']}"
-                 f" · {'CUDA' if m['cuda'] else 'no GPU'} · {results['seconds']:.0f} s in all")
+    lines.append(
+        f"{results['date']} · {m['cpu']}, {m['cores']} cores · Python {m['python']} · torch {m['torch']}"
+        f" · {'CUDA' if m['cuda'] else 'no GPU'} · {results['seconds']:.0f} s in all"
+    )
     return "\n".join(lines)
 
 

@@ -76,8 +76,17 @@ def race(name: str, train: Path, val: Path, runs: int, quick: bool, out: Path) -
     common = [str(train), str(val), str(epochs), str(batch), str(lr), "0"]
     ours, theirs = [], []
     for i in range(runs):  # alternate the two, so machine noise falls on both alike
-        ours.append(_child([sys.executable, str(BASELINES / "netspec_trainer.py"), str(ROOT / spec), *common,
-                            str(out / f"{model}-{i}")]))
+        ours.append(
+            _child(
+                [
+                    sys.executable,
+                    str(BASELINES / "netspec_trainer.py"),
+                    str(ROOT / spec),
+                    *common,
+                    str(out / f"{model}-{i}"),
+                ]
+            )
+        )
         theirs.append(_child([sys.executable, str(BASELINES / "handwritten_loop.py"), model, *common]))
 
     def rate(r: dict[str, Any]) -> float:

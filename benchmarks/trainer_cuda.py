@@ -45,8 +45,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         folder = Path(tmp)
         train, val = trainer.cifar_sized(folder, quick)
         race = trainer.race("CIFAR-10 net on 3×32×32", train, val, 1 if quick else 3, quick, folder / "runs")
-    peak = json.loads(subprocess.run([sys.executable, "-c", _PEAK], capture_output=True, text=True,
-                                     check=True).stdout)
+    peak = json.loads(subprocess.run([sys.executable, "-c", _PEAK], capture_output=True, text=True, check=True).stdout)
     mult_adds = netspec.check(netspec.load_spec(trainer.ROOT / "specs" / "cifar10-net.yaml")).total_mult_adds
     achieved = race["netspec_samples_per_s"] * 3 * 2 * mult_adds  # forward + backward ≈ 3 × forward
     return {

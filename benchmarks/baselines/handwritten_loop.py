@@ -18,18 +18,32 @@ from torch.utils.data import DataLoader, TensorDataset
 
 def lenet():
     return nn.Sequential(
-        nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(16 * 5 * 5, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
+        nn.Conv2d(1, 6, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(16 * 5 * 5, 120),
+        nn.ReLU(),
+        nn.Linear(120, 84),
+        nn.ReLU(),
+        nn.Linear(84, 10),
     )
 
 
 def cifar10_net():
     return nn.Sequential(
-        nn.Conv2d(3, 32, 5, padding=2), nn.MaxPool2d(2),
-        nn.Conv2d(32, 32, 5, padding=2), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 5, padding=2), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(1024, 64), nn.Linear(64, 10),
+        nn.Conv2d(3, 32, 5, padding=2),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 32, 5, padding=2),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 5, padding=2),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(1024, 64),
+        nn.Linear(64, 10),
     )
 
 
@@ -66,7 +80,7 @@ def main():
             X = X.to(device)
             y = y.to(device)
             y_hat = net(X)
-            l = loss(y_hat, y)
+            l = loss(y_hat, y)  # noqa: E741 - d2l's name, kept so the loop reads as the tutorial
             optimizer.zero_grad()
             l.backward()
             optimizer.step()
@@ -75,11 +89,22 @@ def main():
             n += y.shape[0]
             batch_count += 1
         test_acc = evaluate_accuracy(test_iter, net, device)
-        print(f"epoch {epoch + 1}, loss {train_l_sum / batch_count:.4f}, train acc {train_acc_sum / n:.3f}, "
-              f"test acc {test_acc:.3f}, time {time.time() - t:.1f} sec", file=sys.stderr)
+        print(
+            f"epoch {epoch + 1}, loss {train_l_sum / batch_count:.4f}, train acc {train_acc_sum / n:.3f}, "
+            f"test acc {test_acc:.3f}, time {time.time() - t:.1f} sec",
+            file=sys.stderr,
+        )
     end = time.time()
-    print(json.dumps({"startup_s": first_batch - launch, "epochs_s": end - start, "val_acc": test_acc,
-                      "train_samples": len(train["y"])}))
+    print(
+        json.dumps(
+            {
+                "startup_s": first_batch - launch,
+                "epochs_s": end - start,
+                "val_acc": test_acc,
+                "train_samples": len(train["y"]),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """netspec's side of the trainer race: the same model, data, batch, epochs and seed through `netspec.train`.
 
-    python netspec_trainer.py SPEC TRAIN.pt VAL.pt EPOCHS BATCH LR SEED OUT_DIR LAUNCH_TIME
+python netspec_trainer.py SPEC TRAIN.pt VAL.pt EPOCHS BATCH LR SEED OUT_DIR LAUNCH_TIME
 """
 
 import json
@@ -27,8 +27,16 @@ def main():
     end = time.time()
     epochs_s = sum(m.seconds for m in result.history)
     train_samples = len(__import__("torch").load(train_path)["y"])
-    print(json.dumps({"startup_s": end - float(launch) - epochs_s, "epochs_s": epochs_s,
-                      "val_acc": result.final.val_acc, "train_samples": train_samples}))
+    print(
+        json.dumps(
+            {
+                "startup_s": end - float(launch) - epochs_s,
+                "epochs_s": epochs_s,
+                "val_acc": result.final.val_acc,
+                "train_samples": train_samples,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
