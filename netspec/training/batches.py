@@ -86,7 +86,7 @@ class Batches:
             order = order.to(self.device)
             for lo, hi in bounds:
                 idx = order[lo:hi]
-                yield split.x.index_select(0, idx), split.y.index_select(0, idx)
+                yield split.x[idx], split.y[idx]  # (B, ...): indexing keeps channels_last, index_select does not
             return
         assert self.loader is not None
         self.keys.batches = [
