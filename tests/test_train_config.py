@@ -195,6 +195,11 @@ def test_set_overrides_are_yaml_values_revalidated() -> None:
     assert new.train.optimizer.lr == 0.0003
     assert new.train.transforms[0].num_output_channels == 3  # type: ignore[union-attr]
     assert isinstance(new.train.scheduler, StepLR) and new.train.scheduler.step_size == 2
+    sgd = apply_overrides(
+        netspec.parse_spec(HEAD + "train: {optimizer: {type: Adam, lr: 0.005}}"),
+        [parse_assignment("train.optimizer.type=SGD"), parse_assignment("train.optimizer.momentum=0.9")],
+    )
+    assert sgd.train is not None and sgd.train.optimizer == SGD(type="SGD", lr=0.005, momentum=0.9)
     plain = apply_overrides(netspec.parse_spec(HEAD), [parse_assignment("train.epochs=3")])
     assert plain.train is not None and plain.train.epochs == 3 and isinstance(plain.train.optimizer, Adam)
 

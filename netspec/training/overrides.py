@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from pydantic import BaseModel
+
 from ..diagnostics import Diagnostic, SpecError
 from ..diagnostics import Path as DocPath
 from ..source import load_yaml
@@ -51,8 +53,12 @@ def apply_overrides(spec: Spec, overrides: Sequence[Override]) -> Spec:
         return spec
     data = copy.deepcopy(spec_to_data(spec))
     if any(o.path[:1] == ("train",) for o in overrides):
-        # every key spelled out, so `train.optimizer.lr` lands in a mapping that still says `type: Adam`
-        data["train"] = (spec.train or TrainConfig()).model_dump(mode="json")
+        train = spec.train or TrainConfig()
+        data["train"] = train.model_dump(mode="json", exclude_defaults=True)
+        for name in type(train).model_fields:  # a defaulted optimizer is still `{type: Adam}`, for `optimizer.lr=`
+            value = getattr(train, name)
+            if isinstance(value, BaseModel):
+                data["train"].setdefault(name, value.model_dump(mode="json", exclude_defaults=True))
     for o in overrides:
         _assign(data, o)
     try:
