@@ -80,6 +80,14 @@ def test_build_train_is_train(spec: Path, tmp_path: Path) -> None:
         assert len(list(csv.DictReader(f))) == 1
 
 
+def test_build_takes_training_flags_only_with_train(spec: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["build", str(spec), "--epochs", "3", "--lr", "0.1"])
+    assert result.exit_code == 2 and "--epochs, --lr apply to training: add --train" in result.output
+    netspec.train(spec, epochs=1, out=tmp_path / "run", quiet=True)
+    ckpt = CliRunner().invoke(cli, ["build", str(tmp_path / "run" / "last.pt"), "--train"])
+    assert ckpt.exit_code == 2 and "--train takes a spec file" in ckpt.output
+
+
 def test_evaluate_prints_the_best_epochs_metrics(spec: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     assert CliRunner().invoke(cli, ["train", str(spec), "--epochs", "3", "--out", str(out)]).exit_code == 0

@@ -79,7 +79,9 @@ def build(
     from_checkpoint = file.suffix in CHECKPOINT_SUFFIXES
     given = [f"--{k.replace('_', '-')}" for k, v in train_flags.items() if v not in (None, ())]
     if given and not then_train:
-        raise click.UsageError(f"{', '.join(given)} apply to training: add --train")
+        raise click.UsageError(
+            f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} to training: add --train"
+        )
     if then_train and from_checkpoint:
         raise click.UsageError("--train takes a spec file (to continue a run: netspec train SPEC --resume RUN_DIR)")
     if from_checkpoint:
