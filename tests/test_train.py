@@ -67,6 +67,40 @@ def test_run_directory(tmp_path: Path) -> None:
     assert load(out / "best.pt").extra["epoch"] == best.epoch == result.best.epoch  # type: ignore[union-attr]
 
 
+def test_tensorboard_gets_the_scalars_and_the_graph(tmp_path: Path) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    netspec.train(spec_file(tmp_path), out=tmp_path / "run", quiet=True)
+    events = EventAccumulator(str(tmp_path / "run"))
+    events.Reload()
+    tags = events.Tags()
+    assert {"loss/train", "loss/val", "accuracy/train", "accuracy/val", "lr"} <= set(tags["scalars"])
+    assert [e.step for e in events.Scalars("accuracy/val")] == [1, 2]
+    assert tags["graph"]
+
+
+def test_a_progress_bar_only_when_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from netspec.training.trainer import run_training
+
+    run_training(spec_file(tmp_path), [], out=tmp_path / "bar", resume=None, echo=print, progress=True)
+    assert "epoch 1: 100%" in capsys.readouterr().err  # tqdm's bar, on stderr
+    run_training(spec_file(tmp_path), [], out=tmp_path / "plain", resume=None, echo=print, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_devices(tmp_path: Path) -> None:
+    from netspec.training.trainer import pick_device
+
+    assert pick_device("auto", None) == torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    assert pick_device("cpu", None) == torch.device("cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(netspec.SpecError) as info:
+            netspec.train(spec_file(tmp_path), device="cuda", out=tmp_path / "run", quiet=True)
+        [d] = info.value.diagnostics
+        assert (d.code, d.message) == ("invalid-value", "`device` is cuda but torch sees no CUDA device")
+        assert d.help == "use `--device cpu`, or `device: auto` to take CUDA only when it is there"
+
+
 def test_digits_split_is_fixed_and_stratified() -> None:
     spec = netspec.parse_spec(TINY)
     config = spec.train or TrainConfig()

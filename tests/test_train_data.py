@@ -15,8 +15,10 @@ from PIL import Image
 
 import netspec
 from netspec.report import check
+from netspec.training.batches import Batches
 from netspec.training.config import TrainConfig
-from netspec.training.data import Data, load_data
+from netspec.training.data import Data, InMemory, load_data
+from netspec.training.samples import Samples
 
 MLP_28 = "input: [1, 28, 28]\nlayers: [Flatten, {type: Linear, out_features: 10}]\n"
 
@@ -203,3 +205,18 @@ def test_digits_become_the_specs_channels_and_size() -> None:
     assert tuple(x.shape[1:]) == (3, 16, 20)
     assert torch.equal(x[:, 0], x[:, 2])  # grey replicated
     assert float(x.min()) >= 0 and float(x.max()) <= 1
+
+
+def test_in_memory_unless_samples_need_transforming_one_by_one() -> None:
+    """Digits, MNIST, CIFAR-10 and tensors are batched by index from tensors; random transforms take a DataLoader."""
+    plain = _load("input: [1, 8, 8]\nlayers: [Flatten, {type: Linear, out_features: 10}]\n")
+    assert isinstance(plain.train, InMemory) and isinstance(plain.val, InMemory)
+    assert Batches(plain.train, 64, torch.device("cpu"), shuffle=True).loader is None
+    augmented = _load(
+        "input: [1, 8, 8]\nlayers: [Flatten, {type: Linear, out_features: 10}]\n"
+        "train: {transforms: [RandomHorizontalFlip, {type: Normalize, mean: 0.5, std: 0.5}]}\n"
+    )
+    assert isinstance(augmented.train, Samples)  # random: per sample, in workers
+    assert isinstance(augmented.val, InMemory)  # validation skips the flip; Normalize runs once, up front
+    assert float(augmented.val.x.min()) == -1.0  # (0 - 0.5) / 0.5
+    assert Batches(augmented.train, 64, torch.device("cpu"), shuffle=True).loader is not None
