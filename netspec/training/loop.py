@@ -85,6 +85,8 @@ class Session:
 def fit(s: Session, start_epoch: int, position: Position | None, stop: StopRequest) -> Position | None:
     """Train from `start_epoch` (continuing `position` inside it); returns where it stopped if interrupted."""
     for epoch in range(start_epoch, s.epochs):
+        if stop.requested and s.dist is None:  # Ctrl-C during the last validation: last.pt already holds that epoch
+            return Position(epoch, 0, s.train.batch_size, torch.zeros(0), torch.zeros(0, dtype=torch.int64), 0.0)
         t0 = time.perf_counter()
         s.model.train()
         n = len(s.train)
@@ -125,7 +127,8 @@ def fit(s: Session, start_epoch: int, position: Position | None, stop: StopReque
                     raise _non_finite(s, epoch, checked + bad, float(losses[checked + bad]))
                 checked = b + 1
                 if bar is not None:
-                    bar.set_postfix_str(f"loss {float(losses[: b + 1].sum()) / sum(s.train.sizes[: b + 1]):.4f}")
+                    done = min((b + 1) * s.train.batch_size, s.train.samples)
+                    bar.set_postfix_str(f"loss {float(losses[: b + 1].sum()) / done:.4f}")
             if stopping:
                 if bar is not None:
                     bar.close()

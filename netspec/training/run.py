@@ -81,7 +81,6 @@ class Resume:
     """What a checkpoint hands back to the trainer."""
 
     path: Path
-    spec: Spec
     model_state: dict[str, Tensor]
     extra: dict[str, Any]
     history: list[EpochMetrics]
@@ -255,7 +254,7 @@ def load_resume(run_dir: Path, spec: Spec) -> Resume:
     names = {f.name for f in fields(EpochMetrics)}
     history = [EpochMetrics(**{k: v for k, v in h.items() if k in names}) for h in ckpt.extra.get("history", [])]
     pos = ckpt.extra.get("position")
-    return Resume(path, ckpt.spec, ckpt.model_state, ckpt.extra, history, Position(**pos) if pos else None)
+    return Resume(path, ckpt.model_state, ckpt.extra, history, Position(**pos) if pos else None)
 
 
 def _refuse(path: Path, message: str, help: str) -> SpecError:
