@@ -314,3 +314,23 @@ def test_lenet_demo_reaches_95_percent(tmp_path: Path) -> None:
     final = result.final
     assert final is not None and final.val_acc is not None and final.val_acc >= 0.95
     assert len(result.history) == 15
+
+
+def test_ctrl_c_between_epochs_stops_before_the_next(tmp_path: Path) -> None:
+    """SIGINT while an epoch's line is printed (after validation): no batch of the next epoch runs."""
+    import os
+    import signal
+
+    from netspec.training.trainer import run_training
+
+    def echo(line: str) -> None:
+        if line.startswith("epoch 1,"):
+            os.kill(os.getpid(), signal.SIGINT)  # caught by the trainer's handler, not KeyboardInterrupt
+
+    out = tmp_path / "run"
+    result = run_training(spec_file(tmp_path), [], out=out, resume=None, echo=echo, progress=False)
+    assert result.interrupted is not None and (result.interrupted.epoch, result.interrupted.batch) == (1, 0)
+    assert [m.epoch for m in result.history] == [1]
+    saved = load(out / "last.pt").extra
+    assert (saved["epoch"], saved["position"]) == (1, None)  # a clean epoch boundary to resume from
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is put back

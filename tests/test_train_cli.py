@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -171,6 +172,7 @@ def test_ctrl_c_saves_and_resumes_mid_epoch(spec: Path, tmp_path: Path) -> None:
         seen.append(line)
         if line.startswith("epoch 1,"):
             break
+    time.sleep(0.5)  # past epoch 1's checkpoints, into epoch 2's batches (1-3 ms each)
     proc.send_signal(signal.SIGINT)
     rest, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
