@@ -127,6 +127,7 @@ def test_predict_gives_the_models_top_classes(spec: Path, tmp_path: Path) -> Non
     assert missing.exit_code == 2 and f"cannot read {tmp_path / 'nope.png'} as an image" in missing.output
 
 
+@pytest.mark.slow  # importing matplotlib takes seconds
 def test_plot(spec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "run"
     assert CliRunner().invoke(cli, ["train", str(spec), "--epochs", "2", "--out", str(out)]).exit_code == 0
