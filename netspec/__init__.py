@@ -7,9 +7,6 @@ model = netspec.build(spec)                    # -> torch.nn.Sequential (imports
 
 from __future__ import annotations
 
-import sys
-import types
-
 from .diagnostics import Diagnostic, Span, SpecError
 from .export_yaml import to_yaml
 from .report import LayerReport, ReceptiveField, ShapeReport, check
@@ -20,7 +17,7 @@ __version__ = "0.1.0"
 
 # Names that need torch are imported on first use, so `import netspec` and `netspec check` stay torch-free.
 _LAZY = {
-    "build": "netspec.build",
+    "build": "netspec.builder",
     "load_model": "netspec.checkpoint",
     "train": "netspec.training.trainer",
     "to_onnx": "netspec.export_onnx",
@@ -37,21 +34,6 @@ def __getattr__(name: str) -> object:
         globals()[name] = value  # later lookups find it without coming here
         return value
     raise AttributeError(f"module 'netspec' has no attribute {name!r}")
-
-
-class _Package(types.ModuleType):
-    """Keeps `netspec.build` the function when the submodule `netspec/build.py` is imported.
-
-    Importing a submodule sets it as an attribute of its package, which would turn
-    `netspec.build(spec)` into a call of a module; the submodule itself stays in sys.modules.
-    """
-
-    def __setattr__(self, name: str, value: object) -> None:
-        if not (name in _LAZY and isinstance(value, types.ModuleType)):
-            super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
 
 
 __all__ = [

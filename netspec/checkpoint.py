@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from . import __version__
-from .build import build, ensure_fits, resolve_device, verify_model
+from .builder import build, ensure_fits, resolve_device, verify_model
 from .diagnostics import Diagnostic, SpecError
 from .report import check
 from .spec import Spec, spec_from_data, spec_to_data

@@ -52,7 +52,7 @@ def _importable(name: str) -> bool:
 def to_onnx(spec: Spec, path: str | os.PathLike[str], *, model: nn.Module | None = None) -> Path:
     """Write `model` (by default `netspec.build(spec)`) to `path` as ONNX, input `input`, output `output`."""
     require_onnx()
-    from .build import build
+    from .builder import build
 
     report = check(spec)
     model = (model if model is not None else build(spec, report=report)).eval()  # Dropout off, BatchNorm statistics

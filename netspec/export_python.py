@@ -34,7 +34,7 @@ def class_name(spec_name: str) -> str:
 
 def to_python(spec: Spec, *, report: ShapeReport | None = None) -> str:
     """A Python module with one `nn.Module` class whose state_dict has `netspec.build`'s keys and shapes."""
-    from .build import torch_kwargs  # build's own constructor arguments, inferred input sizes filled in
+    from .builder import torch_kwargs  # build's own constructor arguments, inferred input sizes filled in
 
     report = report if report is not None else check(spec)
     indent = 8 if spec.seed is None else 12  # a seeded build runs inside `with torch.random.fork_rng(...)`

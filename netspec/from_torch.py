@@ -15,7 +15,7 @@ import torch
 from pydantic import TypeAdapter, ValidationError
 from torch import nn
 
-from .build import INFERRED, TORCH_CLASSES
+from .builder import INFERRED, TORCH_CLASSES
 from .diagnostics import Diagnostic, SpecError
 from .layers import LAYER_TYPES, LayerName, module_names
 from .report import check

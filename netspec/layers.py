@@ -2,7 +2,7 @@
 
 Input sizes (`in_channels`, `in_features`, `num_features`) are optional: the checker infers
 them from the incoming tensor, and checks them when they are given. Defaults are torch's.
-Adding a layer kind means a record here, a rule in `shapes.py` and a line in `build.py`;
+Adding a layer kind means a record here, a rule in `shapes.py` and a line in `builder.py`;
 tests fail if any of those tables misses a kind.
 """
 

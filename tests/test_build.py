@@ -28,7 +28,7 @@ from netspec.diagnostics import SpecError
 from .conftest import ROOT, SPECS
 from .test_torch_oracle import spec_dicts
 
-builder = importlib.import_module("netspec.build")  # the module; `netspec.build` is the function
+builder = importlib.import_module("netspec.builder")  # the module behind the function `netspec.build`
 
 
 def spec_of(layers: list[Any], input: list[int], **top: Any) -> netspec.Spec:
@@ -492,8 +492,8 @@ def test_the_cli_and_build_module_import_no_torch_at_startup() -> None:
 
 
 def test_netspec_build_stays_the_function_after_the_module_is_imported() -> None:
-    """Importing netspec/build.py (done above) sets `netspec.build` to the module, unless the package stops it."""
-    importlib.import_module("netspec.checkpoint")  # imports netspec/build.py too
+    """The lazy names stay functions once their modules are imported (the module is `builder`, not `build`)."""
+    importlib.import_module("netspec.checkpoint")  # imports netspec/builder.py too
     assert netspec.build is builder.build
     assert netspec.load_model is importlib.import_module("netspec.checkpoint").load_model
 

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from torch import nn
 
 import netspec
-from netspec.build import build
+from netspec.builder import build
 from netspec.cli import cli
 from netspec.diagnostics import SpecError
 from netspec.export_onnx import to_onnx

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from torch import nn
 
 import netspec
-from netspec.build import build
+from netspec.builder import build
 from netspec.cli import cli
 from netspec.diagnostics import SpecError
 from netspec.export_yaml import to_yaml

@@ -21,7 +21,7 @@ from netspec.layers import LAYER_TYPES, RESERVED_NAMES
 from .conftest import ROOT
 
 torch = pytest.importorskip("torch")
-build = pytest.importorskip("netspec.build")
+build = pytest.importorskip("netspec.builder")
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 GOLDEN = ROOT / "tests" / "golden"

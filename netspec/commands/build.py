@@ -29,7 +29,7 @@ Examples:
 
 def _device(ctx: click.Context, param: click.Parameter, value: str) -> torch.device:
     """The --device option as a torch.device this machine has (a usage error otherwise)."""
-    from ..build import resolve_device
+    from ..builder import resolve_device
 
     try:
         device = resolve_device(value)
@@ -71,7 +71,7 @@ def build(
     FILE is a spec (.yaml), or a checkpoint (.pt, .pth, .ckpt) whose weights are loaded and checked.
     With --train it is then trained exactly as `netspec train FILE` does (--device applies to both).
     """
-    from ..build import build as build_model
+    from ..builder import build as build_model
     from ..checkpoint import load, restore, save
     from ..report import check
     from ..spec import load_spec
@@ -118,7 +118,7 @@ def torchinfo_agrees(model: nn.Module, report: ShapeReport, device: torch.device
     import torch
     import torchinfo
 
-    from ..build import VerificationError
+    from ..builder import VerificationError
 
     dtype = next((p.dtype for p in model.parameters()), torch.float32)
     stats = torchinfo.summary(

@@ -48,7 +48,7 @@ class Prediction:
 
 
 def _model(path: str | os.PathLike[str], device: torch.device) -> tuple[Checkpoint, nn.Module]:
-    from ..build import build
+    from ..builder import build
 
     ckpt = load(path)
     model = build(ckpt.spec)

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..build import build
+from ..builder import build
 from ..checkpoint import check_fits
 from ..diagnostics import Diagnostic, SpecError
 from ..report import ShapeReport, check
