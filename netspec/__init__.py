@@ -7,16 +7,28 @@ model = netspec.build(spec)                    # -> torch.nn.Sequential (imports
 
 from __future__ import annotations
 
-from .diagnostics import Diagnostic, Span, SpecError
-from .export_yaml import to_yaml
-from .report import LayerReport, ReceptiveField, ShapeReport, check
-from .schema import json_schema
-from .spec import Spec, load_spec, parse_spec, spec_from_data
+import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-# Names that need torch are imported on first use, so `import netspec` and `netspec check` stay torch-free.
+# Every public name is imported on first use: `import netspec` costs nothing, the checker's names
+# never pull in torch, and the CLI can configure its process before the schema models are built.
 _LAZY = {
+    "Diagnostic": "netspec.diagnostics",
+    "Span": "netspec.diagnostics",
+    "SpecError": "netspec.diagnostics",
+    "LayerReport": "netspec.report",
+    "ReceptiveField": "netspec.report",
+    "ShapeReport": "netspec.report",
+    "check": "netspec.report",
+    "Spec": "netspec.spec",
+    "load_spec": "netspec.spec",
+    "parse_spec": "netspec.spec",
+    "spec_from_data": "netspec.spec",
+    "to_yaml": "netspec.export_yaml",
+    "json_schema": "netspec.schema",
+    # these need torch
     "build": "netspec.builder",
     "load_model": "netspec.checkpoint",
     "train": "netspec.training.trainer",
@@ -25,18 +37,33 @@ _LAZY = {
     "from_module": "netspec.from_torch",
 }
 
+if TYPE_CHECKING:
+    from .builder import build
+    from .checkpoint import load_model
+    from .diagnostics import Diagnostic, Span, SpecError
+    from .export_onnx import to_onnx
+    from .export_python import to_python
+    from .export_yaml import to_yaml
+    from .from_torch import from_module
+    from .report import LayerReport, ReceptiveField, ShapeReport, check
+    from .schema import json_schema
+    from .spec import Spec, load_spec, parse_spec, spec_from_data
+    from .training.trainer import train
+
 
 def __getattr__(name: str) -> object:
     if name in _LAZY:
-        import importlib
-
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value  # later lookups find it without coming here
         return value
     raise AttributeError(f"module 'netspec' has no attribute {name!r}")
 
 
-__all__ = [
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
+
+__all__ = [  # the same names as _LAZY (a test keeps them in step)
     "Diagnostic",
     "LayerReport",
     "ReceptiveField",

@@ -131,3 +131,11 @@ def test_every_code_the_checker_emits_has_a_golden_example() -> None:
     goldens = {p.stem for p in GOLDEN.glob("*.out")}
     covered = {c for c in emitted if any(g == c or g.startswith(c + "-") for g in goldens)}
     assert covered == emitted, f"no golden example for {sorted(emitted - covered)}"
+
+
+def test_every_public_name_is_lazy_and_resolves() -> None:
+    import netspec
+
+    assert set(netspec.__all__) == set(netspec._LAZY)
+    for name in netspec.__all__:
+        assert getattr(netspec, name) is not None, name
