@@ -75,6 +75,7 @@ class Session:
     echo: Callable[[str], None]
     progress: bool  # a tqdm bar (stdout is a terminal)
     history: list[EpochMetrics] = field(default_factory=list)
+    first_step_at: float | None = None  # time.time() as the first batch of this process started
     best: EpochMetrics | None = None
 
     @property
@@ -101,6 +102,8 @@ def fit(s: Session, start_epoch: int, position: Position | None, stop: StopReque
         checked = start
         bar = _bar(s, epoch, n, start)
         for b, (x, y) in enumerate(s.train.epoch(epoch, start), start):
+            if s.first_step_at is None:
+                s.first_step_at = time.time()
             with fwd.autocast():
                 out = s.model(fwd.prepare(x))
                 loss = fwd.loss_fn(out, fwd.target(y, out))

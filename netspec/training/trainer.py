@@ -52,6 +52,7 @@ class TrainResult:
     best: EpochMetrics | None
     interrupted: Position | None  # where Ctrl-C stopped it, or None when it ran to the end
     resume_command: str
+    first_step_at: float | None = None  # time.time() when the first training batch started (startup ends)
 
     @property
     def final(self) -> EpochMetrics | None:
@@ -262,7 +263,7 @@ def _train(
     elif s.best is not None:
         acc = f"val acc {s.best.val_acc:.3f}" if s.best.val_acc is not None else f"val loss {s.best.val_loss:.4f}"
         echo(f"best {acc} at epoch {s.best.epoch}; metrics and checkpoints in {run_dir}")
-    return TrainResult(run_dir, s.history, s.best, stopped, hint)
+    return TrainResult(run_dir, s.history, s.best, stopped, hint, s.first_step_at)
 
 
 def _restore(
@@ -351,9 +352,14 @@ def _device_error(message: str) -> SpecError:
 
 def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
     o = config.optimizer
-    kwargs = {k: getattr(o, k) for k in type(o).model_fields if k != "type"}  # torch's argument names
+    kwargs: dict[str, Any] = {k: getattr(o, k) for k in type(o).model_fields if k != "type"}  # torch's names
     assert isinstance(o, (SGD, Adam, AdamW))
-    return OPTIMIZERS[o.type](model.parameters(), **kwargs)
+    params = list(model.parameters())
+    # torch's fused kernels update every tensor in one pass: the same algorithm, ~10% of a small
+    # model's step on the CPU; torch supports them for floating-point weights on the CPU and CUDA
+    if params and all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params):
+        kwargs["fused"] = True
+    return OPTIMIZERS[o.type](params, **kwargs)
 
 
 def make_scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int) -> Any:
