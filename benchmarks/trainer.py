@@ -40,14 +40,14 @@ def digits(folder: Path, quick: bool) -> tuple[Path, Path]:
 
 
 def cifar_sized(folder: Path, quick: bool) -> tuple[Path, Path]:
-    """6,000 learnable 3×32×32 samples of 10 classes: a fixed random template per class plus noise."""
+    """6,000 learnable 3×32×32 samples of 10 classes: a faint fixed template per class under strong noise."""
     import torch
 
     g = torch.Generator().manual_seed(0)
     n = 600 if quick else 6000
     templates = torch.rand(10, 3, 32, 32, generator=g)
     y = torch.randint(0, 10, (n,), generator=g)
-    x = 0.5 * templates[y] + torch.rand(n, 3, 32, 32, generator=g)  # (n, 3, 32, 32)
+    x = 0.3 * templates[y] + torch.rand(n, 3, 32, 32, generator=g)  # (n, 3, 32, 32): faint templates, loud noise
     cut = n * 5 // 6
     return _write(folder, "cifar", x, y, list(range(cut)), list(range(cut, n)))
 
