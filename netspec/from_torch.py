@@ -19,7 +19,8 @@ from .builder import INFERRED, TORCH_CLASSES
 from .diagnostics import Diagnostic, SpecError
 from .layers import LAYER_TYPES, LayerName, module_names
 from .report import check
-from .spec import Spec, did_you_mean, spec_from_data
+from .spec import Spec, spec_from_data
+from .validation import did_you_mean
 
 _KINDS = {cls: kind for kind, cls in TORCH_CLASSES.items()}
 _LAYER_NAME: TypeAdapter[str] = TypeAdapter(LayerName)

@@ -1,0 +1,292 @@
+"""Pydantic's validation errors as netspec diagnostics: one per offending value, positioned, with a fix.
+
+Pydantic reports a `loc` path through the validators (union tags included); this module walks
+it through the user's data to the YAML node, names the mapping that owns it (a layer, the
+spec, a `train:` section), and words the message and help the way netspec's other errors are.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import replace
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from .diagnostics import Diagnostic, path_str
+from .diagnostics import Path as DocPath
+from .fields import show
+from .layers import ALIASES, LAYER_TYPES
+from .source import SourceMap
+
+
+def at(smap: SourceMap | None, path: DocPath, d: Diagnostic, *, key: bool = False) -> Diagnostic:
+    span = smap.span(path, key=key) if smap is not None else None
+    return replace(d, path=path, span=span, source=smap.source if smap else d.source)
+
+
+# -- pydantic errors -> diagnostics -------------------------------------------------------
+
+
+def _data_path(data: Any, loc: tuple[Any, ...]) -> DocPath:
+    """Follow pydantic's `loc` through the data, skipping union tags it inserts."""
+    path: list[str | int] = []
+    cur = data
+    for item in loc:
+        if (isinstance(cur, dict) and item in cur) or (
+            isinstance(cur, list) and isinstance(item, int) and 0 <= item < len(cur)
+        ):
+            cur = cur[item]
+            path.append(item)
+    return tuple(path)
+
+
+def _lookup(data: Any, path: DocPath) -> Any:
+    for item in path:
+        data = data[item]
+    return data
+
+
+def did_you_mean(word: str, choices: list[str], aliases: dict[str, str] | None = None) -> str | None:
+    if aliases and word in aliases:
+        return aliases[word]
+    if len(word) > 100:  # no typo is that long, and difflib's cost grows with it
+        return None
+    lowered = {c.lower(): c for c in choices}
+    if word.lower() in lowered:
+        return lowered[word.lower()]
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6) or difflib.get_close_matches(
+        word.lower(), list(lowered), n=1, cutoff=0.6
+    )
+    if not close:
+        return None
+    return lowered.get(close[0], close[0])
+
+
+def _model_at(data: Any, path: DocPath, root: type[BaseModel]) -> type[BaseModel]:
+    """The model class validating the mapping at `path` (a layer, the spec, or a section)."""
+    if len(path) >= 2 and path[0] == "layers":
+        item = _lookup(data, path[:2])
+        kind = item.get("type") if isinstance(item, dict) else item
+        if isinstance(kind, str) and kind in LAYER_TYPES:
+            return LAYER_TYPES[kind]
+    return _model_in(_annotation_at(data, path, root), _lookup(data, path)) or root
+
+
+def _annotation_at(data: Any, path: DocPath, root: type[BaseModel]) -> Any:
+    """The type annotation of the value at `path`, following fields, list items and tagged unions."""
+    annotation: Any = root
+    cur = data
+    for item in path:
+        if isinstance(item, str):
+            model = _model_in(annotation, cur)
+            field = model.model_fields.get(item) if model is not None else None
+            if field is None:
+                return None
+            annotation = field.annotation
+        if isinstance(cur, dict):
+            cur = cur.get(item)
+        else:
+            cur = cur[item] if isinstance(cur, list) and isinstance(item, int) else None
+    return annotation
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in getattr(annotation, "__args__", ()) or () for m in _models_in(arg)]
+
+
+def _model_in(annotation: Any, value: Any = None) -> type[BaseModel] | None:
+    """The model for `value` among those `annotation` allows: the union member its `type`/`name` tag picks."""
+    models = _models_in(annotation)
+    if isinstance(value, dict):
+        for model in models:
+            if any(value.get(key) in _tags(model, key) for key in ("type", "name")):
+                return model
+    return models[0] if models else None
+
+
+def _tags(model: type[BaseModel], key: str) -> tuple[Any, ...]:
+    field = model.model_fields.get(key)
+    annotation = field.annotation if field is not None else None
+    return get_args(annotation) if get_origin(annotation) is Literal else ()
+
+
+def _owner(data: Any, path: DocPath) -> str:
+    """How to name the mapping at `path` in a message: `Conv2d`, the spec, `train`."""
+    if len(path) == 2 and path[0] == "layers":
+        item = _lookup(data, path)
+        kind = item.get("type") if isinstance(item, dict) else item
+        return f"`{kind}`" if isinstance(kind, str) else f"layer {path[1]}"
+    if not path:
+        return "the spec"
+    return f"`{path_str(path)}`"
+
+
+_EXPECTED = {
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "string_type": "a string",
+    "list_type": "a list",
+    "tuple_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
+
+
+def translate(err: ValidationError, data: Any, smap: SourceMap | None, root: type[BaseModel]) -> list[Diagnostic]:
+    """Pydantic's errors as netspec diagnostics, one per offending value, in file order."""
+    out: dict[tuple[DocPath, str], Diagnostic] = {}
+    typos: set[tuple[DocPath, str]] = set()  # (mapping, the field an unknown argument's did-you-mean names)
+    missing: dict[tuple[DocPath, str], tuple[DocPath, str]] = {}
+    for e in err.errors(include_url=False):
+        kind, loc, ctx = e["type"], tuple(e["loc"]), e.get("ctx") or {}
+        path = _data_path(data, loc)
+        if kind == "invalid_key":  # YAML made a key a number, bool or null: pydantic's loc holds it as text
+            path = (*_data_path(data, loc[:-1]), e["input"])
+        if "at" in ctx:  # a custom error that knows the exact place below `loc`
+            path = (*path, *ctx["at"])
+        d, key = _diagnostic(kind, loc, ctx, e, path, data, root)
+        if d is None:
+            continue
+        if kind == "extra_forbidden" and d.help:
+            typos.add((path[:-1], d.help))
+        mapping = path
+        layer_error = kind in ("missing", "union_tag_invalid") and len(path) == 2 and path[0] == "layers"
+        if layer_error and isinstance(_lookup(data, path), dict):
+            path = (*path, "type")  # point at the layer's type rather than its whole mapping
+        elif kind == "union_tag_invalid" and isinstance(_lookup(data, path), dict):
+            path = (*path, str(ctx.get("discriminator")).strip("'"))  # at `type: Adamw`, not the whole mapping
+        # a union reports each branch and the first says enough; each missing field is its own error
+        slot = (path, str(loc[-1]) if kind == "missing" else "")
+        if kind == "missing":
+            missing[slot] = (mapping, str(loc[-1]))
+        if slot not in out:
+            out[slot] = at(smap, path, d, key=key)
+    for slot, (mapping, field) in missing.items():
+        if (mapping, f"did you mean `{field}`?") in typos:
+            del out[slot]  # `kernal_size: 5` already says what is wrong; "needs `kernel_size`" adds nothing
+    return sorted(out.values(), key=lambda d: (d.span.line, d.span.col) if d.span else (0, 0))
+
+
+def _diagnostic(
+    kind: str, loc: tuple[Any, ...], ctx: dict[str, Any], e: Any, path: DocPath, data: Any, root: type[BaseModel]
+) -> tuple[Diagnostic | None, bool]:
+    field = loc[-1] if loc and isinstance(loc[-1], str) else None
+    value = e.get("input")
+    if kind == "missing":
+        owner = _owner(data, path)
+        return Diagnostic("missing-field", f"{owner} needs `{field}`", help=_missing_help(str(field), owner)), False
+    if kind == "extra_forbidden":
+        parent = path[:-1]
+        owner = _owner(data, parent)
+        model = _model_at(data, parent, root)
+        choices = [f for f in model.model_fields if f != "type"]
+        guess = did_you_mean(str(path[-1]), choices)
+        help = f"did you mean `{guess}`?" if guess else f"{owner} takes: " + ", ".join(f"`{c}`" for c in choices)
+        return Diagnostic("unknown-field", f"{owner} has no argument `{path[-1]}`", help=help), True
+    if kind in ("union_tag_invalid", "union_tag_not_found") and loc[:1] != ("layers",):
+        return _section_tag(kind, ctx, path, data, root), False
+    if kind == "invalid_key":
+        owner = _owner(data, path[:-1])
+        return Diagnostic(
+            "unknown-field",
+            f"{owner} has no argument `{show(value)}`",
+            help="argument names are words such as `kernel_size` (YAML reads this key as a number, boolean or null)",
+        ), True
+    if kind == "union_tag_invalid":
+        tag = str(ctx.get("tag"))
+        guess = did_you_mean(tag, list(LAYER_TYPES), ALIASES)
+        help = f"did you mean `{guess}`?" if guess else "netspec knows: " + ", ".join(LAYER_TYPES)
+        return Diagnostic("unknown-layer", f"unknown layer type `{tag}`", help=help), False
+    if kind == "union_tag_not_found" or (
+        kind in ("model_attributes_type", "model_type") and loc[:1] == ("layers",) and len(loc) == 2
+    ):
+        item = value
+        if isinstance(item, dict):
+            return Diagnostic(
+                "missing-field",
+                "this layer has no `type`",
+                help="add `type:` with a torch.nn class name, e.g. `type: Conv2d`",
+            ), False
+        return Diagnostic(
+            "invalid-value",
+            f"a layer must be a layer name or a mapping with `type`, got {show(item)}",
+            help="write e.g. `- ReLU` or `- {type: Linear, out_features: 10}`",
+        ), False
+    if kind == "invalid-value":
+        message = str(e["msg"])
+        if field and message.startswith("must"):  # "must be ..." reads as the end of a sentence about the field
+            message = f"`{field}` {message}"
+        wants_int = "integer" in message or not isinstance(value, float)  # `lr: -1.0` needs no advice to write -1
+        hint = _value_help(str(field), value) if wants_int else None
+        return Diagnostic("invalid-value", message, help=hint), False
+    if kind == "duplicate-name":
+        return Diagnostic("duplicate-name", e["msg"], help="give each layer a unique `name`, or drop it"), False
+    if kind == "literal_error":
+        choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        guess = did_you_mean(str(value), choices) if isinstance(value, str) else None
+        hint = f"did you mean `{guess}`?" if guess else None
+        name = path[-1] if path and isinstance(path[-1], str) else field  # `init: foo` names `init`, not `type`
+        return Diagnostic(
+            "invalid-value", f"`{name}` must be one of {ctx.get('expected')}, got {show(value)}", help=hint
+        ), False
+    if kind == "too_short" and field == "layers":
+        return Diagnostic(
+            "missing-field",
+            "`layers` is empty: a network needs at least one layer",
+            help="add layers, e.g. `- {type: Linear, out_features: 10}`",
+        ), False
+    if kind in _EXPECTED:
+        what = f"`{field}`" if field else "this value"
+        return Diagnostic("invalid-value", f"{what} must be {_EXPECTED[kind]}, got {show(value)}"), False
+    what = f"`{field}`: " if field else ""
+    return Diagnostic("invalid-value", what + str(e["msg"])[:1].lower() + str(e["msg"])[1:]), False
+
+
+def _section_tag(kind: str, ctx: dict[str, Any], path: DocPath, data: Any, root: type[BaseModel]) -> Diagnostic:
+    """A tagged mapping outside `layers` (an optimizer, a dataset, a transform) with a wrong or no tag."""
+    key = str(ctx.get("discriminator")).strip("'")
+    mapping = path[:-1] if kind == "union_tag_invalid" and path[-1:] == (key,) else path
+    choices = [str(t) for m in _models_in(_annotation_at(data, mapping, root)) for t in _tags(m, key)]
+    listed = ", ".join(f"`{c}`" for c in choices)
+    if kind == "union_tag_not_found":
+        return Diagnostic(
+            "missing-field", f"{_owner(data, mapping)} needs `{key}`", help=f"add `{key}:`, one of {listed}"
+        )
+    tag = str(ctx.get("tag"))
+    guess = did_you_mean(tag, choices)
+    what = next((p for p in reversed(mapping) if isinstance(p, str)), "value")
+    return Diagnostic(
+        "invalid-value",
+        f"unknown `{what}` {key} `{tag}`",
+        help=f"did you mean `{guess}`?" if guess else f"netspec knows: {listed}",
+    )
+
+
+def _missing_help(field: str, owner: str) -> str:
+    examples = {
+        "input": "add `input: [1, 28, 28]` (channels, height, width of one sample) or `input: [features]`",
+        "layers": "add `layers:` followed by a list such as `- {type: Conv2d, out_channels: 6, kernel_size: 5}`",
+        "out_channels": "add `out_channels:` with the number of filters, e.g. `out_channels: 16`",
+        "kernel_size": "add `kernel_size:`, e.g. `kernel_size: 3` or `kernel_size: [3, 5]`",
+        "out_features": "add `out_features:`, e.g. `out_features: 10` for 10 classes",
+        "output_size": "add `output_size:`, e.g. `output_size: 1` for global pooling",
+        "padding": "add `padding:` as an int or `[left, right, top, bottom]`",
+    }
+    return examples.get(field, f"add `{field}:` to {owner}")
+
+
+def _value_help(field: str, value: Any) -> str | None:
+    if isinstance(value, float) and value.is_integer():
+        return f"write `{field}: {int(value)}` (an integer)"
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return f"write `{field}: {value.strip()}` without quotes"
+    return None
