@@ -63,6 +63,25 @@ def _rank(layer: L.LayerBase, x: Dims, expected: str, help: str) -> Outcome:
 _SPATIAL_HELP = "put Flatten after the last spatial layer, or declare `input: [C, H, W]`"
 
 
+def _slide(
+    sizes: tuple[Dim, Dim],
+    length: Callable[[int, Dim], Dim],
+    padding: tuple[int, int],
+    k: tuple[int, int],
+    d: tuple[int, int],
+) -> tuple[Dim, Dim, list[Diagnostic]]:
+    """A sliding window's output height and width (`length(axis, size)`); sizes of 0 or less are errors."""
+    out: list[Dim] = []
+    empty = {}
+    for i, (axis, n) in enumerate(zip(("height", "width"), sizes)):
+        o = length(i, n)
+        if o is not None and o <= 0:
+            empty[axis] = (o, n or 0, padding[i], k[i], d[i])
+            o = None  # unknown from here on: later layers are judged on what is still known
+        out.append(o)
+    return out[0], out[1], _empty(empty)
+
+
 def _empty(axes: dict[str, tuple[int, int, int, int, int]]) -> list[Diagnostic]:
     """Outputs of 0 or less, by axis: (out, size, padding, kernel, dilation); one error when both shrink alike."""
     both = len(axes) == 2 and len(set(axes.values())) == 1
@@ -147,19 +166,13 @@ def conv2d(layer: L.Conv2d, x: Dims) -> Outcome:
                         help="use a smaller padding, or `padding_mode: zeros` or `replicate`",
                     )
                 )
-    dims_out: list[Dim] = []
-    empty = {}
-    for i, (axis, n) in enumerate((("height", h), ("width", w))):
-        o = _conv_len(n, k[i], s[i], *pads[i], d[i])
-        if o is not None and o <= 0:
-            empty[axis] = (o, n or 0, sum(pads[i]), k[i], d[i])
-            o = None
-        dims_out.append(o)
-    issues += _empty(empty)
+    oh, ow, empty = _slide(
+        (h, w), lambda i, n: _conv_len(n, k[i], s[i], *pads[i], d[i]), (sum(pads[0]), sum(pads[1])), k, d
+    )
+    issues += empty
     params = 0
     if cin is not None:
         params = out * (cin // g) * k[0] * k[1] + (out if layer.bias else 0)
-    oh, ow = dims_out
     return Outcome(
         (out, oh, ow),
         params=params,
@@ -200,17 +213,15 @@ def _pool(layer: Any, x: Dims, dilation: tuple[int, int]) -> Outcome:
                 help="use a smaller padding or a larger kernel_size",
             )
         )
-    dims_out: list[Dim] = []
-    empty = {}
-    for i, (axis, n) in enumerate((("height", h), ("width", w))):
-        o = _pool_len(n, k[i], s[i], p[i], dilation[i], layer.ceil_mode)
-        if o is not None and o <= 0:
-            empty[axis] = (o, n or 0, 2 * p[i], k[i], dilation[i])
-            o = None
-        dims_out.append(o)
-    issues += _empty(empty)
+    oh, ow, empty = _slide(
+        (h, w),
+        lambda i, n: _pool_len(n, k[i], s[i], p[i], dilation[i], layer.ceil_mode),
+        (2 * p[0], 2 * p[1]),
+        k,
+        dilation,
+    )
     window = ((dilation[0] * (k[0] - 1) + 1, s[0]), (dilation[1] * (k[1] - 1) + 1, s[1]))
-    return Outcome((*lead, *dims_out), window=window, issues=issues)
+    return Outcome((*lead, oh, ow), window=window, issues=issues + empty)
 
 
 def max_pool2d(layer: L.MaxPool2d, x: Dims) -> Outcome:
