@@ -1,0 +1,39 @@
+"""The benchmarks run (on a tiny workload), so they can't rot; their speed is measured by `make bench`, not here."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+
+@pytest.mark.slow
+def test_quick_benchmark_runs_and_reports_every_benchmark(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "-o", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(out.read_text())
+    names = [b["name"] for b in results["benchmarks"]]
+    assert names[:2] == ["check latency", "check at scale"]
+    assert [n for n in names if n.startswith("trainer:")] == [
+        "trainer: LeNet on digits",
+        "trainer: CIFAR-10 net on 3×32×32",
+    ]
+    assert names[-1].startswith("cuda:")
+    latency = results["benchmarks"][0]
+    assert latency["netspec_s"] > 0 and latency["torch_torchinfo_s"] > 0
+    assert latency["speedup"] == pytest.approx(latency["torch_torchinfo_s"] / latency["netspec_s"])
+    for b in results["benchmarks"][2:4]:
+        assert 0 <= b["netspec_val_acc"] <= 1 and b["netspec_samples_per_s"] > 0 and b["netspec_startup_s"] > 0
+    assert "check latency" in done.stdout and "samples/s" in done.stdout  # the printed table
