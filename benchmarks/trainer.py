@@ -118,7 +118,7 @@ def race(name: str, train: Path, val: Path, runs: int, quick: bool, out: Path) -
 def run(quick: bool = False) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        runs = 1 if quick else 3
+        runs = 1 if quick else 5
         results = []
         for name, make in (("LeNet on digits", digits), ("CIFAR-10 net on 3×32×32", cifar_sized)):
             train, val = make(folder, quick)
