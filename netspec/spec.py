@@ -99,8 +99,12 @@ class Spec(BaseModel):
     __hash__ = None  # type: ignore[assignment]  # layers is a list: a Spec is a value, not a key
 
     def with_input(self, shape: tuple[int, ...]) -> Spec:
-        """The same spec checked with another input shape (what `--input` does)."""
-        return self.model_copy(update={"input": _input_shape(shape)})
+        """The same spec checked with another input shape (what `--input` does); SpecError for a bad shape."""
+        try:
+            checked = _input_shape(shape)
+        except PydanticCustomError as e:
+            raise SpecError([Diagnostic("invalid-value", f"`input` {e.message()}", path=("input",))]) from None
+        return self.model_copy(update={"input": checked})
 
     @property
     def source(self) -> SourceMap | None:

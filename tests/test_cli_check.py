@@ -75,6 +75,11 @@ def test_missing_file_exits_2() -> None:
         ),
         (["--input", "1,28", LENET], "expected C,H,W or F as positive integers, got '1,28'"),
         (["--input", "one", LENET], "expected C,H,W or F as positive integers, got 'one'"),
+        (  # one past torch's int64 limit: a usage error, not an internal error
+            ["--input", "9223372036854775808", LENET],
+            "Invalid value for '--input': sizes must be at most 2^63 - 1 (torch's int64 limit),"
+            " got '9223372036854775808'",
+        ),
         (["--format", "short", LENET], "Invalid value for '--format'"),
         (["--bogus", LENET], "No such option: --bogus"),
         ([], "Missing argument 'FILES...'"),
@@ -85,6 +90,19 @@ def test_usage_errors_exit_2(args: list[str], message: str) -> None:
     assert result.exit_code == 2
     assert result.stdout == ""
     assert message in result.stderr.replace("No such option '--bogus'.", "No such option: --bogus")
+
+
+def test_with_input_refuses_a_bad_shape_with_a_diagnostic() -> None:
+    spec = netspec.load_spec(LENET)
+    for shape in [(2**63,), (3, 32), (0, 28, 28)]:
+        with pytest.raises(netspec.SpecError) as e:
+            spec.with_input(shape)
+        [d] = e.value.diagnostics
+        assert (d.code, d.path) == ("invalid-value", ("input",))
+        assert d.message == (
+            "`input` must be [channels, height, width] for images or [features] for vectors, each a positive integer,"
+            f" got {list(shape)}"
+        )
 
 
 def test_unknown_command_suggests_check() -> None:

@@ -8,6 +8,7 @@ import click
 
 from .. import render
 from ..diagnostics import Diagnostic, SpecError
+from ..fields import INT64_MAX
 
 
 def echo_diagnostics(diagnostics: Iterable[Diagnostic], fmt: str = "full") -> None:
@@ -30,4 +31,6 @@ def parse_input(ctx: click.Context, param: click.Parameter, value: str | None) -
         raise click.BadParameter(f"expected C,H,W or F as positive integers, got {value!r}") from None
     if len(dims) not in (1, 3) or min(dims) < 1:
         raise click.BadParameter(f"expected C,H,W or F as positive integers, got {value!r}")
+    if max(dims) > INT64_MAX:
+        raise click.BadParameter(f"sizes must be at most 2^63 - 1 (torch's int64 limit), got {value!r}")
     return dims
