@@ -21,7 +21,7 @@ from torch import nn
 
 from . import __version__
 from .builder import build, ensure_fits, resolve_device, verify_model
-from .diagnostics import Diagnostic, SpecError
+from .diagnostics import Diagnostic, SpecError, cannot_write
 from .report import check
 from .spec import Spec, spec_from_data, spec_to_data
 
@@ -54,10 +54,8 @@ def save(path: str | os.PathLike[str], *, spec: Spec, model_state: dict[str, tor
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except FileExistsError:  # mkdir found a file where the folder should be
-        raise _io_error(target, f"cannot write {target}: {target.parent} is a file, not a folder") from None
     except OSError as e:
-        raise _io_error(target, f"cannot write {target}: {e.strerror or e}") from None
+        raise cannot_write(target, e) from None
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(payload, f)
@@ -66,7 +64,7 @@ def save(path: str | os.PathLike[str], *, spec: Spec, model_state: dict[str, tor
         os.replace(tmp, target)
     except OSError as e:
         Path(tmp).unlink(missing_ok=True)
-        raise _io_error(target, f"cannot write {target}: {e.strerror or e}") from None
+        raise cannot_write(target, e) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -13,7 +14,7 @@ Path = tuple[PathItem, ...]
 # Every code netspec can emit, with the one-line meaning shown in `netspec --help`
 # and the README's error index (a test keeps the three in step).
 CODES: dict[str, str] = {
-    "io-error": "a spec file or directory is missing or cannot be read",
+    "io-error": "a file or directory is missing or cannot be read, or an output file cannot be written",
     "encoding": "the file is not UTF-8 text (binary data, or another encoding)",
     "yaml-syntax": "the file is not valid YAML (tabs in indentation, unclosed brackets, ...)",
     "unsupported-yaml": "a YAML feature netspec refuses: tags naming Python objects, complex keys,"
@@ -114,6 +115,14 @@ class SpecError(ValueError):
 
     def __str__(self) -> str:
         return self.summary()
+
+
+def cannot_write(target: str | os.PathLike[str], error: OSError) -> SpecError:
+    """The `io-error` for an output file that could not be written: its folder is a file, the disk is full, ..."""
+    parent = os.path.dirname(target) or "."
+    # mkdir(parents=True, exist_ok=True) says only "File exists" when the folder to make is a file
+    reason = f"{parent} is a file, not a folder" if isinstance(error, FileExistsError) else error.strerror or str(error)
+    return SpecError([Diagnostic("io-error", f"cannot write {target}: {reason}", source=str(target))])
 
 
 def path_str(path: Path) -> str:

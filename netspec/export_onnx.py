@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .diagnostics import Diagnostic, SpecError
+from .diagnostics import Diagnostic, SpecError, cannot_write
 from .render import fmt_shape
 from .report import ShapeReport, check
 from .spec import Spec
@@ -85,9 +85,7 @@ def to_onnx(spec: Spec, path: str | os.PathLike[str], *, model: nn.Module | None
         target.parent.mkdir(parents=True, exist_ok=True)
         program.save(target, external_data=report.param_bytes >= EXTERNAL_DATA_BYTES)
     except OSError as e:
-        raise SpecError(
-            [Diagnostic("io-error", f"cannot write {target}: {e.strerror or e}", source=str(target))]
-        ) from None
+        raise cannot_write(target, e) from None
     return target
 
 

@@ -98,6 +98,7 @@ def test_save_where_it_cannot_write(tmp_path: Path, lenet: Any) -> None:
         "io-error",
         f"cannot write {tmp_path / 'file' / 'lenet.pt'}: {tmp_path / 'file'} is a file, not a folder",
     )
+    assert d.help is None  # not the help for reading one ("pass a .pt file written by `netspec build --save`")
 
 
 class Evil:

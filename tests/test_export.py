@@ -317,4 +317,19 @@ def test_onnx_write_failure_is_an_io_error(tmp_path: Path) -> None:
         cli, ["export", str(ROOT / "specs" / "lenet.yaml"), "--format", "onnx", "-o", str(target)]
     )
     assert result.exit_code == 2
-    assert f"error[io-error]: cannot write {target}" in result.stderr
+    assert f"error[io-error]: cannot write {target}: {tmp_path / 'a-file'} is a file, not a folder\n" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["export", "import", "schema"])
+def test_python_yaml_and_schema_outputs_under_a_file_are_io_errors(command: str, tmp_path: Path) -> None:
+    from netspec.checkpoint import save
+
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    target = tmp_path / "a-file" / "out.txt"  # its folder is a file: Python says only "File exists"
+    spec = netspec.load_spec(ROOT / "specs" / "lenet.yaml")
+    save(tmp_path / "lenet.pt", spec=spec, model_state=build(spec).state_dict())
+    source = {"export": [str(ROOT / "specs" / "lenet.yaml")], "import": [str(tmp_path / "lenet.pt")], "schema": []}
+    result = CliRunner().invoke(cli, [command, *source[command], "-o", str(target)])
+    assert result.exit_code == 2
+    assert f"error[io-error]: cannot write {target}: {tmp_path / 'a-file'} is a file, not a folder\n" in result.stderr
+    assert not target.exists()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..diagnostics import Diagnostic, SpecError
+from ..diagnostics import cannot_write
 from .output import echo_diagnostics
 
 EXPORT_EXAMPLES = """\b
@@ -76,4 +76,4 @@ def write_text(path: Path, text: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     except OSError as e:
-        raise SpecError([Diagnostic("io-error", f"cannot write {path}: {e.strerror or e}", source=str(path))]) from None
+        raise cannot_write(path, e) from None
