@@ -292,6 +292,29 @@ def test_random_transforms_are_reproducible_whatever_the_workers(tmp_path: Path)
 
 
 @pytest.mark.slow
+def test_dataloader_workers_change_nothing_over_epochs_and_resumes(tmp_path: Path) -> None:
+    """With random transforms (a DataLoader), epoch 2 is the same without workers, with one, and after a resume.
+
+    A DataLoader that drew its workers' seed from torch's global RNG would shift the dropout masks by
+    how often it makes an iterator: every epoch without workers, once with persistent ones, again on resume.
+    """
+    text = TINY + "  transforms: [RandomHorizontalFlip]\n"
+
+    path = spec_file(tmp_path, text)
+
+    def figures(result: Any) -> list[tuple[float, float, float | None]]:
+        return [(m.train_loss, m.val_loss, m.val_acc) for m in result.history]
+
+    def workers(n: int) -> dict[str, Any]:
+        return {"train.num_workers": n}
+
+    without = figures(netspec.train(path, out=tmp_path / "w0", overrides=workers(0), quiet=True))
+    assert figures(netspec.train(path, out=tmp_path / "w1", overrides=workers(1), quiet=True)) == without
+    netspec.train(path, epochs=1, out=tmp_path / "resumed", overrides=workers(1), quiet=True)
+    assert figures(netspec.train(path, resume=tmp_path / "resumed", overrides=workers(1), quiet=True)) == without
+
+
+@pytest.mark.slow
 def test_the_train_from_python_example(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "train_from_python.py")],

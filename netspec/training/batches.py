@@ -56,6 +56,11 @@ class Batches:
                 pin_memory=device.type == "cuda",
                 persistent_workers=workers > 0,
                 worker_init_fn=_ignore_sigint,
+                # each iterator draws a base seed for its workers; from a generator of its own, not torch's
+                # global one, which would shift the dropout masks by how often iterators are made (per
+                # epoch without workers, once with persistent ones, again after a resume). The seed is
+                # unused: every sample seeds its own augmentation.
+                generator=torch.Generator(),
             )
 
     def __len__(self) -> int:
