@@ -22,6 +22,7 @@ from netspec.cli import cli
 from netspec.diagnostics import SpecError
 from netspec.export_onnx import to_onnx
 from netspec.export_python import class_name, to_python
+from netspec.spec import spec_to_data
 
 from .conftest import ROOT, SPECS
 from .test_torch_oracle import spec_dicts
@@ -248,7 +249,19 @@ def test_onnx_export_runs_in_onnxruntime_like_torch(path: Path, tmp_path: Path) 
             np.testing.assert_allclose(got, model(x).numpy(), atol=1e-5, rtol=0)
 
 
-def test_cli_export_onnx_from_a_checkpoint_keeps_its_weights(tmp_path: Path) -> None:
+@pytest.mark.parametrize("suffix", [".pt", ".pth", ".ckpt"])  # every name `netspec build` reads as a checkpoint
+def test_cli_export_python_from_a_checkpoint(tmp_path: Path, suffix: str) -> None:
+    from netspec.checkpoint import save
+
+    spec = netspec.load_spec(ROOT / "specs" / "lenet.yaml")
+    save(tmp_path / f"lenet{suffix}", spec=spec, model_state=build(spec).state_dict())
+    result = CliRunner().invoke(cli, ["export", str(tmp_path / f"lenet{suffix}")])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == to_python(netspec.spec_from_data(spec_to_data(spec)))  # the spec, without its file name
+
+
+@pytest.mark.parametrize("suffix", [".pt", ".ckpt"])
+def test_cli_export_onnx_from_a_checkpoint_keeps_its_weights(tmp_path: Path, suffix: str) -> None:
     ort = pytest.importorskip("onnxruntime")
     from netspec.checkpoint import save
 
@@ -256,9 +269,9 @@ def test_cli_export_onnx_from_a_checkpoint_keeps_its_weights(tmp_path: Path) -> 
     model = build(spec).eval()
     with torch.no_grad():
         model.fc3.bias.fill_(3.0)  # weights no fresh build has
-    save(tmp_path / "lenet.pt", spec=spec, model_state=model.state_dict())
+    save(tmp_path / f"lenet{suffix}", spec=spec, model_state=model.state_dict())
     result = CliRunner().invoke(
-        cli, ["export", str(tmp_path / "lenet.pt"), "--format", "onnx", "-o", str(tmp_path / "m.onnx")]
+        cli, ["export", str(tmp_path / f"lenet{suffix}"), "--format", "onnx", "-o", str(tmp_path / "m.onnx")]
     )
     assert result.exit_code == 0, result.output
     x = torch.randn(2, 1, 32, 32)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..diagnostics import cannot_write
+from .build import CHECKPOINT_SUFFIXES
 from .output import echo_diagnostics
 
 EXPORT_EXAMPLES = """\b
@@ -32,32 +33,29 @@ Examples:
     "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write here (python: default stdout)."
 )
 def export(file: Path, fmt: str, output: Path | None) -> None:
-    """Export FILE (a spec, or a netspec checkpoint .pt) as PyTorch code or ONNX."""
+    """Export FILE (a spec, or a netspec checkpoint .pt, .pth or .ckpt) as PyTorch code or ONNX."""
     from ..report import check
     from ..spec import load_spec
 
     if fmt == "onnx" and output is None:
         raise click.UsageError("--format onnx writes a binary file: give it a path with -o, e.g. -o model.onnx")
-    checkpoint = file.suffix == ".pt"
-    if checkpoint:
+    ckpt = None
+    if file.suffix in CHECKPOINT_SUFFIXES:
         from ..checkpoint import load
 
-        spec = load(file).spec
+        ckpt = load(file)
+        spec = ckpt.spec
     else:
         spec = load_spec(file)
     report = check(spec)
     echo_diagnostics(report.warnings)
     if fmt == "onnx":
         assert output is not None  # refused above
+        from ..checkpoint import restore
         from ..export_onnx import require_onnx, to_onnx
 
-        require_onnx()  # before loading weights: say what is missing first
-        if checkpoint:
-            from ..checkpoint import load_model
-
-            to_onnx(spec, output, model=load_model(file))
-        else:
-            to_onnx(spec, output)
+        require_onnx()  # before building the model: say what is missing first
+        to_onnx(spec, output, model=restore(ckpt, file) if ckpt is not None else None)
         click.echo(f"wrote {output}", err=True)
         return
     from ..export_python import to_python
