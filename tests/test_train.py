@@ -170,6 +170,24 @@ def test_an_existing_run_is_never_overwritten(tmp_path: Path) -> None:
     assert ((out / "metrics.csv").read_bytes(), (out / "last.pt").read_bytes()) == before
 
 
+@pytest.mark.parametrize("scheduler", ["", "  scheduler: OneCycleLR\n"])
+def test_drop_last_with_a_batch_larger_than_the_data(tmp_path: Path, scheduler: str) -> None:
+    """No step at all per epoch is a diagnostic before anything is written (not a division by zero)."""
+    text = TINY.replace("batch_size: 64", "batch_size: 1500") + "  drop_last: true\n" + scheduler
+    with pytest.raises(netspec.SpecError) as info:
+        netspec.train(spec_file(tmp_path, text), out=tmp_path / "run", quiet=True)
+    [d] = info.value.diagnostics
+    assert (d.code, d.path) == ("invalid-value", ("train", "batch_size"))
+    assert d.message == (
+        "`batch_size` (=1500) is more than the 1,438 training samples and `drop_last` is true:"
+        " an epoch would take no step"
+    )
+    assert d.help == "set `batch_size` to at most 1438, or `drop_last: false`"
+    assert d.span is not None and d.span.text == "  batch_size: 1500"
+    assert not (tmp_path / "run").exists()
+    assert netspec.train(spec_file(tmp_path, text), batch_size=1438, epochs=1, out=tmp_path / "ok", quiet=True).final
+
+
 def _tensors(tmp_path: Path, x: np.ndarray, y: np.ndarray, name: str = "data.npz") -> Path:
     path = tmp_path / name
     np.savez(path, x=x, y=y)

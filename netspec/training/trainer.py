@@ -187,6 +187,19 @@ def _train(
         world=world,
         num_workers=config.num_workers,
     )
+    if len(train_batches) == 0:  # drop_last with fewer samples than one batch: an epoch would take no step
+        per_process = " per process" if world > 1 else ""
+        raise SpecError(
+            [
+                Diagnostic(
+                    "invalid-value",
+                    f"`batch_size` (={config.batch_size}) is more than the {train_batches.samples:,} training"
+                    f" samples{per_process} and `drop_last` is true: an epoch would take no step",
+                    path=("train", "batch_size"),
+                    help=f"set `batch_size` to at most {train_batches.samples}, or `drop_last: false`",
+                )
+            ]
+        )
     val_batches = Batches(
         data.val, config.batch_size, device, shuffle=False, rank=rank, world=world, num_workers=config.num_workers
     )
