@@ -459,6 +459,18 @@ def test_build_command_errors(monkeypatch: pytest.MonkeyPatch, args: list[str], 
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("name", ["lenet.yaml", "lenet.bin"])
+def test_save_takes_only_a_checkpoint_name(tmp_path: Path, name: str) -> None:
+    """netspec reads a file back as a checkpoint only by its suffix; `--save lenet.yaml` would overwrite the spec."""
+    spec = tmp_path / "lenet.yaml"
+    spec.write_bytes((ROOT / "specs" / "lenet.yaml").read_bytes())
+    result = run("build", str(spec), "--save", str(tmp_path / name))
+    assert result.exit_code == 2
+    assert f"Error: --save writes a checkpoint: name it .pt, .pth or .ckpt (got {tmp_path / name})" in result.stderr
+    assert spec.read_bytes() == (ROOT / "specs" / "lenet.yaml").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lenet.yaml"]
+
+
 def test_build_command_refuses_a_model_too_large(tmp_path: Path) -> None:
     spec = tmp_path / "huge.yaml"
     spec.write_text("input: [1000000]\nlayers:\n  - {type: Linear, out_features: 1000000}\n")

@@ -54,7 +54,7 @@ def _device(ctx: click.Context, param: click.Parameter, value: str) -> torch.dev
     "--save",
     "save_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write a checkpoint (the spec and the weights) to this file.",
+    help="Write a checkpoint (the spec and the weights) to this .pt, .pth or .ckpt file.",
 )
 @click.option("--train", "then_train", is_flag=True, help="Then train it, as `netspec train` (with the flags below).")
 @train_options(device=False)
@@ -84,6 +84,9 @@ def build(
         )
     if then_train and from_checkpoint:
         raise click.UsageError("--train takes a spec file (to continue a run: netspec train SPEC --resume RUN_DIR)")
+    if save_path is not None and save_path.suffix not in CHECKPOINT_SUFFIXES:
+        # netspec tells a checkpoint from a spec by its suffix; this also keeps `--save spec.yaml` from overwriting it
+        raise click.UsageError(f"--save writes a checkpoint: name it .pt, .pth or .ckpt (got {save_path})")
     if from_checkpoint:
         if input_shape is not None:
             raise click.UsageError("--input applies to specs: a checkpoint's weights fix its input")
