@@ -220,3 +220,39 @@ def test_in_memory_unless_samples_need_transforming_one_by_one() -> None:
     assert isinstance(augmented.val, InMemory)  # validation skips the flip; Normalize runs once, up front
     assert float(augmented.val.x.min()) == -1.0  # (0 - 0.5) / 0.5
     assert Batches(augmented.train, 64, torch.device("cpu"), shuffle=True).loader is not None
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "message"),
+    [
+        (np.zeros((0, 2), np.float32), np.zeros(0, np.int64), "{path} holds no samples"),
+        (
+            np.zeros(6, np.float32),
+            np.zeros(6, np.int64),
+            "`x` in {path} has shape (6,): samples need at least one dimension of their own",
+        ),
+        (np.zeros((6, 2), np.float32), np.int64(1), "{path} has 6 samples in `x` but a single number in `y`"),
+        (
+            np.zeros((6, 2), np.float32),
+            np.zeros((6, 3), np.int64),
+            "integer `y` in {path} has shape (6, 3), not one class label per sample",
+        ),
+        (
+            np.zeros((6, 2), np.float32),
+            np.array([0, 1, -1, 0, 1, 0]),
+            "`y` in {path} holds the class label -1, but labels must be class indices from 0",
+        ),
+    ],
+)
+def test_tensor_files_with_unusable_samples_or_labels(
+    tmp_path: Path, x: np.ndarray, y: np.ndarray, message: str
+) -> None:
+    """Each of these reached torch before (cross_entropy's "Target -1 is out of bounds", numpy's empty concatenate)."""
+    path = tmp_path / "d.npz"
+    np.savez(path, x=x, y=y)
+    text = "input: [2]\nlayers: [{type: Linear, out_features: 2}]\n"
+    with pytest.raises(netspec.SpecError) as info:
+        _load(text + f"train: {{dataset: {{name: tensors, path: {path}}}}}\n")
+    [d] = info.value.diagnostics
+    assert (d.code, d.message) == ("dataset-shape", message.format(path=path))
+    assert d.span is not None and d.span.line == 3  # at the dataset

@@ -210,8 +210,29 @@ def _read_xy(path: Path) -> tuple[Tensor, Tensor]:
             f"{path} holds {', '.join(f'`{k}`' for k in arrays) or 'nothing netspec can read'}, not `x` and `y`",
             "save the samples as `x` and the labels or targets as `y`",
         )
-    if len(x) != len(y):
-        raise _shape_error(f"{path} has {len(x)} samples in `x` but {len(y)} in `y`", "give every sample one target")
+    if x.ndim < 2:
+        raise _shape_error(
+            f"`x` in {path} has shape {tuple(x.shape)}: samples need at least one dimension of their own",
+            "give `x` one row per sample: (N, features) or (N, channels, height, width)",
+        )
+    if len(x) == 0:
+        raise _shape_error(f"{path} holds no samples", "give `x` and `y` at least one sample each")
+    if y.ndim == 0 or len(x) != len(y):
+        raise _shape_error(
+            f"{path} has {len(x)} samples in `x` but {len(y) if y.ndim else 'a single number'} in `y`",
+            "give every sample one target",
+        )
+    if not y.is_floating_point():  # class labels: the loss and the one-hot targets index with them
+        if y.ndim != 1:
+            raise _shape_error(
+                f"integer `y` in {path} has shape {tuple(y.shape)}, not one class label per sample",
+                "give `y` as (N,) class indices, or as floats for regression targets",
+            )
+        if int(y.min()) < 0:
+            raise _shape_error(
+                f"`y` in {path} holds the class label {int(y.min())}, but labels must be class indices from 0",
+                "number the classes from 0",
+            )
     x = x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()  # uint8 images become [0, 1]
     y = y.float() if y.is_floating_point() else y.long()
     return x, y
