@@ -190,6 +190,10 @@ def load_source(source: str, *, trust: bool = False) -> Spec | nn.Module:
 def import_object(module_name: str, attr: str) -> nn.Module:
     """`module_name.attr`, called when it is a zero-argument factory (a function or class), as an nn.Module."""
     where = f"python:{module_name}:{attr}"
+    dotted = module_name.removesuffix(".py").strip("./\\").replace("/", ".").replace("\\", ".")
+    from_file = f"give the module's name, as `import` takes it from the working directory: python:{dotted}:{attr}"
+    if module_name.startswith(".") or "/" in module_name or "\\" in module_name:  # import_module would raise TypeError
+        raise _error("io-error", f"`{module_name}` is a path, not a module name", help=from_file)
     if os.getcwd() not in sys.path:  # as `python -m` does, so modules next to the user's specs are found
         sys.path.insert(0, os.getcwd())
     try:
@@ -200,9 +204,11 @@ def import_object(module_name: str, attr: str) -> nn.Module:
         raise _error(
             "io-error",
             f"no Python module named `{module_name}`",
-            help="run netspec from the folder holding it, or install its package",
+            help=from_file
+            if module_name.endswith(".py")
+            else "run netspec from the folder holding it, or install its package",
         ) from None
-    except Exception as e:  # the user's module raised while importing: show what, not a traceback
+    except (Exception, SystemExit) as e:  # the user's module raised (or exited) while importing: say so, and go on
         raise _error("io-error", f"importing `{module_name}` failed: {_exception(e)}") from None
     for part in attr.split("."):
         if not hasattr(obj, part):
@@ -216,7 +222,7 @@ def import_object(module_name: str, attr: str) -> nn.Module:
     if callable(obj) and not isinstance(obj, nn.Module):
         try:
             obj = obj()
-        except Exception as e:
+        except (Exception, SystemExit) as e:
             raise _error(
                 "invalid-value",
                 f"calling {where}() failed: {_exception(e)}",

@@ -217,6 +217,10 @@ def broken():
     raise RuntimeError("no weights here")
 
 
+def exits():
+    raise SystemExit("parsed its own command line")
+
+
 NOT_A_MODULE = 42
 """
 
@@ -285,6 +289,25 @@ def test_cli_imports_objects_and_classes(project: tuple[Path, str], attr: str, l
         ),
         ("python:{module}:NOT_A_MODULE", 1, "error[invalid-value]: python:{module}:NOT_A_MODULE is a int, not an nn.M"),
         ("python:{module}", 2, "Invalid value for SOURCE: expected python:package.module:attribute"),
+        (  # SystemExit is no Exception: it used to end netspec silently, with the module's exit status
+            "python:{module}:exits",
+            1,
+            "error[invalid-value]: calling python:{module}:exits() failed: SystemExit: parsed its own command line",
+        ),
+        (
+            "python:{module}.py:make_small",
+            2,
+            "error[io-error]: no Python module named `{module}.py`\n"
+            "  = help: give the module's name, as `import` takes it from the working directory:"
+            " python:{module}:make_small\n",
+        ),
+        (  # import_module raised a TypeError about relative imports
+            "python:./{module}:make_small",
+            2,
+            "error[io-error]: `./{module}` is a path, not a module name\n"
+            "  = help: give the module's name, as `import` takes it from the working directory:"
+            " python:{module}:make_small\n",
+        ),
     ],
 )
 def test_cli_reports_bad_python_sources(project: tuple[Path, str], source: str, code: int, message: str) -> None:
@@ -292,6 +315,17 @@ def test_cli_reports_bad_python_sources(project: tuple[Path, str], source: str, 
     result = CliRunner().invoke(cli, ["import", source.format(module=module), "--input", "1,28,28"])
     assert result.exit_code == code, result.output
     assert message.format(module=module) in result.stderr
+
+
+@pytest.mark.parametrize("exit_call", ["sys.exit(3)", "argparse.ArgumentParser().parse_args(['--bogus'])"])
+def test_cli_reports_a_module_that_exits_while_imported(project: tuple[Path, str], exit_call: str) -> None:
+    folder, _ = project
+    module = f"exits_{uuid.uuid4().hex}"
+    (folder / f"{module}.py").write_text(f"import argparse, sys\n{exit_call}\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["import", f"python:{module}:net", "--input", "1,28,28"])
+    assert result.exit_code == 2, result.output  # not the module's own status, and never silent
+    code = 3 if "sys.exit" in exit_call else 2
+    assert f"error[io-error]: importing `{module}` failed: SystemExit: {code}\n" in result.stderr
 
 
 def test_cli_did_you_mean_and_input_required(project: tuple[Path, str]) -> None:
