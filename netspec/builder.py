@@ -109,7 +109,8 @@ def build(
         if verify:
             verify_forward(model, report, target, dtype)
         return model
-    ensure_fits(report, dtype, torch.device("cpu"))  # the weights are made on the CPU first, then moved
+    # the weights are made on the CPU in torch's default dtype, then converted and moved
+    ensure_fits(report, dtype, torch.device("cpu"), made_in=torch.get_default_dtype())
     if target.type != "cpu":
         ensure_fits(report, dtype, target)
     # A seed drives only the CPU generator, inside a fork that restores the caller's state afterwards;
@@ -221,9 +222,25 @@ def verify_forward(model: nn.Sequential, report: ShapeReport, device: torch.devi
         )
 
 
-def ensure_fits(report: ShapeReport, dtype: torch.dtype, device: torch.device) -> None:
-    """Refuse (SpecError `too-large`) when the parameters would not fit in `device`'s free memory."""
+def memory_needed(report: ShapeReport, dtype: torch.dtype, made_in: torch.dtype | None = None) -> int:
+    """Peak bytes for the parameters in `dtype`; when they are made in `made_in` and then converted.
+
+    `Module.to` converts one tensor at a time, freeing each old copy once its new one exists: at worst all
+    the weights in the larger dtype, plus the largest layer's in the smaller.
+    """
     need = report.total_params * dtype.itemsize
+    if made_in is None or made_in == dtype:
+        return need
+    largest = max((layer.params for layer in report.layers), default=0)
+    big, small = sorted((dtype.itemsize, made_in.itemsize), reverse=True)
+    return report.total_params * big + largest * small
+
+
+def ensure_fits(
+    report: ShapeReport, dtype: torch.dtype, device: torch.device, *, made_in: torch.dtype | None = None
+) -> None:
+    """Refuse (SpecError `too-large`) when the parameters would not fit in `device`'s free memory."""
+    need = memory_needed(report, dtype, made_in)
     if device.type == "cuda":
         free: int | None = torch.cuda.mem_get_info(device)[0]
         where = f"is free on {device}"
@@ -232,15 +249,22 @@ def ensure_fits(report: ShapeReport, dtype: torch.dtype, device: torch.device) -
         where = "of memory is available"
     if free is None or need <= free:
         return
+    name = str(dtype).removeprefix("torch.")
+    size = f"need {fmt_bytes(need)} in {name}"
+    if made_in is not None and made_in != dtype:
+        size = (
+            f"need {fmt_bytes(need)} to build in {name} (made in {str(made_in).removeprefix('torch.')}, then converted)"
+        )
+    help = "check the layer sizes with `netspec check`, which allocates nothing"
+    if device.type == "cuda":  # only a GPU gains from a smaller dtype: the CPU makes the weights in float32 first
+        help += "; in Python, `netspec.build(spec, dtype=torch.bfloat16)` needs half the GPU memory of float32"
     raise SpecError(
         [
             Diagnostic(
                 "too-large",
-                f"the model's {fmt_int(report.total_params)} parameters need {fmt_bytes(need)}"
-                f" in {str(dtype).removeprefix('torch.')}, but only {fmt_bytes(free)} {where}",
+                f"the model's {fmt_int(report.total_params)} parameters {size}, but only {fmt_bytes(free)} {where}",
                 source=report.source,
-                help="check the layer sizes with `netspec check`, which allocates nothing;"
-                " in Python, `netspec.build(spec, dtype=torch.bfloat16)` needs half the memory of float32",
+                help=help,
             )
         ]
     )

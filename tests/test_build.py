@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -176,7 +177,8 @@ def test_a_model_too_large_for_memory_is_refused_before_allocation() -> None:
         d.message,
     ), d.message
     assert d.help and "netspec check" in d.help
-    with pytest.raises(SpecError, match=r"need 1\.8 TiB in float16"):
+    # float16 weights are made in float32 and converted layer by layer: 3.6 TiB, plus the one layer's 1.8 TiB
+    with pytest.raises(SpecError, match=r"need 5\.5 TiB to build in float16 \(made in float32, then converted\)"):
         netspec.build(spec, dtype=torch.float16)
 
 
@@ -187,13 +189,15 @@ def test_a_model_too_large_for_memory_is_refused_before_allocation() -> None:
             torch.float32,
             "the model's 1,001,000 parameters need 3.8 MiB in float32, but only 1.0 MiB of memory is available",
         ),
-        (
+        (  # made in float32 (3.8 MiB), then converted while the float32 copy still exists (+1.9 MiB)
             torch.bfloat16,
-            "the model's 1,001,000 parameters need 1.9 MiB in bfloat16, but only 1.0 MiB of memory is available",
+            "the model's 1,001,000 parameters need 5.7 MiB to build in bfloat16 (made in float32, then converted),"
+            " but only 1.0 MiB of memory is available",
         ),
-        (
+        (  # 7.6 MiB in float64 while the float32 copy (3.8 MiB) still exists
             torch.float64,
-            "the model's 1,001,000 parameters need 7.6 MiB in float64, but only 1.0 MiB of memory is available",
+            "the model's 1,001,000 parameters need 11.5 MiB to build in float64 (made in float32, then converted),"
+            " but only 1.0 MiB of memory is available",
         ),
     ],
 )
@@ -203,6 +207,42 @@ def test_memory_refusal_names_the_sizes(monkeypatch: pytest.MonkeyPatch, dtype: 
     with pytest.raises(SpecError) as e:
         netspec.build(spec, dtype=dtype)
     assert [(d.code, d.message) for d in e.value.diagnostics] == [("too-large", message)]
+
+
+def test_a_smaller_dtype_does_not_shrink_what_the_cpu_build_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bfloat16 weights (2,002,000 bytes) would fit, but they are made as 4,004,000 bytes of float32 first."""
+    monkeypatch.setattr(builder, "available_memory", lambda: 3_000_000)
+    spec = spec_of([{"type": "Linear", "out_features": 1000}], [1000])
+    with pytest.raises(SpecError) as e:
+        netspec.build(spec, dtype=torch.bfloat16)
+    [d] = e.value.diagnostics
+    assert d.code == "too-large"
+    assert d.help == "check the layer sizes with `netspec check`, which allocates nothing"  # no bfloat16 advice
+
+
+@pytest.mark.slow  # a fresh interpreter per dtype, to read its peak memory
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmHWM from /proc (Linux)")
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "float64"])
+def test_memory_needed_is_the_real_peak_of_a_build(dtype: str) -> None:
+    """The process's peak resident memory while building one 4096 -> 8192 Linear, against what netspec expects."""
+    # VmHWM, not ru_maxrss: a child's ru_maxrss starts at its parent's (pytest's) resident size
+    probe = textwrap.dedent(
+        f"""
+        import re, torch, netspec
+        from netspec.builder import memory_needed
+        def peak():
+            return int(re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read())[1]) * 1024
+        netspec.build(netspec.spec_from_data({{"input": [8], "layers": [{{"type": "Linear", "out_features": 8}}]}}))
+        spec = netspec.spec_from_data({{"input": [4096], "layers": [{{"type": "Linear", "out_features": 8192}}]}})
+        before = peak()
+        netspec.build(spec, dtype=torch.{dtype}, verify=False)
+        print(peak() - before, memory_needed(netspec.check(spec), torch.{dtype}, torch.float32))
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    peak, expected = map(int, run.stdout.split())
+    assert 0.95 * expected <= peak <= 1.05 * expected, (peak, expected)  # 134 MB in float32, 201 MB in bfloat16
 
 
 def test_a_model_that_fits_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
