@@ -256,3 +256,77 @@ def test_tensor_files_with_unusable_samples_or_labels(
     [d] = info.value.diagnostics
     assert (d.code, d.message) == ("dataset-shape", message.format(path=path))
     assert d.span is not None and d.span.line == 3  # at the dataset
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_an_image_that_cannot_be_read_mid_epoch(tmp_path: Path, workers: int) -> None:
+    """A damaged file in a class folder, met in this process or a worker, is a diagnostic naming the file."""
+    _tree(tmp_path / "tree", {"cat": [(8, 8)] * 3, "dog": [(8, 8)] * 3})
+    (tmp_path / "tree" / "dog" / "9.png").write_bytes(b"\x89PNG not really")  # sorted last: not the first sample
+    text = (
+        "input: [3, 8, 8]\nlayers: [Flatten, {type: Linear, out_features: 2}]\n"
+        f"train: {{dataset: {{name: imagefolder, path: {tmp_path / 'tree'}, val_path: {tmp_path / 'tree'}}},"
+        f" num_workers: {workers}, batch_size: 2}}\n"
+    )
+    with pytest.raises(netspec.SpecError) as info:
+        netspec.train(netspec.parse_spec(text, source="s.yaml"), epochs=1, out=tmp_path / "run", quiet=True)
+    [d] = info.value.diagnostics
+    assert (d.code, d.path) == ("dataset-missing", ("train", "dataset", "path"))
+    assert d.message == f"cannot read {tmp_path / 'tree' / 'dog' / '9.png'} as an image (UnidentifiedImageError)"
+    assert d.span is not None and d.span.line == 3
+
+
+def test_an_image_that_cannot_be_read_first(tmp_path: Path) -> None:
+    _tree(tmp_path / "tree", {"cat": [(8, 8)] * 3})
+    (tmp_path / "tree" / "cat" / "0.png").write_bytes(b"")  # the first sample, read before training starts
+    text = (
+        "input: [3, 8, 8]\nlayers: [Flatten, {type: Linear, out_features: 2}]\n"
+        f"train: {{dataset: {{name: imagefolder, path: {tmp_path / 'tree'}}}}}\n"
+    )
+    with pytest.raises(netspec.SpecError) as info:
+        _load(text)
+    [d] = info.value.diagnostics
+    assert (d.code, d.message) == (
+        "dataset-missing",
+        f"cannot read {tmp_path / 'tree' / 'cat' / '0.png'} as an image (UnidentifiedImageError)",
+    )
+
+
+def test_transforms_that_fail_on_the_samples(tmp_path: Path) -> None:
+    """torchvision's own refusals (a crop larger than the image, Resize on vectors) become dataset-shape diagnostics."""
+    digits = "input: [1, 8, 8]\nlayers: [Flatten, {type: Linear, out_features: 10}]\n"
+    with pytest.raises(netspec.SpecError) as info:
+        _load(digits + "train: {transforms: [{type: RandomCrop, size: 9}]}\n")  # per sample
+    [d] = info.value.diagnostics
+    assert (d.code, d.path) == ("dataset-shape", ("train", "transforms"))
+    assert d.message == (
+        "the transforms fail on sample 0, of shape (1, 8, 8):"
+        " Required crop size (9, 9) is larger than input image size (8, 8)."
+    )
+    assert d.span is not None and (d.span.line, d.span.col) == (3, 21)
+
+    np.savez(tmp_path / "v.npz", x=np.zeros((10, 4), np.float32), y=np.arange(10) % 2)
+    vectors = "input: [4]\nlayers: [{type: Linear, out_features: 2}]\n"
+    dataset = f"dataset: {{name: tensors, path: {tmp_path / 'v.npz'}}}"
+    with pytest.raises(netspec.SpecError) as info:
+        _load(vectors + f"train: {{{dataset}, val_transforms: [{{type: Resize, size: 8}}]}}\n")  # whole split
+    [d] = info.value.diagnostics
+    assert (d.code, d.path) == ("dataset-shape", ("train", "val_transforms"))
+    assert d.message.startswith("`val_transforms` fail on samples of shape (4,): ")
+
+
+def test_a_transform_that_fails_on_one_image_mid_epoch(tmp_path: Path) -> None:
+    _tree(tmp_path / "tree", {"cat": [(8, 8)] * 3, "dog": [(8, 8)] * 2 + [(6, 6)]})
+    text = (
+        "input: [1, 8, 8]\nlayers: [Flatten, {type: Linear, out_features: 2}]\n"
+        f"train: {{dataset: {{name: imagefolder, path: {tmp_path / 'tree'}, val_path: {tmp_path / 'tree'}}},"
+        " transforms: [Grayscale, {type: RandomCrop, size: 8}], num_workers: 1, batch_size: 2}\n"
+    )
+    with pytest.raises(netspec.SpecError) as info:
+        netspec.train(netspec.parse_spec(text), epochs=1, out=tmp_path / "run", quiet=True)
+    [d] = info.value.diagnostics
+    assert d.code == "dataset-shape"
+    assert d.message == (
+        f"the transforms fail on {tmp_path / 'tree' / 'dog' / '2.png'}, of shape (3, 6, 6):"
+        " Required crop size (8, 8) is larger than input image size (6, 6)."
+    )

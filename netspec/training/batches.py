@@ -16,9 +16,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from ..diagnostics import Diagnostic, SpecError
 from .data import InMemory, Split
-from .samples import Samples, SampleShapeError, sample_seed
+from .samples import SampleError, Samples, sample_seed
 
 
 class Batches:
@@ -100,17 +99,8 @@ class Batches:
         try:
             for x, y in self.loader:
                 yield x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
-        except SampleShapeError as e:
-            raise SpecError(
-                [
-                    Diagnostic(
-                        "dataset-shape",
-                        e.message,
-                        path=("input",),
-                        help="add transforms that give every sample the same size, e.g. Resize([H, W]) or CenterCrop",
-                    )
-                ]
-            ) from None
+        except SampleError as e:  # raised in a worker, rebuilt here
+            raise e.error() from None
 
 
 class _Keys:

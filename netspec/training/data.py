@@ -23,7 +23,7 @@ from ..report import ShapeReport
 from ..spec import Spec
 from .config import Digits, ImageFolder, TensorFile, TorchvisionDataset, TrainConfig
 from .overrides import locate
-from .samples import FolderSamples, Samples, TensorSamples
+from .samples import FolderSamples, SampleError, Samples, TensorSamples, failure
 from .transforms import TransformBase, compose
 
 _TORCHVISION = {  # config name -> (torchvision class, the folder it reads under `root`)
@@ -69,30 +69,50 @@ def load_data(spec: Spec, config: TrainConfig, report: ShapeReport, device: torc
     """The spec's dataset, transformed, checked against its input and output, ready to batch."""
     ds = config.dataset
     train_tf, val_tf = list(config.transforms), config.validation_transforms()
+    val_key = "val_transforms" if config.val_transforms is not None else "transforms"
     try:
         if isinstance(ds, ImageFolder):
             data = Data(*_image_folder(ds, train_tf, val_tf, spec.input))
         else:
             raw = _read(ds, spec.input)
             data = Data(
-                _split(raw.train_x, raw.train_y, train_tf, spec.input, device),
-                _split(raw.val_x, raw.val_y, val_tf, spec.input, device),
+                _split(raw.train_x, raw.train_y, train_tf, spec.input, device, "transforms"),
+                _split(raw.val_x, raw.val_y, val_tf, spec.input, device, val_key),
                 raw.classes,
             )
-        check_fits(spec, report, data, config)
+        check_fits(spec, report, data, config)  # reads a first sample of file-backed splits
+    except SampleError as e:
+        raise locate(spec, e.error()) from None
     except SpecError as e:
         raise locate(spec, e) from None
     return data
 
 
 def _split(
-    x: Tensor, y: Tensor, transforms: Sequence[TransformBase], shape: tuple[int, ...], device: torch.device
+    x: Tensor,
+    y: Tensor,
+    transforms: Sequence[TransformBase],
+    shape: tuple[int, ...],
+    device: torch.device,
+    key: str,  # where `transforms` come from: train.transforms or train.val_transforms
 ) -> Split:
     flatten = len(shape) == 1 and x.ndim > 2  # an MLP's `input: [F]` takes images flattened
     if any(t.random for t in transforms):
         return TensorSamples(x, y, compose(transforms), flatten, shape)
     if transforms:
-        x = compose(transforms)(x)  # deterministic: once for the whole split, (N, C, H, W) at a time
+        try:
+            x = compose(transforms)(x)  # deterministic: once for the whole split, (N, C, H, W) at a time
+        except (RuntimeError, ValueError, TypeError, IndexError) as e:  # torchvision's and torch's checks
+            raise SpecError(
+                [
+                    Diagnostic(
+                        "dataset-shape",
+                        f"`{key}` fail on samples of shape {tuple(x.shape[1:])}: {failure(e)}",
+                        path=("train", key),
+                        help="make the transforms fit the samples' size and channels",
+                    )
+                ]
+            ) from None
     if flatten:
         x = x.reshape(len(x), -1)  # (N, C, H, W) -> (N, C*H*W)
     return InMemory(x.to(device), y.to(device))
