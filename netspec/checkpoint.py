@@ -108,15 +108,20 @@ def restore(
         report = check(ckpt.spec)
     except SpecError as e:
         raise _error(p, f"the spec stored in {p} does not check: {e.summary()}", help=_FROM) from None
+    # The weights' own dtype: load_state_dict copies into the model's, so a float32 model would round float64
+    # weights and double bfloat16 ones. Others (float8, ...) load as float32: layers cannot run in them.
+    stored = next(
+        (t.dtype for t in ckpt.model_state.values() if isinstance(t, torch.Tensor) and t.is_floating_point()), None
+    )
+    dtype = stored if stored in (torch.float16, torch.bfloat16, torch.float32, torch.float64) else torch.float32
     # Real modules, not meta ones: meta construction runs torch's Python meta kernels, whose first
     # use costs about a second; the fresh initialisation is overwritten by the stored weights.
-    model = build(ckpt.spec, report=report, verify=False)
+    model = build(ckpt.spec, dtype=dtype, report=report, verify=False)
     check_fits(model, ckpt.model_state, p)
     model.load_state_dict(ckpt.model_state)
-    weight = next(model.parameters(), None)
-    verify_model(model, ckpt.spec, report, torch.device("cpu"), weight.dtype if weight is not None else torch.float32)
+    verify_model(model, ckpt.spec, report, torch.device("cpu"), dtype)
     if target.type == "cuda":
-        ensure_fits(report, next((w.dtype for w in model.parameters()), torch.float32), target)
+        ensure_fits(report, dtype, target)
     return model.to(target)
 
 

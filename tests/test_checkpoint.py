@@ -71,6 +71,23 @@ def test_load_model_gives_identical_outputs(tmp_path: Path, lenet: Any) -> None:
     assert all(p.requires_grad and not p.is_meta for p in loaded.parameters())
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16, torch.float16])
+def test_load_model_keeps_the_weights_dtype(tmp_path: Path, lenet: Any, dtype: torch.dtype) -> None:
+    """Loaded into a float32 model, float64 weights would be rounded and bfloat16 ones take twice the memory."""
+    spec, _ = lenet
+    model = netspec.build(spec, dtype=dtype)
+    with torch.no_grad():
+        model.fc3.bias.fill_(1 / 3)  # a value each dtype rounds differently
+    checkpoint.save(tmp_path / "lenet.pt", spec=spec, model_state=model.state_dict())
+    loaded = netspec.load_model(tmp_path / "lenet.pt")
+    assert {p.dtype for p in loaded.parameters()} == {dtype}
+    for key, value in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key
+    x = torch.randn(2, 1, 32, 32, dtype=dtype)
+    with torch.no_grad():
+        assert torch.equal(loaded.eval()(x), model.eval()(x))
+
+
 def test_a_failed_save_keeps_the_old_file(tmp_path: Path, lenet: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     spec, model = lenet
     path = tmp_path / "lenet.pt"
