@@ -71,6 +71,30 @@ def test_an_existing_run_directory_is_a_usage_error(spec: Path, tmp_path: Path) 
     assert f"help: continue it with `--resume {out}`, or choose another `--out`" in again.output
 
 
+def test_an_out_that_cannot_be_made_is_a_usage_error(spec: Path, tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    result = CliRunner().invoke(cli, ["train", str(spec), "--epochs", "1", "--out", str(tmp_path / "file" / "run")])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"error[io-error]: cannot write {tmp_path / 'file' / 'run'}: Not a directory\n")
+    assert (tmp_path / "file").read_text() == "not a folder"
+
+
+def test_metrics_that_cannot_be_written_mid_run(spec: Path, tmp_path: Path) -> None:
+    from netspec.training.trainer import run_training
+
+    out = tmp_path / "run"
+
+    def echo(line: str) -> None:
+        if line.startswith("training "):  # the run directory is made: take metrics.csv's place
+            (out / "metrics.csv").unlink()
+            (out / "metrics.csv").mkdir()
+
+    with pytest.raises(netspec.SpecError) as info:
+        run_training(spec, [], out=out, resume=None, echo=echo, progress=False)
+    [d] = info.value.diagnostics
+    assert (d.code, d.message) == ("io-error", f"cannot write {out / 'metrics.csv'}: Is a directory")
+
+
 def test_build_train_is_train(spec: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     result = CliRunner().invoke(cli, ["build", str(spec), "--train", "--epochs", "1", "--out", str(out)])

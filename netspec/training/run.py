@@ -25,7 +25,7 @@ import yaml
 from torch import Tensor, nn
 
 from .. import checkpoint
-from ..diagnostics import Diagnostic, SpecError
+from ..diagnostics import Diagnostic, SpecError, cannot_write
 from ..spec import Spec, spec_to_data
 
 COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"]
@@ -119,10 +119,13 @@ class Run:
 
     def start(self, spec: Spec, history: list[EpochMetrics], *, tensorboard: bool) -> str | None:
         """Create the directory, write spec.yaml and the metrics so far; returns a note when TensorBoard is absent."""
-        self.path.mkdir(parents=True, exist_ok=True)
         text = yaml.safe_dump(spec_to_data(spec), sort_keys=False, allow_unicode=True)
-        _write_atomic(self.path / "spec.yaml", f"# the spec as this run used it (after overrides)\n{text}")
-        _write_atomic(self.path / "metrics.csv", _csv(history))
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            _write_atomic(self.path / "spec.yaml", f"# the spec as this run used it (after overrides)\n{text}")
+            _write_atomic(self.path / "metrics.csv", _csv(history))
+        except OSError as e:  # `--out` under a file, a read-only or full disk
+            raise cannot_write(e.filename or self.path, e) from None
         if not tensorboard:
             return None
         try:
@@ -144,8 +147,11 @@ class Run:
         model.train(was_training)
 
     def record(self, m: EpochMetrics) -> None:
-        with open(self.path / "metrics.csv", "a", newline="") as f:
-            csv.writer(f).writerow(_row(m))
+        try:
+            with open(self.path / "metrics.csv", "a", newline="") as f:
+                csv.writer(f).writerow(_row(m))
+        except OSError as e:
+            raise cannot_write(self.path / "metrics.csv", e) from None
         if self.writer is not None:
             for tag, value in (
                 ("loss/train", m.train_loss),
