@@ -151,6 +151,21 @@ def test_predict_gives_the_models_top_classes(spec: Path, tmp_path: Path) -> Non
     assert missing.exit_code == 2 and f"cannot read {tmp_path / 'nope.png'} as an image" in missing.output
 
 
+@pytest.mark.parametrize("command", ["evaluate", "predict"])
+def test_a_device_name_torch_does_not_know(tmp_path: Path, command: str) -> None:
+    """`--device gpu` is checked as the spec's `device` is, not handed to torch.device (a RuntimeError)."""
+    from netspec.checkpoint import save
+
+    spec = netspec.parse_spec(TINY)
+    save(tmp_path / "m.pt", spec=spec, model_state=netspec.build(spec).state_dict())
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "x.png")
+    args = [str(tmp_path / "m.pt")] + ([str(tmp_path / "x.png")] if command == "predict" else [])
+    result = CliRunner().invoke(cli, [command, *args, "--device", "gpu"])
+    assert result.exit_code == 1
+    message = '`device` must be "auto", "cpu", "cuda", "cuda:N" or "mps", got "gpu"'
+    assert result.output.startswith(f"error[invalid-value]: {message}\n --> --device gpu\n")
+
+
 @pytest.mark.slow  # importing matplotlib takes seconds
 def test_plot(spec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "run"

@@ -15,7 +15,7 @@ from pydantic_core import PydanticCustomError
 from ..fields import INT64_MAX, Bool, PositiveInt, PositiveReal, Probability, invalid
 from .transforms import Transform, TransformBase
 
-_DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")  # the names `device` takes
 
 
 def _non_negative(v: Any) -> float:
@@ -52,7 +52,7 @@ def _path(v: Any) -> str:
 
 
 def _device(v: Any) -> str:
-    if not isinstance(v, str) or not _DEVICE.fullmatch(v):
+    if not isinstance(v, str) or not DEVICE.fullmatch(v):
         raise invalid('"auto", "cpu", "cuda", "cuda:N" or "mps"', v)
     return v
 
@@ -71,7 +71,7 @@ NonNegativeInt = Annotated[int, Field(ge=0), BeforeValidator(_non_negative_int)]
 Fraction = Annotated[float, Field(gt=0, lt=1), BeforeValidator(_fraction)]
 Betas = Annotated[tuple[float, float], BeforeValidator(_betas)]
 FilePath = Annotated[str, Field(min_length=1), BeforeValidator(_path)]
-Device = Annotated[str, Field(pattern=_DEVICE.pattern), BeforeValidator(_device)]
+Device = Annotated[str, Field(pattern=DEVICE.pattern), BeforeValidator(_device)]
 
 
 class _Record(BaseModel):

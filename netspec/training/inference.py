@@ -66,7 +66,7 @@ def evaluate_checkpoint(
     device: str = "auto",
 ) -> Evaluation:
     """Mean loss and accuracy of a checkpoint's model on its spec's dataset (or `dataset`), in eval mode."""
-    dev = pick_device(device, None)
+    dev = pick_device(device, None, source=f"--device {device}")
     ckpt, model = _model(path, dev)
     spec = apply_overrides(ckpt.spec, [dataset] if dataset is not None else [])
     config = spec.train or TrainConfig()
@@ -83,7 +83,7 @@ def predict(
     path: str | os.PathLike[str], images: list[str | os.PathLike[str]], *, top: int = 3, device: str = "auto"
 ) -> list[Prediction]:
     """The `top` classes (with softmax probabilities) the checkpoint's model gives each image file."""
-    dev = pick_device(device, None)
+    dev = pick_device(device, None, source=f"--device {device}")
     ckpt, model = _model(path, dev)
     spec = ckpt.spec
     if len(spec.input) != 3:

@@ -24,7 +24,7 @@ from ..report import ShapeReport, check
 from ..spec import Spec, load_spec
 from . import distributed
 from .batches import Batches
-from .config import SGD, Adam, AdamW, CosineAnnealingLR, OneCycleLR, StepLR, TrainConfig
+from .config import DEVICE, SGD, Adam, AdamW, CosineAnnealingLR, OneCycleLR, StepLR, TrainConfig
 from .data import InMemory, load_data
 from .distributed import Dist
 from .loop import Forward, Session, fit
@@ -334,8 +334,13 @@ def _wants_cuda(device: str) -> bool:
     return device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
 
 
-def pick_device(name: str, d: Dist | None) -> torch.device:
-    """`auto` is CUDA when available, else the CPU; a device that is not there is an error, not a fallback."""
+def pick_device(name: str, d: Dist | None, *, source: str | None = None) -> torch.device:
+    """`auto` is CUDA when available, else the CPU; a device that is not there is an error, not a fallback.
+
+    Diagnostics point at `train.device`, or at `source` (`--device gpu`) for a name from the command line.
+    """
+    if not DEVICE.fullmatch(name):  # the spec's `device` is checked when it is read; a `--device` is not
+        raise _device_error(f'`device` must be "auto", "cpu", "cuda", "cuda:N" or "mps", got "{name}"', source)
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda"):
@@ -343,20 +348,21 @@ def pick_device(name: str, d: Dist | None) -> torch.device:
         index = d.local_rank if d is not None else int(name.partition(":")[2] or 0)
         if index >= count:
             found = f"{count} CUDA device{'s' if count != 1 else ''}" if count else "no CUDA device"
-            raise _device_error(f"`device` is {name} but torch sees {found}")
+            raise _device_error(f"`device` is {name} but torch sees {found}", source)
         return torch.device("cuda", index)
     if name == "mps" and not torch.backends.mps.is_available():
-        raise _device_error("`device` is mps but this torch build or machine has no MPS")
+        raise _device_error("`device` is mps but this torch build or machine has no MPS", source)
     return torch.device(name)
 
 
-def _device_error(message: str) -> SpecError:
+def _device_error(message: str, source: str | None) -> SpecError:
     return SpecError(
         [
             Diagnostic(
                 "invalid-value",
                 message,
-                path=("train", "device"),
+                path=("train", "device") if source is None else (),
+                source=source,
                 help="use `--device cpu`, or `device: auto` to take CUDA only when it is there",
             )
         ]
