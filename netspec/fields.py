@@ -113,8 +113,11 @@ def _output_size(v: Any) -> int | tuple[Any, ...]:
     )
 
 
+MAX_DIM = 64  # a dimension index beyond any tensor a spec can make
+
+
 def _dim(v: Any) -> int:
-    if not _is_int(v) or abs(v) > 64:
+    if not _is_int(v) or abs(v) > MAX_DIM:
         raise invalid("an integer dimension index", v)
     return int(v)
 
@@ -155,7 +158,7 @@ Pad2 = Annotated[_NonNeg | tuple[_NonNeg, _NonNeg], BeforeValidator(_pad2)]
 ConvPadding = Annotated[_NonNeg | tuple[_NonNeg, _NonNeg] | Literal["same", "valid"], BeforeValidator(_conv_padding)]
 Pad4 = Annotated[_NonNeg | tuple[_NonNeg, _NonNeg, _NonNeg, _NonNeg], BeforeValidator(_pad4)]
 OutputSize = Annotated[_Pos | tuple[_Pos | None, _Pos | None], BeforeValidator(_output_size)]
-Dim = Annotated[int, BeforeValidator(_dim)]
+Dim = Annotated[int, Field(ge=-MAX_DIM, le=MAX_DIM), BeforeValidator(_dim)]
 Real = Annotated[float, BeforeValidator(_real)]
 Probability = Annotated[float, Field(ge=0, le=1), BeforeValidator(_prob)]
 PositiveReal = Annotated[float, Field(gt=0), BeforeValidator(_positive_real)]

@@ -15,6 +15,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    WithJsonSchema,
 )
 from pydantic_core import PydanticCustomError
 
@@ -69,12 +70,17 @@ def _unique_names(layers: list[LayerBase]) -> list[LayerBase]:
     return layers
 
 
+# The annotated types (bounds included) are what `netspec schema` shows editors; the validators run first.
+_SIZE = {"type": "integer", "minimum": 1, "maximum": INT64_MAX}
 InputShape = Annotated[
-    tuple[Annotated[int, Field(ge=1)], ...], Field(min_length=1, max_length=3), BeforeValidator(_input_shape)
+    tuple[int, ...],
+    BeforeValidator(_input_shape),
+    # [F] or [C, H, W], spelled out: a union of tuple types would say it too, but make `spec.input` a union for mypy
+    WithJsonSchema({"anyOf": [{"type": "array", "items": _SIZE, "minItems": n, "maxItems": n} for n in (1, 3)]}),
 ]
-SpecName = Annotated[str, Field(pattern=_SPEC_NAME.pattern), BeforeValidator(_spec_name)]
+SpecName = Annotated[str, Field(pattern=_SPEC_NAME.pattern, max_length=100), BeforeValidator(_spec_name)]
 LayerItem = Annotated[Layer, BeforeValidator(_bare_layer)]
-Seed = Annotated[int, Field(ge=0), BeforeValidator(_seed)]
+Seed = Annotated[int, Field(ge=0, le=INT64_MAX), BeforeValidator(_seed)]
 
 
 class Spec(BaseModel):

@@ -82,6 +82,37 @@ def test_broken_specs_fail_the_schema_and_netspec(body: str, validator: jsonsche
         netspec.parse_spec(text)
 
 
+BEYOND_LIMITS = {  # netspec's bounds on sizes, names and dims, which the schema used to leave out
+    "two input sizes": "input: [3, 32]\nlayers: [ReLU]",
+    "input beyond int64": "input: [9223372036854775808]\nlayers: [ReLU]",
+    "seed beyond int64": "input: [3]\nseed: 9223372036854775808\nlayers: [ReLU]",
+    "name over 100 characters": f"name: {'a' * 101}\ninput: [3]\nlayers: [ReLU]",
+    "dim out of range": "input: [3]\nlayers: [{type: Softmax, dim: 65}]",
+    "start_dim out of range": "input: [3]\nlayers: [{type: Flatten, start_dim: -65}]",
+}
+
+
+@pytest.mark.parametrize("text", BEYOND_LIMITS.values(), ids=BEYOND_LIMITS.keys())
+def test_the_schema_keeps_netspecs_limits(text: str, validator: jsonschema.Draft7Validator) -> None:
+    with pytest.raises(SpecError) as e:
+        netspec.parse_spec(text)
+    assert e.value.diagnostics[0].code == "invalid-value"
+    assert list(validator.iter_errors(yaml.safe_load(text))), "the schema accepts it"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "input: [3]\nlayers: [ReLU]",
+        "input: [3, 32, 32]\nseed: 9223372036854775807\nlayers: [{type: Softmax, dim: -64}]",
+        f"name: {'a' * 100}\ninput: [9223372036854775807]\nlayers: [{{type: Flatten, start_dim: 64}}]",
+    ],
+)
+def test_the_schema_accepts_values_at_the_limits(text: str, validator: jsonschema.Draft7Validator) -> None:
+    netspec.spec_from_data(yaml.safe_load(text))  # valid for netspec (start_dim 64 only fails the checker)
+    assert list(validator.iter_errors(yaml.safe_load(text))) == []
+
+
 def test_shorthands_are_accepted(validator: jsonschema.Draft7Validator) -> None:
     text = "input: [1, 28, 28]\ninit: kaiming_normal\nseed: 0\nlayers: [Flatten, {type: Linear, out_features: 10}]\n"
     netspec.parse_spec(text)
