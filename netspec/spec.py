@@ -191,8 +191,7 @@ def spec_to_data(spec: Spec) -> dict[str, Any]:
 
     `spec_from_data(spec_to_data(s)) == s`; checkpoints and exports store this form.
     """
-    data = spec.model_dump(mode="json", exclude_defaults=True)
-    data["name"] = spec.name
+    data = {"name": spec.name, **spec.model_dump(mode="json", exclude_defaults=True)}  # the default name too, first
     data["layers"] = [{"type": layer.type, **d} for layer, d in zip(spec.layers, data["layers"])]
     return data
 

@@ -394,6 +394,16 @@ def test_cli_reports_pt_files_it_cannot_import(tmp_path: Path, content: str, mes
     assert f"error[io-error]: {tmp_path / 'nope.pt'} is not found" in missing.stderr
 
 
+def test_yaml_writer_puts_the_name_first_even_the_default_one() -> None:
+    spec = spec_from_data({"input": [3], "layers": ["ReLU", {"type": "Linear", "out_features": 2}], "seed": 1})
+    assert spec.name == "model"
+    assert to_yaml(spec) == (
+        "name: model\ninput: [3]\nlayers:\n  - ReLU\n"
+        + "  - {type: Linear, out_features: 2}".ljust(70)
+        + "  # (N, 2)\nseed: 1\n"
+    )
+
+
 def test_yaml_writer_quotes_what_yaml_would_misread() -> None:
     data = {
         "name": "quoted",
