@@ -174,6 +174,13 @@ def test_plot(spec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert result.exit_code == 0, result.output
     with Image.open(tmp_path / "curves.png") as im:
         assert im.format == "PNG" and im.size == (1000, 400)
+    for target, reason in [
+        (tmp_path / "nowhere" / "c.png", "No such file or directory"),
+        (tmp_path / "c.txt", "Format 'txt' is not supported (supported formats: "),
+    ]:
+        unwritable = CliRunner().invoke(cli, ["plot", str(out), "-o", str(target)])
+        assert unwritable.exit_code == 2, unwritable.output
+        assert unwritable.output.startswith(f"error[io-error]: cannot write {target}: {reason}")
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if it were not installed
     absent = CliRunner().invoke(cli, ["plot", str(out)])
     assert absent.exit_code == 1
@@ -181,6 +188,29 @@ def test_plot(spec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert "pip install matplotlib" in absent.output
     nothing = CliRunner().invoke(cli, ["plot", str(tmp_path)])
     assert nothing.exit_code == 2 and f"{tmp_path} has no metrics.csv" in nothing.output
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "help"),
+    [
+        ("epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds\n", "holds no epochs yet", "plot the run once its"),
+        ("a,b\n1,2\n", "is not a metrics.csv netspec wrote (no `epoch` column)", "pass a run directory"),
+        (
+            "epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds\n1,nan?,,0.5,,0.1,2\n",
+            "is not a metrics.csv netspec wrote (could not convert string to float: 'nan?')",
+            "pass a run directory",
+        ),
+        ("\udcff\udcfe", "is not a metrics.csv netspec wrote ('utf-8' codec can't decode byte 0xff", "pass a run"),
+    ],
+    ids=["no-epochs", "other-columns", "not-numbers", "binary"],
+)
+def test_plot_a_metrics_csv_it_cannot_use(tmp_path: Path, text: str, message: str, help: str) -> None:
+    """Read before matplotlib is imported: these are quick, and none is a traceback."""
+    (tmp_path / "metrics.csv").write_bytes(text.encode("utf-8", "surrogateescape"))
+    result = CliRunner().invoke(cli, ["plot", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"error[io-error]: {tmp_path / 'metrics.csv'} {message}")
+    assert f"= help: {help}" in result.output
 
 
 def test_a_nan_loss_exits_1(tmp_path: Path) -> None:

@@ -185,7 +185,7 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def read_metrics(path: Path) -> list[dict[str, str]]:
     """The rows of a run's metrics.csv."""
-    with open(path, newline="") as f:
+    with open(path, newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
 
 
