@@ -150,6 +150,22 @@ def test_resume_ends_exactly_like_a_straight_run(tmp_path: Path) -> None:
         assert [r["epoch"] for r in csv.DictReader(f)] == ["1", "2", "3", "4"]
 
 
+def test_one_cycle_lr_in_the_metrics_is_the_last_steps(tmp_path: Path) -> None:
+    """OneCycleLR steps every batch: each epoch's `lr` is the one its last step used, as torch's schedule gives it."""
+    result = netspec.train(spec_file(tmp_path, TINY + "  scheduler: OneCycleLR\n"), out=tmp_path / "run", quiet=True)
+    steps = 23  # ceil(1,438 / 64) batches per epoch
+    param = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.Adam([param], lr=0.01)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.01, total_steps=2 * steps)
+    used = []  # the lr of every step
+    for _ in range(2 * steps):
+        used.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        schedule.step()
+    assert [m.lr for m in result.history] == pytest.approx([used[steps - 1], used[-1]], rel=1e-5)
+    assert result.history[-1].lr == pytest.approx(0.01 / 25 / 1e4)  # max_lr / div_factor / final_div_factor
+
+
 def test_resume_refuses_a_checkpoint_from_another_spec(tmp_path: Path) -> None:
     netspec.train(spec_file(tmp_path), epochs=1, out=tmp_path / "run", quiet=True)
     other = spec_file(tmp_path, TINY.replace("out_channels: 4", "out_channels: 5"), "other.yaml")

@@ -100,6 +100,7 @@ def fit(s: Session, start_epoch: int, position: Position | None, stop: StopReque
             losses[:start], correct[:start] = position.losses.to(fwd.device), position.correct.to(fwd.device)
             t0 -= position.seconds
         checked = start
+        lr = float(s.optimizer.param_groups[0]["lr"])  # the epoch's lr, unless a batch scheduler moves it
         bar = _bar(s, epoch, n, start)
         for b, (x, y) in enumerate(s.train.epoch(epoch, start), start):
             if s.first_step_at is None:
@@ -116,6 +117,7 @@ def fit(s: Session, start_epoch: int, position: Position | None, stop: StopReque
                 loss.backward()
                 s.optimizer.step()
             if s.batch_scheduler:
+                lr = float(s.optimizer.param_groups[0]["lr"])  # the lr this step used, before the schedule moves on
                 s.scheduler.step()
             losses[b] = loss.detach() * len(y)
             if fwd.classes is not None:
@@ -146,7 +148,6 @@ def fit(s: Session, start_epoch: int, position: Position | None, stop: StopReque
             [float(losses.sum()), float(correct.sum()), float(sum(s.train.sizes))], s.dist
         )
         val_loss, val_acc = evaluate(fwd, s.val, s.dist)
-        lr = float(s.optimizer.param_groups[0]["lr"])
         if s.scheduler is not None and not s.batch_scheduler:
             s.scheduler.step()
         m = EpochMetrics(
