@@ -101,6 +101,30 @@ def test_devices(tmp_path: Path) -> None:
         assert d.help == "use `--device cpu`, or `device: auto` to take CUDA only when it is there"
 
 
+@pytest.mark.parametrize(
+    ("capability", "dtype", "scaler"),
+    [((7, 5), torch.float16, True), ((8, 0), torch.bfloat16, False), ((9, 0), torch.bfloat16, False)],
+)
+def test_mixed_precision_takes_bf16_only_where_the_gpu_has_it(
+    monkeypatch: pytest.MonkeyPatch, capability: tuple[int, int], dtype: torch.dtype, scaler: bool
+) -> None:
+    """A T4 (7.5) emulates bf16, slowly, though torch.cuda.is_bf16_supported() says yes: fp16 and a grad scaler."""
+    import warnings
+
+    from netspec.training.trainer import _amp
+
+    monkeypatch.setattr(torch.version, "hip", None)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)  # as on a T4 too
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # GradScaler warns that this machine has no CUDA
+        amp_dtype, grad_scaler = _amp(TrainConfig(), torch.device("cuda", 1))
+    assert amp_dtype == dtype
+    assert isinstance(grad_scaler, torch.amp.GradScaler) == scaler
+    assert _amp(TrainConfig(amp=False), torch.device("cuda", 1)) == (None, None)
+    assert _amp(TrainConfig(), torch.device("cpu")) == (None, None)
+
+
 def test_digits_split_is_fixed_and_stratified() -> None:
     spec = netspec.parse_spec(TINY)
     config = spec.train or TrainConfig()

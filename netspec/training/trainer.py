@@ -405,6 +405,8 @@ def _amp(config: TrainConfig, device: torch.device) -> tuple[torch.dtype | None,
     """bf16 autocast where the GPU supports it, else fp16 with a grad scaler; none on the CPU."""
     if device.type != "cuda" or not config.amp:
         return None, None
-    if torch.cuda.is_bf16_supported():
+    # bf16 in hardware needs compute capability 8.0 (Ampere) or ROCm. Not torch.cuda.is_bf16_supported():
+    # it also says yes for older GPUs (T4, V100) that only emulate bf16, slowly, and asks the current device
+    if torch.version.hip is not None or torch.cuda.get_device_capability(device)[0] >= 8:
         return torch.bfloat16, None
     return torch.float16, torch.amp.GradScaler("cuda")
