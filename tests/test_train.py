@@ -67,6 +67,15 @@ def test_run_directory(tmp_path: Path) -> None:
     assert load(out / "best.pt").extra["epoch"] == best.epoch == result.best.epoch  # type: ignore[union-attr]
 
 
+def test_overrides_index_lists_as_set_does(tmp_path: Path) -> None:
+    """`overrides={"train.transforms.0.std": ...}` reaches the list item, as `--set train.transforms.0.std=` does."""
+    text = TINY + "  transforms: [{type: Normalize, mean: 0.5, std: 0.5}]\n"
+    out = tmp_path / "run"
+    netspec.train(spec_file(tmp_path, text), epochs=1, out=out, overrides={"train.transforms.0.std": 0.25}, quiet=True)
+    used = netspec.load_spec(out / "spec.yaml").train
+    assert used is not None and used.transforms[0].std == (0.25,)  # type: ignore[union-attr]
+
+
 def test_tensorboard_gets_the_scalars_and_the_graph(tmp_path: Path) -> None:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 

@@ -42,9 +42,13 @@ def parse_assignment(text: str) -> Override:
                 )
             ]
         )
-    path = tuple(int(p) if p.isdigit() else p for p in key.strip().split("."))
     value, _ = load_yaml(raw, f"--set {text}")  # the same safe loader as spec files: no tags, no objects
-    return Override(path, value, f"--set {text}")
+    return Override(key_path(key), value, f"--set {text}")
+
+
+def key_path(key: str) -> DocPath:
+    """`train.transforms.0.size` -> ("train", "transforms", 0, "size"): numbers index lists."""
+    return tuple(int(p) if p.isdigit() else p for p in key.strip().split("."))
 
 
 def apply_overrides(spec: Spec, overrides: Sequence[Override]) -> Spec:

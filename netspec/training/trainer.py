@@ -28,7 +28,7 @@ from .config import DEVICE, SGD, Adam, AdamW, CosineAnnealingLR, OneCycleLR, Ste
 from .data import InMemory, load_data
 from .distributed import Dist
 from .loop import Forward, Session, fit
-from .overrides import Override, apply_overrides, locate
+from .overrides import Override, apply_overrides, key_path, locate
 from .run import EpochMetrics, Position, Resume, Run, StopRequest, load_resume, set_rng_state
 
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
@@ -78,7 +78,7 @@ def train(
     """
     flags = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "device": device, "seed": seed}
     sets = flag_overrides(flags, lambda name, value: f"{name}={value!r}")
-    sets += [Override(tuple(k.split(".")), v, f"overrides[{k!r}]") for k, v in (overrides or {}).items()]
+    sets += [Override(key_path(k), v, f"overrides[{k!r}]") for k, v in (overrides or {}).items()]
     return run_training(
         spec,
         sets,
