@@ -37,7 +37,7 @@ CODES: dict[str, str] = {
     "checkpoint": "a checkpoint that cannot be loaded or does not fit its spec",
     "too-large": "the model's parameters would not fit in the available (device) memory",
     "missing-dependency": "an optional package the command needs is not installed",
-    "export-failed": "torch.onnx cannot translate a layer of the model into ONNX",
+    "export-failed": "torch.onnx cannot translate a layer of the model into ONNX, or would translate it wrongly",
     "non-finite-loss": "training stopped because the loss became NaN or infinite",
 }
 

@@ -55,6 +55,7 @@ def to_onnx(spec: Spec, path: str | os.PathLike[str], *, model: nn.Module | None
     from .builder import build
 
     report = check(spec)
+    _refuse_mistranslations(spec, report)
     model = (model if model is not None else build(spec, report=report)).eval()  # Dropout off, BatchNorm statistics
     # Batch 2, not 1: torch.export specialises a dimension whose example size is 1, and the batch must stay dynamic.
     weight = next(model.parameters(), None)  # the example lives where the weights do
@@ -87,6 +88,29 @@ def to_onnx(spec: Spec, path: str | os.PathLike[str], *, model: nn.Module | None
     except OSError as e:
         raise cannot_write(target, e) from None
     return target
+
+
+def _refuse_mistranslations(spec: Spec, report: ShapeReport) -> None:
+    """`export-failed` for what the exporter translates without error but wrongly (onnxruntime disagrees with torch)."""
+    for layer, info in zip(spec.layers, report.layers):
+        divisor = getattr(layer, "divisor_override", None)
+        if divisor is None:
+            continue
+        # onnxscript's avg_pool2d ignores the argument ("TODO: if want to support divisor_override ...")
+        path = ("layers", info.index, "divisor_override")
+        raise SpecError(
+            [
+                Diagnostic(
+                    "export-failed",
+                    f"torch.onnx drops `divisor_override` (={divisor}) of layer {info.index}"
+                    f" ({info.name}: {info.type}): the ONNX model would divide by the window size instead",
+                    path=path,
+                    span=spec.source.span(path) if spec.source else None,
+                    source=spec.source.source if spec.source else None,
+                    help="remove `divisor_override` (and scale the next layer), or export --format python",
+                )
+            ]
+        )
 
 
 def _failure(error: Exception, spec: Spec, report: ShapeReport) -> SpecError:

@@ -308,6 +308,35 @@ def test_onnx_failure_names_the_operator_and_layer(tmp_path: Path) -> None:
     assert d.span is not None and d.span.line == 4
 
 
+def test_onnx_refuses_divisor_override_which_the_exporter_drops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ort = pytest.importorskip("onnxruntime")
+    from netspec import export_onnx
+
+    spec = netspec.parse_spec(
+        "input: [2, 6, 6]\nlayers:\n  - ReLU\n  - {type: AvgPool2d, kernel_size: 3, divisor_override: 2}\n"
+    )
+    with pytest.raises(SpecError) as e:
+        to_onnx(spec, tmp_path / "m.onnx")
+    (d,) = e.value.diagnostics
+    assert (d.code, d.message) == (
+        "export-failed",
+        "torch.onnx drops `divisor_override` (=2) of layer 1 (pool1: AvgPool2d):"
+        " the ONNX model would divide by the window size instead",
+    )
+    assert d.span is not None and (d.span.line, d.span.col) == (4, 57)
+    assert not (tmp_path / "m.onnx").exists()
+    # why: exported anyway, onnxruntime divides each window's sum by 9, where torch divides by 2
+    monkeypatch.setattr(export_onnx, "_refuse_mistranslations", lambda spec, report: None)
+    model = build(spec).eval()
+    to_onnx(spec, tmp_path / "m.onnx", model=model)
+    x = torch.rand(1, 2, 6, 6)
+    (got,) = ort.InferenceSession(str(tmp_path / "m.onnx")).run(None, {"input": x.numpy()})
+    with torch.no_grad():
+        np.testing.assert_allclose(got * 9 / 2, model(x).numpy(), rtol=1e-5)
+
+
 def test_readme_shows_real_export_output(monkeypatch: pytest.MonkeyPatch) -> None:
     """The README's `$ netspec export specs/lenet.yaml` transcript: every line shown (bar `...`) is printed."""
     monkeypatch.chdir(ROOT)
