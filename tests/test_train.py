@@ -199,6 +199,28 @@ def test_one_cycle_lr_in_the_metrics_is_the_last_steps(tmp_path: Path) -> None:
     assert result.history[-1].lr == pytest.approx(0.01 / 25 / 1e4)  # max_lr / div_factor / final_div_factor
 
 
+def test_resuming_a_finished_run_leaves_it_as_it_is(tmp_path: Path) -> None:
+    from netspec.training.trainer import flag_overrides, run_training
+
+    out = tmp_path / "run"
+    netspec.train(spec_file(tmp_path), epochs=1, out=out, quiet=True)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    lines: list[str] = []
+    result = run_training(
+        spec_file(tmp_path),
+        flag_overrides({"epochs": 1, "lr": 0.5}, lambda k, v: f"--{k} {v}"),
+        out=None,
+        resume=out,
+        echo=lines.append,
+        progress=False,
+    )
+    assert lines == [f"{out} has already trained 1 epoch: raise `--epochs` to train further"]
+    assert (result.run_dir, [m.epoch for m in result.history], result.interrupted) == (out, [1], None)
+    assert result.best is not None and result.best.epoch == 1
+    # spec.yaml still says what the run used (not lr 0.5), and no second TensorBoard event file
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
 def test_resume_refuses_a_checkpoint_from_another_spec(tmp_path: Path) -> None:
     netspec.train(spec_file(tmp_path), epochs=1, out=tmp_path / "run", quiet=True)
     other = spec_file(tmp_path, TINY.replace("out_channels: 4", "out_channels: 5"), "other.yaml")

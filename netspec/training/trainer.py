@@ -217,6 +217,12 @@ def _train(
     start_epoch, history, position = 0, list[EpochMetrics](), None
     if resume is not None:
         start_epoch, history, position = _restore(resume, config, optimizer, scheduler, scaler)
+        if start_epoch >= config.epochs:  # nothing to train: the run directory stays as it is
+            done = resume.path.parent
+            epochs = f"{start_epoch} epoch{'s' if start_epoch != 1 else ''}"
+            echo(f"{done} has already trained {epochs}: raise `--epochs` to train further")
+            hint = f"netspec train {_spec_path(spec)} --resume {done}"
+            return TrainResult(done if d is None or d.rank == 0 else None, history, _best(history), None, hint)
     run = None
     if d is None or d.rank == 0:
         run = Run(resume.path.parent if resume is not None else Run.new_path(spec, out))
@@ -256,9 +262,6 @@ def _train(
         history=history,
         best=_best(history),
     )
-    if start_epoch >= config.epochs and position is None:
-        echo(f"{run_dir} has already trained {start_epoch} epochs: raise `--epochs` to train further")
-        return TrainResult(run_dir, history, s.best, None, hint)
     where = f"{world} processes ({device.type})" if world > 1 else str(device)
     echo(
         f"training {spec.name} on {where}: {len(data.train):,} training and {len(data.val):,} validation samples, "
