@@ -55,6 +55,7 @@ def test_run_directory(tmp_path: Path) -> None:
     with open(out / "metrics.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"]
+    assert b"\r" not in (out / "metrics.csv").read_bytes()  # one line ending, as a resume rewrites it
     assert [float(r["val_acc"]) for r in rows] == pytest.approx([m.val_acc for m in result.history], abs=1e-5)
     used = netspec.load_spec(out / "spec.yaml")  # the spec as used: the override is in it
     assert used.train is not None and used.train.epochs == 3

@@ -149,7 +149,7 @@ class Run:
     def record(self, m: EpochMetrics) -> None:
         try:
             with open(self.path / "metrics.csv", "a", newline="") as f:
-                csv.writer(f).writerow(_row(m))
+                csv.writer(f, lineterminator="\n").writerow(_row(m))  # as `_csv` writes the rows before
         except OSError as e:
             raise cannot_write(self.path / "metrics.csv", e) from None
         if self.writer is not None:
