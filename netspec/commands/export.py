@@ -55,7 +55,8 @@ def export(file: Path, fmt: str, output: Path | None) -> None:
         from ..export_onnx import require_onnx, to_onnx
 
         require_onnx()  # before building the model: say what is missing first
-        to_onnx(spec, output, model=restore(ckpt, file) if ckpt is not None else None)
+        # float32 whatever the checkpoint holds: ONNX operators such as Conv take no bfloat16, onnxruntime no float64
+        to_onnx(spec, output, model=restore(ckpt, file).float() if ckpt is not None else None)
         click.echo(f"wrote {output}", err=True)
         return
     from ..export_python import to_python
