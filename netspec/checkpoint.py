@@ -73,7 +73,11 @@ def save(path: str | os.PathLike[str], *, spec: Spec, model_state: dict[str, tor
 def load(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> Checkpoint:
     """Read a checkpoint written by `save`; raises SpecError (code `checkpoint`, or `io-error` for a missing file)."""
     p = Path(path)
-    payload = _read(p, map_location)
+    return from_payload(_read(p, map_location), p)
+
+
+def from_payload(payload: Any, p: Path) -> Checkpoint:
+    """The checkpoint in what `torch.load` read from `p` (named in the diagnostics); SpecError `checkpoint`."""
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise _error(p, f"{p} is a torch file but not a netspec checkpoint", help=_FROM)
     if payload.get("version") != VERSION:

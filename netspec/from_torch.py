@@ -238,8 +238,7 @@ def import_object(module_name: str, attr: str) -> nn.Module:
 
 
 def _load_file(path: Path, trust: bool) -> Spec | nn.Module:
-    from .checkpoint import FORMAT
-    from .checkpoint import load as load_checkpoint
+    from .checkpoint import FORMAT, from_payload
 
     if not path.is_file():
         what = "a directory" if path.is_dir() else "not found"
@@ -260,7 +259,7 @@ def _load_file(path: Path, trust: bool) -> Spec | nn.Module:
     except Exception as e:  # not a torch file at all: torch raises many kinds
         raise _unreadable(path, e) from None
     if isinstance(payload, dict) and payload.get("format") == FORMAT:
-        return load_checkpoint(path).spec
+        return from_payload(payload, path).spec  # validated as `netspec.load_model` does, without reading it again
     if isinstance(payload, nn.Module):
         return payload
     if isinstance(payload, dict) and payload and all(isinstance(v, torch.Tensor) for v in payload.values()):

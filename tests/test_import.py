@@ -369,6 +369,24 @@ def test_cli_reads_the_spec_of_a_netspec_checkpoint(tmp_path: Path) -> None:
     assert netspec.load_spec(tmp_path / "lenet.yaml") == spec
 
 
+def test_cli_reads_a_checkpoint_once_and_checks_its_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from netspec.checkpoint import save
+
+    spec = netspec.load_spec(ROOT / "specs" / "lenet.yaml")
+    save(tmp_path / "lenet.pt", spec=spec, model_state=build(spec).state_dict())
+    reads: list[object] = []
+    real_load = torch.load
+    monkeypatch.setattr(torch, "load", lambda *a, **k: reads.append(a[0]) or real_load(*a, **k))
+    result = CliRunner().invoke(cli, ["import", str(tmp_path / "lenet.pt")])
+    assert result.exit_code == 0, result.output
+    assert netspec.parse_spec(result.stdout) == spec
+    assert len(reads) == 1  # the weights are not read a second time just to validate the spec
+    torch.save({"format": "netspec-checkpoint", "version": 1, "spec": {"input": [3]}, "model": {}}, tmp_path / "b.pt")
+    result = CliRunner().invoke(cli, ["import", str(tmp_path / "b.pt")])
+    assert result.exit_code == 1
+    assert f"error[checkpoint]: the spec stored in {tmp_path / 'b.pt'} is not valid: missing-field:" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
