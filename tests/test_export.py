@@ -22,6 +22,7 @@ from netspec.cli import cli
 from netspec.diagnostics import SpecError
 from netspec.export_onnx import to_onnx
 from netspec.export_python import class_name, to_python
+from netspec.layers import LAYER_TYPES
 from netspec.spec import spec_to_data
 
 from .conftest import ROOT, SPECS
@@ -58,6 +59,48 @@ WIDE: dict[str, Any] = {
         {"type": "LogSoftmax", "dim": 1},
     ],
 }  # fmt: skip
+
+
+# Every layer kind with arguments away from their defaults, under 64-character names (the README's bound) and a
+# 100-character spec name, seeded and initialised: the longest lines the generated file can have.
+EVERY_KIND_LONG_NAMES: dict[str, Any] = {
+    "name": "n" * 100,
+    "input": [3, 16, 16],
+    "seed": 123456789,
+    "init": {"type": "xavier_normal", "gain": 2.5},
+    "layers": [
+        {"type": "ZeroPad2d", "padding": [1, 2, 3, 4]},
+        {"type": "ConstantPad2d", "padding": 1, "value": 0.5},
+        {"type": "ReflectionPad2d", "padding": 1},
+        {"type": "ReplicationPad2d", "padding": 1},
+        {"type": "Conv2d", "out_channels": 6, "kernel_size": [3, 5], "stride": [1, 2], "padding": [2, 1],
+         "dilation": [2, 1], "groups": 3, "bias": False, "padding_mode": "circular"},
+        {"type": "BatchNorm2d", "momentum": None, "eps": 1e-3, "affine": False, "track_running_stats": False},
+        {"type": "MaxPool2d", "kernel_size": 3, "stride": 1, "padding": 1, "ceil_mode": True},
+        {"type": "AvgPool2d", "kernel_size": 3, "stride": 1, "padding": 1, "ceil_mode": True,
+         "count_include_pad": False, "divisor_override": 2},
+        {"type": "AdaptiveAvgPool2d", "output_size": [None, 8]},
+        {"type": "AdaptiveMaxPool2d", "output_size": 8},
+        {"type": "Dropout2d", "p": 0.1, "inplace": True},
+        {"type": "Identity"},
+        {"type": "ReLU", "inplace": True},
+        {"type": "LeakyReLU", "negative_slope": 0.2, "inplace": True},
+        {"type": "Sigmoid"},
+        {"type": "Tanh"},
+        {"type": "GELU", "approximate": "tanh"},
+        {"type": "ELU", "alpha": 0.5, "inplace": True},
+        {"type": "SiLU", "inplace": True},
+        {"type": "Hardswish", "inplace": True},
+        {"type": "Softmax", "dim": 1},
+        {"type": "LogSoftmax", "dim": 1},
+        {"type": "Flatten", "start_dim": 1, "end_dim": -1},
+        {"type": "Dropout", "p": 0.2, "inplace": True},
+        {"type": "Linear", "out_features": 100000,
+         "init": {"type": "kaiming_uniform", "nonlinearity": "leaky_relu", "mode": "fan_out", "a": 0.1}},
+    ],
+}  # fmt: skip
+for _i, _layer in enumerate(EVERY_KIND_LONG_NAMES["layers"]):
+    _layer["name"] = f"layer{_i:02d}_".ljust(64, "x")
 
 
 def load_class(source: str, path: Path) -> type[nn.Module]:
@@ -131,7 +174,8 @@ def test_seed_and_init_give_builds_exact_weights(tmp_path: Path) -> None:
 
 
 def test_generated_files_are_ruff_clean_and_import_only_torch(tmp_path: Path) -> None:
-    specs = [netspec.load_spec(p) for p in SPECS] + [netspec.spec_from_data(WIDE)]
+    specs = [netspec.load_spec(p) for p in SPECS] + [netspec.spec_from_data(d) for d in (WIDE, EVERY_KIND_LONG_NAMES)]
+    assert {layer.type for layer in specs[-1].layers} == set(LAYER_TYPES)
     files = []
     for spec in specs:
         files.append(tmp_path / f"{spec.name.replace('-', '_').replace('.', '_')}.py")
