@@ -278,6 +278,17 @@ def test_ddp_two_cpu_processes(spec: Path, tmp_path: Path) -> None:
     assert [r["epoch"] for r in rows] == ["1", "2"]
     assert float(rows[-1]["val_acc"]) > 0.5  # it learned; 359 validation samples split between the two
     assert load(out / "last.pt").extra["epoch"] == 2
+    # rank 0 alone makes the run directory; when it cannot, the other process stops too, quietly
+    again = subprocess.run(
+        [*torchrun, "-m", "netspec", "train", str(spec), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_env(),
+    )
+    assert again.returncode != 0
+    assert again.stderr.count(f"error[io-error]: {out} already holds a run") == 1, again.stderr[-3000:]
+    assert "internal error" not in again.stderr + again.stdout  # rank 1 lost its peer mid-collective before
 
 
 @pytest.mark.cuda

@@ -223,14 +223,9 @@ def _train(
             echo(f"{done} has already trained {epochs}: raise `--epochs` to train further")
             hint = f"netspec train {_spec_path(spec)} --resume {done}"
             return TrainResult(done if d is None or d.rank == 0 else None, history, _best(history), None, hint)
-    run = None
-    if d is None or d.rank == 0:
-        run = Run(resume.path.parent if resume is not None else Run.new_path(spec, out))
-        note = run.start(spec, history, tensorboard=True)
-        if note:
-            echo(note)
-        if resume is None:
-            run.add_graph(model, torch.zeros(1, *spec.input, device=device))
+    run = _start_run(spec, out, resume.path.parent if resume is not None else None, history, d, echo)
+    if run is not None and resume is None:
+        run.add_graph(model, torch.zeros(1, *spec.input, device=device))
     run_dir = run.path if run is not None else None
     hint = f"netspec train {_spec_path(spec)} --resume {run_dir}"
 
@@ -280,6 +275,31 @@ def _train(
         acc = f"val acc {s.best.val_acc:.3f}" if s.best.val_acc is not None else f"val loss {s.best.val_loss:.4f}"
         echo(f"best {acc} at epoch {s.best.epoch}; metrics and checkpoints in {run_dir}")
     return TrainResult(run_dir, s.history, s.best, stopped, hint, s.first_step_at)
+
+
+def _start_run(
+    spec: Spec,
+    out: Path | None,
+    resumed: Path | None,
+    history: list[EpochMetrics],
+    d: Dist | None,
+    echo: Callable[[str], None],
+) -> Run | None:
+    """The run directory, made by rank 0 alone; when it cannot be, every process stops (not only rank 0)."""
+    run, failed = None, None
+    if d is None or d.rank == 0:
+        try:
+            run = Run(resumed if resumed is not None else Run.new_path(spec, out))
+            note = run.start(spec, history, tensorboard=True)
+            if note:
+                echo(note)
+        except SpecError as e:
+            failed = e
+    if d is not None and distributed.all_max([float(failed is not None)], d)[0] and failed is None:
+        failed = SpecError([Diagnostic("io-error", "process 0 could not make the run directory")])  # not printed
+    if failed is not None:
+        raise failed
+    return run
 
 
 def _restore(
