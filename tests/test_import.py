@@ -387,6 +387,25 @@ def test_cli_reads_a_checkpoint_once_and_checks_its_spec(tmp_path: Path, monkeyp
     assert f"error[checkpoint]: the spec stored in {tmp_path / 'b.pt'} is not valid: missing-field:" in result.stderr
 
 
+def test_cli_refuses_a_name_no_spec_can_have(tmp_path: Path) -> None:
+    """A checkpoint's spec is renamed by copying it: --name must be checked first, or the YAML written fails to load."""
+    from netspec.checkpoint import save
+
+    spec = netspec.load_spec(ROOT / "specs" / "lenet.yaml")
+    save(tmp_path / "lenet.pt", spec=spec, model_state=build(spec).state_dict())
+    out = tmp_path / "renamed.yaml"
+    result = CliRunner().invoke(cli, ["import", str(tmp_path / "lenet.pt"), "--name", "two words", "-o", str(out)])
+    assert result.exit_code == 2
+    assert (
+        "Error: Invalid value for '--name': must be a short name of letters, digits, '.', '_' and '-'"
+        ' (it names the run directory), got "two words"'
+    ) in result.stderr
+    assert not out.exists()
+    result = CliRunner().invoke(cli, ["import", str(tmp_path / "lenet.pt"), "--name", "lenet.v2", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert netspec.load_spec(out).name == "lenet.v2"
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -20,6 +20,20 @@ Examples:
 SCHEMA_FILE = "netspec.schema.json"
 
 
+def _spec_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--name as the spec's `name` field takes it: a checkpoint's spec is renamed without validating it again."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from ..spec import SpecName
+
+    if value is None:
+        return None
+    try:
+        return TypeAdapter(SpecName).validate_python(value)
+    except ValidationError as e:
+        raise click.BadParameter(e.errors()[0]["msg"]) from None
+
+
 @click.command("import", epilog=IMPORT_EXAMPLES)
 @click.argument("source", metavar="SOURCE")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write here (default stdout).")
@@ -30,7 +44,9 @@ SCHEMA_FILE = "netspec.schema.json"
     callback=parse_input,
     help="One sample's input shape (F for vectors): a module does not record it. Required for modules.",
 )
-@click.option("--name", help="The spec's name (default: the output file's name, else the source's).")
+@click.option(
+    "--name", callback=_spec_name, help="The spec's name (default: the output file's name, else the source's)."
+)
 @click.option(
     "--trust",
     is_flag=True,
