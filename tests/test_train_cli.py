@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from click.testing import CliRunner
 from PIL import Image
 
@@ -129,6 +130,26 @@ def test_evaluate_prints_the_best_epochs_metrics(spec: Path, tmp_path: Path) -> 
     assert (
         other.exit_code == 1 and "error[dataset-missing]: the mnist files are not in nowhere/MNIST/raw" in other.output
     )
+
+
+def test_evaluate_the_training_split_without_augmentation(tmp_path: Path) -> None:
+    """`--split train` sees the training samples as validation does: no random transforms, the same figures."""
+    from netspec.report import check
+    from netspec.training.config import TrainConfig
+    from netspec.training.data import load_data
+
+    path = tmp_path / "flip.yaml"
+    path.write_text(TINY + "  transforms: [{type: RandomVerticalFlip, p: 1.0}]\n  num_workers: 0\n")
+    netspec.train(path, epochs=1, out=tmp_path / "run", quiet=True)
+    result = CliRunner().invoke(cli, ["evaluate", str(tmp_path / "run" / "last.pt"), "--split", "train"])
+    assert result.exit_code == 0, result.output
+    plain = netspec.parse_spec(TINY)  # the same digits, not flipped
+    data = load_data(plain, plain.train or TrainConfig(), check(plain), torch.device("cpu"))
+    x, y = data.train.x, data.train.y  # type: ignore[union-attr]
+    with torch.no_grad():
+        logits = netspec.load_model(tmp_path / "run" / "last.pt").eval()(x)
+    loss, acc = F.cross_entropy(logits, y).item(), (logits.argmax(1) == y).float().mean().item()
+    assert result.output == f"digits train: loss {loss:.4f}, acc {acc:.3f} (1,438 samples)\n"
 
 
 def test_predict_gives_the_models_top_classes(spec: Path, tmp_path: Path) -> None:

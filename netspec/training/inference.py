@@ -70,6 +70,8 @@ def evaluate_checkpoint(
     ckpt, model = _model(path, dev)
     spec = apply_overrides(ckpt.spec, [dataset] if dataset is not None else [])
     config = spec.train or TrainConfig()
+    # training samples as validation sees them: augmentation would make the figures vary from run to run
+    config = config.model_copy(update={"transforms": config.validation_transforms()})
     report = check(spec)
     data = load_data(spec, config, report, dev)
     fwd = Forward(model, LOSSES[config.loss](), data.classes, int(report.output_shape[-1]), dev)
