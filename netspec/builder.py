@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from .diagnostics import Diagnostic, SpecError
-from .layers import Init, LayerBase, params_of
+from .layers import INIT_FUNCTIONS, Init, LayerBase, params_of
 from .render import fmt_bytes, fmt_int, fmt_shape
 from .report import ShapeReport, check
 from .spec import Spec
@@ -296,22 +296,12 @@ def _modules(spec: Spec, report: ShapeReport, device: torch.device) -> nn.Sequen
 
 def initialise(module: nn.Module, init: Init) -> None:
     """Apply `init` to a Conv2d or Linear weight; the bias starts at zero unless init is `default`."""
+    function, args = INIT_FUNCTIONS[init.type]
     weight = getattr(module, "weight", None)
-    if init.type == "default" or not isinstance(weight, torch.Tensor):
+    if function is None or not isinstance(weight, torch.Tensor):
         return
     with torch.no_grad():
-        if init.type == "kaiming_normal":
-            nn.init.kaiming_normal_(weight, a=init.a, mode=init.mode, nonlinearity=init.nonlinearity)
-        elif init.type == "kaiming_uniform":
-            nn.init.kaiming_uniform_(weight, a=init.a, mode=init.mode, nonlinearity=init.nonlinearity)
-        elif init.type == "xavier_normal":
-            nn.init.xavier_normal_(weight, gain=init.gain)
-        elif init.type == "xavier_uniform":
-            nn.init.xavier_uniform_(weight, gain=init.gain)
-        elif init.type == "normal":
-            nn.init.normal_(weight, mean=init.mean, std=init.std)
-        elif init.type == "zeros":
-            nn.init.zeros_(weight)
+        getattr(nn.init, function)(weight, **{arg: getattr(init, arg) for arg in args})
         bias = getattr(module, "bias", None)
         if isinstance(bias, torch.Tensor):
             nn.init.zeros_(bias)

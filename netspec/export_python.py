@@ -8,20 +8,12 @@ import re
 import textwrap
 from typing import Any
 
-from .layers import Init, LayerBase
+from .layers import INIT_FUNCTIONS, Init, LayerBase
 from .render import fmt_int, fmt_shape
 from .report import ShapeReport, check
 from .spec import Spec
 
 LINE = 120  # netspec's ruff line length: the generated file passes `ruff check` and `ruff format --check`
-_INIT_CALLS = {  # Init.type -> the nn.init function and the Init fields passed to it, as `build.initialise` does
-    "kaiming_normal": ("kaiming_normal_", ("a", "mode", "nonlinearity")),
-    "kaiming_uniform": ("kaiming_uniform_", ("a", "mode", "nonlinearity")),
-    "xavier_normal": ("xavier_normal_", ("gain",)),
-    "xavier_uniform": ("xavier_uniform_", ("gain",)),
-    "normal": ("normal_", ("mean", "std")),
-    "zeros": ("zeros_", ()),
-}
 
 
 def class_name(spec_name: str) -> str:
@@ -89,10 +81,10 @@ def _arguments(layer: LayerBase, kwargs: dict[str, Any]) -> list[str]:
 
 
 def _init(name: str, init: Init, bias: bool, indent: int) -> list[str]:
-    """`build.initialise` spelled out: the weight as `init` says, the bias at zero."""
-    if init.type == "default":
+    """`builder.initialise` spelled out: the weight as `init` says, the bias at zero."""
+    function, fields = INIT_FUNCTIONS[init.type]
+    if function is None:  # `default`: torch's own
         return []
-    function, fields = _INIT_CALLS[init.type]
     lines = _call(
         f"nn.init.{function}", [f"self.{name}.weight", *(f"{f}={_py(getattr(init, f))}" for f in fields)], indent
     )

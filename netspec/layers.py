@@ -108,14 +108,16 @@ def _layer_name(v: Any) -> str:
 LayerName = Annotated[str, Field(pattern=_NAME.pattern), BeforeValidator(_layer_name)]
 
 
-_INIT_ARGS: dict[str, tuple[str, ...]] = {
-    "default": (),  # torch's own initialisation (what you get without `init`)
-    "kaiming_normal": ("nonlinearity", "mode", "a"),
-    "kaiming_uniform": ("nonlinearity", "mode", "a"),
-    "xavier_normal": ("gain",),
-    "xavier_uniform": ("gain",),
-    "normal": ("mean", "std"),
-    "zeros": (),
+# Init.type -> the torch.nn.init function that applies it and the Init fields it takes, in torch's order:
+# what `builder.initialise` calls and `netspec export` writes out
+INIT_FUNCTIONS: dict[str, tuple[str | None, tuple[str, ...]]] = {
+    "default": (None, ()),  # torch's own initialisation (what you get without `init`)
+    "kaiming_normal": ("kaiming_normal_", ("a", "mode", "nonlinearity")),
+    "kaiming_uniform": ("kaiming_uniform_", ("a", "mode", "nonlinearity")),
+    "xavier_normal": ("xavier_normal_", ("gain",)),
+    "xavier_uniform": ("xavier_uniform_", ("gain",)),
+    "normal": ("normal_", ("mean", "std")),
+    "zeros": ("zeros_", ()),
 }
 
 
@@ -123,8 +125,8 @@ def _init_shorthand(v: Any) -> Any:
     """`init: kaiming_normal` is shorthand for `init: {type: kaiming_normal}`; arguments must fit the type."""
     if isinstance(v, str):
         return {"type": v}
-    if isinstance(v, dict) and v.get("type") in _INIT_ARGS:
-        allowed = _INIT_ARGS[v["type"]]
+    if isinstance(v, dict) and v.get("type") in INIT_FUNCTIONS:
+        allowed = INIT_FUNCTIONS[v["type"]][1]
         for key in v:
             if key != "type" and key in Init.model_fields and key not in allowed:
                 raise PydanticCustomError(

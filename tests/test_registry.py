@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from pydantic_core import PydanticUndefined
 import netspec
 from netspec import shapes
 from netspec.diagnostics import CODES
-from netspec.layers import LAYER_TYPES, RESERVED_NAMES
+from netspec.layers import INIT_FUNCTIONS, LAYER_TYPES, RESERVED_NAMES, Init
 
 from .conftest import ROOT
 
@@ -54,6 +55,22 @@ def test_arguments_have_torchs_names_and_defaults(kind: str) -> None:
             assert torch_default is inspect.Parameter.empty, f"{kind}.{arg}"
         elif field.default is not None:  # None marks an inferred input size or torch's own None
             assert field.default == torch_default, f"{kind}.{arg}: netspec {field.default!r}, torch {torch_default!r}"
+
+
+def test_every_init_has_torchs_function_with_those_arguments() -> None:
+    """`builder.initialise` and `netspec export` both call INIT_FUNCTIONS: every Init type and field must be in it."""
+    kinds = set(typing.get_args(Init.model_fields["type"].annotation))
+    assert set(INIT_FUNCTIONS) == kinds
+    used: set[str] = set()
+    for kind, (function, args) in INIT_FUNCTIONS.items():
+        if function is None:
+            assert kind == "default"
+            continue
+        # torch's names, in torch's order (the defaults differ on purpose: relu for kaiming, std 0.01 for normal)
+        params = list(inspect.signature(getattr(torch.nn.init, function)).parameters)
+        assert params[1 : len(args) + 1] == list(args), kind
+        used |= set(args)
+    assert used == set(Init.model_fields) - {"type"}  # no Init field that no function takes
 
 
 def test_inferred_sizes_are_the_optional_input_arguments() -> None:
