@@ -187,6 +187,28 @@ def test_a_device_name_torch_does_not_know(tmp_path: Path, command: str) -> None
     assert result.output.startswith(f"error[invalid-value]: {message}\n --> --device gpu\n")
 
 
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        (TINY.replace("[1, 8, 8]", "[2, 8, 8]"), "has 2 channels"),
+        ("name: tiny\ninput: [64]\nlayers: [{type: Linear, out_features: 10}]\n", "is a vector of 64"),
+    ],
+    ids=["2-channel", "vector"],
+)
+def test_predict_needs_a_grey_or_rgb_model(tmp_path: Path, text: str, what: str) -> None:
+    """An image file has 1 or 3 channels; a model taking 2 failed in its first Conv2d (an internal error)."""
+    from netspec.checkpoint import save
+
+    spec = netspec.parse_spec(text)
+    save(tmp_path / "m.pt", spec=spec, model_state=netspec.build(spec).state_dict())
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "x.png")
+    result = CliRunner().invoke(cli, ["predict", str(tmp_path / "m.pt"), str(tmp_path / "x.png")])
+    assert result.exit_code == 1
+    assert result.output.startswith(
+        f"error[dataset-shape]: `netspec predict` reads image files as grey or RGB, but tiny's input {what}\n"
+    )
+
+
 @pytest.mark.slow  # importing matplotlib takes seconds
 def test_plot(spec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "run"

@@ -88,12 +88,13 @@ def predict(
     dev = pick_device(device, None, source=f"--device {device}")
     ckpt, model = _model(path, dev)
     spec = ckpt.spec
-    if len(spec.input) != 3:
+    if len(spec.input) != 3 or spec.input[0] not in (1, 3):  # image files read as grey or RGB
+        what = f"is a vector of {spec.input[0]}" if len(spec.input) == 1 else f"has {spec.input[0]} channels"
         raise SpecError(
             [
                 Diagnostic(
                     "dataset-shape",
-                    f"`netspec predict` takes images, but {spec.name}'s input is a vector of {spec.input[0]}",
+                    f"`netspec predict` reads image files as grey or RGB, but {spec.name}'s input {what}",
                     source=str(path),
                     help="use netspec.load_model and call the model on your tensors",
                 )
