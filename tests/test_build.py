@@ -591,6 +591,26 @@ def test_readme_shows_the_checkpoint_refusal(monkeypatch: pytest.MonkeyPatch, tm
     assert result.stderr.strip().splitlines() == transcript("build lenet.pt")
 
 
+def test_build_command_summarises_batch_statistics_layers_that_need_two_samples(tmp_path: Path) -> None:
+    """torchinfo runs a batch of one, which such a BatchNorm2d refuses even in eval mode: it was an internal error."""
+    spec = tmp_path / "bn.yaml"
+    spec.write_text(
+        "input: [3, 1, 1]\nlayers:\n  - {type: BatchNorm2d, track_running_stats: false}\n"
+        "  - Flatten\n  - {type: Linear, out_features: 2}\n",
+        encoding="utf-8",
+    )
+    result = run("build", str(spec))
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "(a batch of 2: a BatchNorm2d without running statistics needs more than one value per channel)" in lines
+    # per sample, as at batch 1: BatchNorm2d 6 (its parameters), Linear 8; torchinfo's table says 28 for both samples
+    assert lines[-1] == (
+        "verified: every layer's output shape in torch, and torchinfo's 14 params and 14 mult-adds,"
+        " equal the static report"
+    )
+    assert "Total mult-adds (M): 0.00" in lines
+
+
 def test_verification_runs_batch_statistics_layers_that_need_two_samples() -> None:
     # torch refuses BatchNorm2d without running stats on one value per channel; a valid spec must still build
     spec = netspec.spec_from_data(

@@ -124,25 +124,39 @@ def torchinfo_agrees(model: nn.Module, report: ShapeReport, device: torch.device
     from ..builder import VerificationError
 
     dtype = next((p.dtype for p in model.parameters()), torch.float32)
-    stats = torchinfo.summary(
-        model,
-        input_size=(1, *report.input_shape[1:]),
-        device=device,
-        dtypes=[dtype],
-        col_names=("output_size", "num_params", "mult_adds"),
-        row_settings=("var_names",),
-        verbose=0,
-    )
+
+    def summary(batch: int) -> Any:
+        return torchinfo.summary(
+            model,
+            input_size=(batch, *report.input_shape[1:]),
+            device=device,
+            dtypes=[dtype],
+            col_names=("output_size", "num_params", "mult_adds"),
+            row_settings=("var_names",),
+            verbose=0,
+        )
+
+    batch = 1
+    try:
+        stats = summary(batch)
+    except RuntimeError:  # a BatchNorm2d without running statistics refuses one value per channel, even in eval mode
+        batch = 2
+        stats = summary(batch)
     text = str(stats)
     for unit in torchinfo.Units:  # torchinfo 1.8 prints `Total mult-adds (Units.MEGABYTES)` on Python 3.11+
         text = text.replace(f"(Units.{unit.name})", f"({unit.value})")
-    if (stats.total_params, stats.total_mult_adds) != (report.total_params, report.total_mult_adds):
+    mult_adds = stats.total_mult_adds // batch  # torchinfo counts them for the whole batch
+    if (stats.total_params, mult_adds) != (report.total_params, report.total_mult_adds):
         raise VerificationError(
             f"netspec bug: torchinfo counts {render.fmt_int(stats.total_params)} params and"
-            f" {render.fmt_int(stats.total_mult_adds)} mult-adds, but the static report says"
+            f" {render.fmt_int(mult_adds)} mult-adds, but the static report says"
             f" {render.fmt_int(report.total_params)} and {render.fmt_int(report.total_mult_adds)}"
+        )
+    if batch > 1:
+        text += (
+            f"\n(a batch of {batch}: a BatchNorm2d without running statistics needs more than one value per channel)"
         )
     return (
         f"{text}\nverified: every layer's output shape in torch, and torchinfo's {render.fmt_int(stats.total_params)}"
-        f" params and {render.fmt_int(stats.total_mult_adds)} mult-adds, equal the static report"
+        f" params and {render.fmt_int(mult_adds)} mult-adds, equal the static report"
     )
