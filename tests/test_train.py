@@ -260,6 +260,17 @@ def test_drop_last_with_a_batch_larger_than_the_data(tmp_path: Path, scheduler: 
     assert netspec.train(spec_file(tmp_path, text), batch_size=1438, epochs=1, out=tmp_path / "ok", quiet=True).final
 
 
+def test_a_network_without_weights(tmp_path: Path) -> None:
+    """Nothing to optimise: a diagnostic at `layers`, not torch.optim's "optimizer got an empty parameter list"."""
+    text = "name: relu\ninput: [1, 8, 8]\nlayers:\n  - Flatten\n  - ReLU\n"
+    with pytest.raises(netspec.SpecError) as info:
+        netspec.train(spec_file(tmp_path, text), out=tmp_path / "run", quiet=True)
+    [d] = info.value.diagnostics
+    assert (d.code, d.message) == ("invalid-value", "relu has no weights to train: none of its 2 layers has parameters")
+    assert d.span is not None and d.span.line == 4  # the first layer
+    assert not (tmp_path / "run").exists()
+
+
 def _tensors(tmp_path: Path, x: np.ndarray, y: np.ndarray, name: str = "data.npz") -> Path:
     path = tmp_path / name
     np.savez(path, x=x, y=y)

@@ -163,6 +163,17 @@ def _train(
     data = load_data(spec, config, report, device)
 
     model = build(spec, device=device, report=report)
+    if next(model.parameters(), None) is None:  # torch.optim refuses an empty parameter list
+        raise SpecError(
+            [
+                Diagnostic(
+                    "invalid-value",
+                    f"{spec.name} has no weights to train: none of its {len(spec.layers)} layers has parameters",
+                    path=("layers",),
+                    help="add a layer with weights, such as Linear or Conv2d",
+                )
+            ]
+        )
     if resume is not None:
         check_fits(model, resume.model_state, resume.path)
         model.load_state_dict(resume.model_state)
