@@ -377,6 +377,24 @@ def test_float_targets_train_a_regression_without_accuracy(tmp_path: Path) -> No
         assert next(csv.DictReader(f))["val_acc"] == ""
 
 
+def test_cross_entropy_on_a_single_output_is_refused(tmp_path: Path) -> None:
+    """The default loss left on a regression trained nothing and printed `loss 0.0000` every epoch."""
+    assert F.cross_entropy(torch.randn(8, 1), torch.randn(8, 1)).item() == 0  # torch: log_softmax of one value is 0
+    x = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
+    data = _tensors(tmp_path, x, x.sum(1), "reg.npz")
+    text = (
+        "input: [3]\nlayers: [{type: Linear, out_features: 1}]\n"
+        + f"train: {{dataset: {{name: tensors, path: {data}}}}}\n"
+    )
+    with pytest.raises(netspec.SpecError) as info:
+        netspec.train(spec_file(tmp_path, text), out=tmp_path / "run", quiet=True)
+    [d] = info.value.diagnostics
+    assert (d.code, d.path) == ("dataset-shape", ("layers", 0))
+    assert d.message == "CrossEntropyLoss over one output per sample is always 0: a softmax over a single class"
+    assert d.help == "for a regression set `loss: MSELoss` (or L1Loss); for classes, give one output per class"
+    assert not (tmp_path / "run").exists()
+
+
 def test_random_transforms_are_reproducible_whatever_the_workers(tmp_path: Path) -> None:
     """Per-sample augmentation seeds: the same metrics with the samples drawn in this process or in 2 workers."""
     text = TINY + "  transforms: [{type: RandomRotation, degrees: 10}, RandomHorizontalFlip]\n"

@@ -330,6 +330,12 @@ def check_fits(spec: Spec, report: ShapeReport, data: Data, config: TrainConfig)
         if got != spec.input:
             raise _input_mismatch(spec, which, got, config)
     out = report.output_shape[1:]
+    if config.loss == "CrossEntropyLoss" and out == (1,):  # the default loss, left on a regression
+        raise _output_error(
+            spec,
+            "CrossEntropyLoss over one output per sample is always 0: a softmax over a single class",
+            help="for a regression set `loss: MSELoss` (or L1Loss); for classes, give one output per class",
+        )
     if data.classes is not None:
         if len(out) != 1:
             raise _output_error(
