@@ -49,7 +49,7 @@ def from_module(module: nn.Module, input_shape: Sequence[int], *, name: str = "m
             ]
         )
     leaves = list(_leaves(module, ""))
-    problems = [d for leaf in leaves for d in _unsupported(leaf)]
+    problems = [d for leaf in leaves for d in _unsupported(leaf)] + _shared(leaves)
     if problems:
         listed = next((i for i, d in enumerate(problems) if d.help == _SUPPORTED), None)
         raise SpecError(  # the list of supported classes once, not under every problem
@@ -78,7 +78,10 @@ def _is_sequence(module: object) -> bool:
 
 
 def _leaves(module: nn.Module, path: str) -> Iterator[_Leaf]:
-    for key, child in module.named_children():
+    # not named_children(), which yields a module used twice (`act` in `conv, act, conv, act`) only once
+    for key, child in module._modules.items():
+        if child is None:  # a slot set to None, which nn.Sequential's forward would fail on
+            continue
         where = f"{path}.{key}" if path else key
         if _is_sequence(child):
             yield from _leaves(child, where)
@@ -132,6 +135,24 @@ def _unsupported(leaf: _Leaf) -> list[Diagnostic]:
             )
         ]
     return []
+
+
+def _shared(leaves: list[_Leaf]) -> list[Diagnostic]:
+    """A module with weights or buffers at two places: its layers would be built apart, with weights of their own."""
+    first: dict[int, str] = {}
+    problems = []
+    for leaf in leaves:
+        where = first.setdefault(id(leaf.module), leaf.path)
+        if where != leaf.path and leaf.module.state_dict():  # a shared ReLU is as good as two
+            problems.append(
+                Diagnostic(
+                    "invalid-value",
+                    f"the module's `{leaf.path}` is the same {_class(leaf.module)} as `{where}`: shared weights,"
+                    " which a spec cannot express",
+                    help="give each place a module of its own (a spec's layers each have their own weights)",
+                )
+            )
+    return problems
 
 
 def _key(path: str) -> str | None:

@@ -165,6 +165,35 @@ def test_unsupported_modules_are_all_listed_by_path() -> None:
     assert helps[1] == "netspec cannot see what its forward does: rewrite it as netspec layers"
 
 
+def test_a_module_used_twice_is_two_layers() -> None:
+    """`act` in `fc, act, fc, act` is one module at two places; named_children() yields it once, dropping a layer."""
+    act = nn.ReLU()
+    model = nn.Sequential(nn.Linear(4, 8), act, nn.Linear(8, 8), act, nn.Linear(8, 2)).eval()
+    spec = from_module(model, (4,))
+    assert [layer.type for layer in spec.layers] == ["Linear", "ReLU", "Linear", "ReLU", "Linear"]
+    built = build(spec).eval()
+    built.load_state_dict(dict(zip(built.state_dict(), model.state_dict().values(), strict=True)))
+    x = torch.randn(5, 4)
+    with torch.no_grad():
+        assert torch.equal(built(x), model(x))
+
+
+def test_shared_weights_are_listed_as_what_a_spec_cannot_express() -> None:
+    tied = nn.Linear(8, 8)
+    block = nn.Sequential(nn.BatchNorm2d(2), nn.ReLU())
+    model = nn.Sequential(OrderedDict(stem=block, again=block, flat=nn.Flatten(), a=nn.Linear(8, 8), b=tied, c=tied))
+    with pytest.raises(SpecError) as e:
+        from_module(model, (2, 2, 2))
+    assert [(d.code, d.message) for d in e.value.diagnostics] == [
+        (
+            "invalid-value",
+            "the module's `again.0` is the same nn.BatchNorm2d as `stem.0`: shared weights, which a spec"
+            " cannot express",
+        ),
+        ("invalid-value", "the module's `c` is the same nn.Linear as `b`: shared weights, which a spec cannot express"),
+    ]  # the ReLU shared by `stem.1` and `again.1` is fine: it has nothing to share
+
+
 def test_only_sequences_can_be_imported() -> None:
     class Net(nn.Module):
         def __init__(self) -> None:
