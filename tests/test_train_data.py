@@ -192,6 +192,14 @@ def test_tensor_files_that_are_not_x_and_y(tmp_path: Path) -> None:
         _load(text + f"train: {{dataset: {{name: tensors, path: {tmp_path / 'd.npz'}}}}}\n")
     [d] = info.value.diagnostics
     assert (d.code, d.message) == ("dataset-shape", f"{tmp_path / 'd.npz'} holds `images`, `labels`, not `x` and `y`")
+    torch.save({"x": [[0.0, 1.0]] * 4, "y": torch.zeros(4)}, tmp_path / "lists.pt")
+    with pytest.raises(netspec.SpecError) as info:
+        _load(text + f"train: {{dataset: {{name: tensors, path: {tmp_path / 'lists.pt'}}}}}\n")
+    [d] = info.value.diagnostics  # it said "holds `x`, `y`, not `x` and `y`"
+    assert (d.code, d.message) == (
+        "dataset-shape",
+        f"`x` and `y` in {tmp_path / 'lists.pt'} are a list and a Tensor, not tensors",
+    )
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     with pytest.raises(netspec.SpecError) as info:
         _load(text + f"train: {{dataset: {{name: tensors, path: {tmp_path / 'bad.npz'}}}}}\n")

@@ -225,10 +225,15 @@ def _read_xy(path: Path) -> tuple[Tensor, Tensor]:
             ]
         ) from None
     x, y = arrays.get("x"), arrays.get("y")
-    if not isinstance(x, Tensor) or not isinstance(y, Tensor):
+    if x is None or y is None:
         raise _shape_error(
             f"{path} holds {', '.join(f'`{k}`' for k in arrays) or 'nothing netspec can read'}, not `x` and `y`",
             "save the samples as `x` and the labels or targets as `y`",
+        )
+    if not isinstance(x, Tensor) or not isinstance(y, Tensor):  # a .pt file may hold lists
+        raise _shape_error(
+            f"`x` and `y` in {path} are a {type(x).__name__} and a {type(y).__name__}, not tensors",
+            "save them as tensors: torch.save({'x': torch.tensor(...), 'y': torch.tensor(...)}, path)",
         )
     if x.ndim < 2:
         raise _shape_error(
