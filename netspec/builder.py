@@ -1,8 +1,9 @@
-"""Spec -> torch.nn.Sequential, verified against the static report before any weight is allocated. Imports torch.
+"""Spec -> torch.nn.Sequential, sized before any weight is allocated, verified against the report. Imports torch.
 
-`build` makes the modules on the `meta` device (shapes, no memory), checks that the weights fit
-in memory, allocates them on the CPU and initialises them exactly as torch's constructors
-would, then runs two samples through the model and compares every layer with the report.
+`build` checks from the static report that the weights fit in memory, makes the modules on the
+CPU (torch's constructors initialise them, seeded by the spec's `seed`), applies `init`, moves
+them to the device, then runs two samples through the model and compares every layer with the
+report (on the `meta` device, shapes without memory, when those activations would be large).
 """
 
 from __future__ import annotations
