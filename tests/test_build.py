@@ -511,6 +511,18 @@ def test_save_takes_only_a_checkpoint_name(tmp_path: Path, name: str) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lenet.yaml"]
 
 
+def test_checkpoint_suffixes_in_capitals(tmp_path: Path) -> None:
+    """`LENET.PT` is a checkpoint to --save, build and export alike (it was read as YAML: a binary-file error)."""
+    path = tmp_path / "LENET.PT"
+    assert run("build", str(ROOT / "specs/lenet.yaml"), "--save", str(path)).exit_code == 0
+    result = run("build", str(path))
+    assert result.exit_code == 0, result.output
+    assert f"loaded {path}: its weights fit its spec" in result.stdout
+    result = run("export", str(path))
+    assert result.exit_code == 0, result.output
+    assert "class Lenet(nn.Module):" in result.stdout
+
+
 def test_build_command_refuses_a_model_too_large(tmp_path: Path) -> None:
     spec = tmp_path / "huge.yaml"
     spec.write_text("input: [1000000]\nlayers:\n  - {type: Linear, out_features: 1000000}\n")

@@ -18,6 +18,13 @@ if TYPE_CHECKING:  # torch is imported inside the command, never when the CLI st
     from torch import nn
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt")
+
+
+def is_checkpoint(path: Path) -> bool:
+    """Whether a FILE argument names a checkpoint (`model.pt`, `MODEL.PTH`) rather than a spec."""
+    return path.suffix.lower() in CHECKPOINT_SUFFIXES
+
+
 BUILD_EXAMPLES = """\b
 Examples:
   netspec build specs/lenet.yaml                     the table, torchinfo's summary, and that they agree
@@ -76,7 +83,7 @@ def build(
     from ..report import check
     from ..spec import load_spec
 
-    from_checkpoint = file.suffix in CHECKPOINT_SUFFIXES
+    from_checkpoint = is_checkpoint(file)
     given = [f"--{k.replace('_', '-')}" for k, v in train_flags.items() if v not in (None, ())]
     if given and not then_train:
         raise click.UsageError(
@@ -84,7 +91,7 @@ def build(
         )
     if then_train and from_checkpoint:
         raise click.UsageError("--train takes a spec file (to continue a run: netspec train SPEC --resume RUN_DIR)")
-    if save_path is not None and save_path.suffix not in CHECKPOINT_SUFFIXES:
+    if save_path is not None and not is_checkpoint(save_path):
         # netspec tells a checkpoint from a spec by its suffix; this also keeps `--save spec.yaml` from overwriting it
         raise click.UsageError(f"--save writes a checkpoint: name it .pt, .pth or .ckpt (got {save_path})")
     if from_checkpoint:

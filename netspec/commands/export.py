@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..diagnostics import cannot_write
-from .build import CHECKPOINT_SUFFIXES
+from .build import is_checkpoint
 from .output import echo_diagnostics
 
 EXPORT_EXAMPLES = """\b
@@ -40,7 +40,7 @@ def export(file: Path, fmt: str, output: Path | None) -> None:
     if fmt == "onnx" and output is None:
         raise click.UsageError("--format onnx writes a binary file: give it a path with -o, e.g. -o model.onnx")
     ckpt = None
-    if file.suffix in CHECKPOINT_SUFFIXES:
+    if is_checkpoint(file):
         from ..checkpoint import load
 
         ckpt = load(file)
