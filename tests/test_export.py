@@ -408,6 +408,23 @@ def test_onnx_write_failure_is_an_io_error(tmp_path: Path) -> None:
     assert f"error[io-error]: cannot write {target}: {tmp_path / 'a-file'} is a file, not a folder\n" in result.stderr
 
 
+@pytest.mark.parametrize("command", ["export", "import"])
+def test_output_onto_the_input_file_is_refused(command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`-o` naming the input itself would replace a spec with Python, or a checkpoint's weights with YAML."""
+    from netspec.checkpoint import save
+
+    monkeypatch.chdir(tmp_path)
+    spec = netspec.load_spec(ROOT / "specs" / "lenet.yaml")
+    save("lenet.pt", spec=spec, model_state=build(spec).state_dict())
+    Path("lenet.yaml").write_bytes((ROOT / "specs" / "lenet.yaml").read_bytes())
+    source = "lenet.yaml" if command == "export" else "lenet.pt"
+    before = Path(source).read_bytes()
+    result = CliRunner().invoke(cli, [command, source, "-o", f"./{source}"])
+    assert result.exit_code == 2
+    assert f"Error: -o {source} is the input file itself: writing would replace it" in result.stderr
+    assert Path(source).read_bytes() == before
+
+
 @pytest.mark.parametrize("command", ["export", "import", "schema"])
 def test_python_yaml_and_schema_outputs_under_a_file_are_io_errors(command: str, tmp_path: Path) -> None:
     from netspec.checkpoint import save

@@ -8,7 +8,7 @@ import click
 
 from ..diagnostics import cannot_write
 from .build import is_checkpoint
-from .output import echo_diagnostics
+from .output import echo_diagnostics, refuse_overwriting_input
 
 EXPORT_EXAMPLES = """\b
 Examples:
@@ -39,6 +39,7 @@ def export(file: Path, fmt: str, output: Path | None) -> None:
 
     if fmt == "onnx" and output is None:
         raise click.UsageError("--format onnx writes a binary file: give it a path with -o, e.g. -o model.onnx")
+    refuse_overwriting_input(file, output)
     ckpt = None
     if is_checkpoint(file):
         from ..checkpoint import load

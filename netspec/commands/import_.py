@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from .export import write_text
-from .output import parse_input
+from .output import parse_input, refuse_overwriting_input
 
 IMPORT_EXAMPLES = """\b
 Examples:
@@ -82,6 +82,8 @@ def import_(
         module_name, _, attr = source.removeprefix("python:").partition(":")
         if not module_name or not attr:
             raise click.BadParameter(f"expected python:package.module:attribute, got {source!r}", param_hint="SOURCE")
+    else:
+        refuse_overwriting_input(Path(source), output)
     loaded = load_source(source, trust=trust)
     default = _default_name(output) if output else _default_name(Path(source.rsplit(":", 1)[-1]))
     if isinstance(loaded, Spec):

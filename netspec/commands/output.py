@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import click
 
@@ -34,3 +35,9 @@ def parse_input(ctx: click.Context, param: click.Parameter, value: str | None) -
     if max(dims) > INT64_MAX:
         raise click.BadParameter(f"sizes must be at most 2^63 - 1 (torch's int64 limit), got {value!r}")
     return dims
+
+
+def refuse_overwriting_input(source: Path, output: Path | None) -> None:
+    """A usage error when -o names the input file itself: writing the output would destroy it."""
+    if output is not None and output.exists() and source.is_file() and output.samefile(source):
+        raise click.UsageError(f"-o {output} is the input file itself: writing would replace it")
