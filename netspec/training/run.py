@@ -275,7 +275,6 @@ class StopRequest:
 
     def __init__(self) -> None:
         self.requested = False
-        self.signal: int | None = None
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> StopRequest:
@@ -289,7 +288,7 @@ class StopRequest:
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.requested and signum == signal.SIGINT:
             raise KeyboardInterrupt  # a second Ctrl-C: stop now
-        self.requested, self.signal = True, signum
+        self.requested = True
 
     def __exit__(self, *exc: object) -> None:
         for sig, handler in self._previous.items():
