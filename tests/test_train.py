@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import re
 import subprocess
 import sys
@@ -220,6 +221,26 @@ def test_resuming_a_finished_run_leaves_it_as_it_is(tmp_path: Path) -> None:
     assert result.best is not None and result.best.epoch == 1
     # spec.yaml still says what the run used (not lr 0.5), and no second TensorBoard event file
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_extending_a_cosine_run_continues_the_cosine_over_the_new_epochs(tmp_path: Path) -> None:
+    """`T_max` defaults to `epochs`: resumed from 2 to 4 epochs, epochs 3 and 4 take a straight 4-epoch run's lr.
+
+    The checkpoint's T_max (2) took the lr from 0 back up to 0.05 for epoch 4.
+    """
+    path = spec_file(tmp_path, TINY + "  scheduler: CosineAnnealingLR\n")
+    netspec.train(path, epochs=2, out=tmp_path / "resumed", quiet=True)
+    resumed = netspec.train(path, epochs=4, resume=tmp_path / "resumed", quiet=True)
+    param = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.Adam([param], lr=0.01)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=4)
+    straight = []
+    for _ in range(4):
+        straight.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        schedule.step()
+    assert [m.lr for m in resumed.history] == pytest.approx([0.01, 0.005, *straight[2:]])  # 2 epochs of T_max 2
+    assert straight[2:] == pytest.approx([0.005, 0.01 * (1 + math.cos(3 * math.pi / 4)) / 2])
 
 
 def test_resume_refuses_a_checkpoint_from_another_spec(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import random
 from collections.abc import Callable, Mapping
@@ -346,6 +347,16 @@ def _restore(
                     )
                 ]
             )
+        cosine = config.scheduler
+        span = (cosine.T_max or config.epochs) if isinstance(cosine, CosineAnnealingLR) else None
+        if isinstance(cosine, CosineAnnealingLR) and scheduler.T_max != span:
+            # `T_max` (by default `epochs`, which a resume raises) changed: the cosine continues over the new
+            # span; the state's T_max would take the lr back up after the old end. torch steps it by a ratio
+            # to the current lr, so that lr is first set to the closed form at this epoch.
+            scheduler.T_max = span
+            where = (1 + math.cos(math.pi * scheduler.last_epoch / scheduler.T_max)) / 2
+            for group, base in zip(optimizer.param_groups, scheduler.base_lrs):
+                group["lr"] = cosine.eta_min + (base - cosine.eta_min) * where
     if scaler is not None and extra.get("scaler") is not None:
         scaler.load_state_dict(extra["scaler"])
     set_rng_state(extra["rng"])
