@@ -259,11 +259,18 @@ def import_object(module_name: str, attr: str) -> nn.Module:
 
 
 def _load_file(path: Path, trust: bool) -> Spec | nn.Module:
-    from .checkpoint import FORMAT, from_payload
+    from .checkpoint import FORMAT, ZIP_MAGIC, from_payload
 
     if not path.is_file():
         what = "a directory" if path.is_dir() else "not found"
         raise _error("io-error", f"{path} is {what}", help="pass a .pt file, or python:package.module:attribute")
+    with path.open("rb") as f:
+        head = f.read(len(ZIP_MAGIC))
+    if head != ZIP_MAGIC and not head.startswith(b"\x80"):  # torch.save's zip, or its older format: a pickle
+        what = "empty" if not head else "not a torch file (torch.save writes a zip archive)"
+        raise _error(
+            "checkpoint", f"{path} is {what}", help="pass a file written by torch.save or netspec", source=path
+        )
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
@@ -309,11 +316,13 @@ def _unpickle(path: Path) -> Any:
             source=path,
         ) from None
     except Exception as e:
-        raise _unreadable(path, e) from None
+        raise _unreadable(path, e, weights_only=False) from None
 
 
-def _unreadable(path: Path, e: BaseException) -> SpecError:
-    reason = "weights-only loading refused it" if isinstance(e, pickle.UnpicklingError) else _exception(e)
+def _unreadable(path: Path, e: BaseException, weights_only: bool = True) -> SpecError:
+    # weights-only loading words every refusal as "Weights only load failed. In PyTorch 2.6, ...": say it shortly
+    refused = weights_only and isinstance(e, pickle.UnpicklingError)
+    reason = "weights-only loading refused it" if refused else _exception(e)
     return _error(
         "checkpoint",
         f"cannot read {path} as a torch file ({reason})",

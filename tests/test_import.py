@@ -440,21 +440,31 @@ def test_cli_refuses_a_name_no_spec_can_have(tmp_path: Path) -> None:
     [
         ("state_dict", "holds only weights (a state_dict), not the layers they belong to"),
         ("list", "holds a list, not a module or a netspec checkpoint"),
-        ("junk", "cannot read {path} as a torch file"),
+        ("junk", "error[checkpoint]: {path} is not a torch file (torch.save writes a zip archive)\n"),
+        ("empty", "error[checkpoint]: {path} is empty\n"),
+        ("truncated", "error[checkpoint]: cannot read {path} as a torch file (RuntimeError: PytorchStreamReader"),
     ],
 )
-def test_cli_reports_pt_files_it_cannot_import(tmp_path: Path, content: str, message: str) -> None:
+@pytest.mark.parametrize("trust", [[], ["--trust"]])  # the reason is the file's, whether it is unpickled or not
+def test_cli_reports_pt_files_it_cannot_import(tmp_path: Path, content: str, message: str, trust: list[str]) -> None:
     path = tmp_path / "file.pt"
     if content == "state_dict":
         torch.save(nn.Linear(2, 2).state_dict(), path)
     elif content == "list":
         torch.save([1, 2], path)
+    elif content == "truncated":
+        torch.save(nn.Sequential(nn.Linear(2, 2)), path)
+        path.write_bytes(path.read_bytes()[:500])
     else:
-        path.write_bytes(b"not a torch file at all")
-    result = CliRunner().invoke(cli, ["import", str(path), "--input", "2"])
+        path.write_bytes(b"" if content == "empty" else b"input: [3]\nlayers: [ReLU]\n")  # a spec is no .pt
+    result = CliRunner().invoke(cli, ["import", str(path), "--input", "2", *trust])
     assert result.exit_code == 1
     assert "error[checkpoint]" in result.stderr
     assert message.format(path=path) in result.stderr
+    assert "weights-only" not in result.stderr
+    missing = CliRunner().invoke(cli, ["import", str(tmp_path / "nope.pt"), *trust])
+    assert missing.exit_code == 2
+    assert f"error[io-error]: {tmp_path / 'nope.pt'} is not found" in missing.stderr
     missing = CliRunner().invoke(cli, ["import", str(tmp_path / "nope.pt")])
     assert missing.exit_code == 2
     assert f"error[io-error]: {tmp_path / 'nope.pt'} is not found" in missing.stderr
