@@ -253,6 +253,30 @@ def test_resume_refuses_a_checkpoint_from_another_spec(tmp_path: Path) -> None:
     assert d.message == f"{tmp_path / 'run' / 'last.pt'} was trained from another spec: its `layers` differ from tiny's"
 
 
+def test_resuming_from_an_earlier_checkpoint_of_a_run_is_refused(tmp_path: Path) -> None:
+    """best.pt (or any file beside last.pt): the run would continue in its folder, over the later epochs."""
+    import shutil
+
+    out = tmp_path / "run"
+    netspec.train(spec_file(tmp_path), epochs=1, out=out, quiet=True)
+    shutil.copy(out / "last.pt", out / "epoch1.pt")
+    netspec.train(spec_file(tmp_path), epochs=2, resume=out, quiet=True)
+    before = (out / "metrics.csv").read_bytes(), (out / "last.pt").read_bytes()
+    with pytest.raises(netspec.SpecError) as info:
+        netspec.train(spec_file(tmp_path), epochs=3, resume=out / "epoch1.pt", quiet=True)
+    [d] = info.value.diagnostics
+    assert d.code == "checkpoint"
+    assert d.message == (
+        f"{out / 'epoch1.pt'} is not its run's last state: resuming from it would overwrite {out / 'last.pt'}"
+        " and the later rows of metrics.csv"
+    )
+    assert ((out / "metrics.csv").read_bytes(), (out / "last.pt").read_bytes()) == before  # epoch 2 is still there
+    (tmp_path / "branch").mkdir()
+    shutil.copy(out / "epoch1.pt", tmp_path / "branch" / "last.pt")  # as the help says
+    branch = netspec.train(spec_file(tmp_path), epochs=2, resume=tmp_path / "branch" / "last.pt", quiet=True)
+    assert [m.epoch for m in branch.history] == [1, 2] and branch.run_dir == tmp_path / "branch"
+
+
 def test_an_existing_run_is_never_overwritten(tmp_path: Path) -> None:
     out = tmp_path / "run"
     netspec.train(spec_file(tmp_path), epochs=1, out=out, quiet=True)

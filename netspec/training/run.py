@@ -247,6 +247,14 @@ def save(
 def load_resume(run_dir: Path, spec: Spec) -> Resume:
     """last.pt of `run_dir` (or a checkpoint file), refused when it was trained from another network."""
     path = run_dir / "last.pt" if run_dir.is_dir() else run_dir
+    if path.name != "last.pt" and (path.parent / "last.pt").is_file():  # the run continues in path.parent
+        raise _refuse(
+            path,
+            f"{path} is not its run's last state: resuming from it would overwrite {path.parent / 'last.pt'}"
+            " and the later rows of metrics.csv",
+            f"continue the run with `--resume {path.parent}`, or copy {path.name} to last.pt in a new folder"
+            " and resume that",
+        )
     ckpt = checkpoint.load(path)
     if "optimizer" not in ckpt.extra:
         raise _refuse(path, f"{path} holds weights only, not a training run to resume", "start a new run instead")
