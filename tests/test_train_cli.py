@@ -152,7 +152,7 @@ def test_evaluate_the_training_split_without_augmentation(tmp_path: Path) -> Non
     assert result.output == f"digits train: loss {loss:.4f}, acc {acc:.3f} (1,438 samples)\n"
 
 
-def test_predict_gives_the_models_top_classes(spec: Path, tmp_path: Path) -> None:
+def test_predict_gives_the_models_top_classes(spec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "run"
     assert CliRunner().invoke(cli, ["train", str(spec), "--epochs", "2", "--out", str(out)]).exit_code == 0
     from sklearn.datasets import load_digits
@@ -170,6 +170,11 @@ def test_predict_gives_the_models_top_classes(spec: Path, tmp_path: Path) -> Non
     assert result.output == f"{png}: {expected}\n"
     missing = CliRunner().invoke(cli, ["predict", str(out / "best.pt"), str(tmp_path / "nope.png")])
     assert missing.exit_code == 2 and f"cannot read {tmp_path / 'nope.png'} as an image" in missing.output
+    with monkeypatch.context() as m:  # Pillow refuses images over twice this many pixels, as a decompression bomb
+        m.setattr(Image, "MAX_IMAGE_PIXELS", 16)
+        bomb = CliRunner().invoke(cli, ["predict", str(out / "best.pt"), str(png)])
+    assert bomb.exit_code == 2
+    assert bomb.output.startswith(f"error[io-error]: cannot read {png} as an image (DecompressionBombError)\n")
 
 
 @pytest.mark.parametrize("command", ["evaluate", "predict"])

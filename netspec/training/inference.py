@@ -133,14 +133,14 @@ def _name(classes: list[str], i: int) -> str:
 
 def _image(path: Path, spec: Spec) -> Tensor:
     """An image file as the model's input: grey or RGB as the spec takes, validation transforms, resized to (H, W)."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
     from torchvision.transforms.v2.functional import pil_to_tensor
 
     c, h, w = spec.input
     try:
         with Image.open(path) as im:
             image = im.convert("L" if c == 1 else "RGB")
-    except (OSError, UnidentifiedImageError) as e:
+    except (OSError, Image.DecompressionBombError) as e:  # OSError includes UnidentifiedImageError
         raise SpecError(
             [
                 Diagnostic(
