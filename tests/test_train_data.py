@@ -339,3 +339,23 @@ def test_a_transform_that_fails_on_one_image_mid_epoch(tmp_path: Path) -> None:
         f"the transforms fail on {tmp_path / 'tree' / 'dog' / '2.png'}, of shape (3, 6, 6):"
         " Required crop size (8, 8) is larger than input image size (6, 6)."
     )
+
+
+@pytest.mark.parametrize("kind", ["tensors", "imagefolder"])
+def test_a_missing_val_path_is_pointed_at(tmp_path: Path, kind: str) -> None:
+    """The caret goes under `val_path`, the file that is missing, not under `path`."""
+    if kind == "tensors":
+        np.savez(tmp_path / "d.npz", x=np.zeros((4, 3), np.float32), y=np.arange(4) % 2)
+        present = tmp_path / "d.npz"
+    else:
+        _tree(tmp_path / "tree", {"cat": [(8, 8)], "dog": [(8, 8)]})
+        present = tmp_path / "tree"
+    text = (
+        "input: [3]\nlayers: [{type: Linear, out_features: 2}]\ntrain:\n  dataset:\n"
+        f"    name: {kind}\n    path: {present}\n    val_path: {tmp_path / 'nope'}\n"
+    )
+    with pytest.raises(netspec.SpecError) as info:
+        _load(text)
+    [d] = info.value.diagnostics
+    assert (d.code, d.message) == ("dataset-missing", f"{tmp_path / 'nope'} does not exist")
+    assert d.span is not None and d.span.text == f"    val_path: {tmp_path / 'nope'}"

@@ -190,9 +190,9 @@ def _labels(targets: Any) -> Tensor:
 
 
 def _tensor_file(ds: TensorFile) -> _Raw:
-    x, y = _read_xy(Path(ds.path))
+    x, y = _read_xy(Path(ds.path), "path")
     if ds.val_path is not None:
-        vx, vy = _read_xy(Path(ds.val_path))
+        vx, vy = _read_xy(Path(ds.val_path), "val_path")
     else:
         train, val = split_indices(y, ds.val_fraction)
         x, y, vx, vy = x[train], y[train], x[val], y[val]
@@ -202,10 +202,10 @@ def _tensor_file(ds: TensorFile) -> _Raw:
     return _Raw(x, y, vx, vy, classes)
 
 
-def _read_xy(path: Path) -> tuple[Tensor, Tensor]:
-    """`x` and `y` from an .npz (numpy) or .pt (torch, read with weights_only) file."""
+def _read_xy(path: Path, key: str) -> tuple[Tensor, Tensor]:
+    """`x` and `y` from an .npz (numpy) or .pt (torch, read with weights_only) file; `key` names it in the spec."""
     if not path.is_file():
-        raise _missing(path, "give the path of an .npz or .pt file holding `x` and `y`")
+        raise _missing(path, key, "give the path of an .npz or .pt file holding `x` and `y`")
     try:
         if path.suffix == ".npz":
             with np.load(path, allow_pickle=False) as f:
@@ -219,7 +219,7 @@ def _read_xy(path: Path) -> tuple[Tensor, Tensor]:
                 Diagnostic(
                     "dataset-missing",
                     f"cannot read {path} ({type(e).__name__})",
-                    path=("train", "dataset", "path"),
+                    path=("train", "dataset", key),
                     help="save it with numpy.savez(path, x=..., y=...) or torch.save({'x': ..., 'y': ...}, path)",
                 )
             ]
@@ -268,17 +268,17 @@ def _image_folder(
 ) -> tuple[Samples, Samples, list[str]]:
     from torchvision.datasets import ImageFolder as TorchImageFolder
 
-    def open_tree(path: str) -> Any:
+    def open_tree(path: str, key: str) -> Any:
         if not Path(path).is_dir():
-            raise _missing(Path(path), "give a folder with one subfolder of images per class")
+            raise _missing(Path(path), key, "give a folder with one subfolder of images per class")
         try:
             return TorchImageFolder(path)
         except (FileNotFoundError, OSError) as e:
-            raise _missing(Path(path), f"it needs one subfolder of images per class ({e})") from None
+            raise _missing(Path(path), key, f"it needs one subfolder of images per class ({e})") from None
 
-    tree = open_tree(ds.path)
+    tree = open_tree(ds.path, "path")
     if ds.val_path is not None:
-        val_tree = open_tree(ds.val_path)
+        val_tree = open_tree(ds.val_path, "val_path")
         if val_tree.classes != tree.classes:
             raise _shape_error(
                 f"the class folders of {ds.val_path} ({', '.join(val_tree.classes)}) differ from "
@@ -405,13 +405,13 @@ def _shape_error(message: str, help: str) -> SpecError:
     return SpecError([Diagnostic("dataset-shape", message, path=("train", "dataset"), help=help)])
 
 
-def _missing(path: Path, help: str) -> SpecError:
+def _missing(path: Path, key: str, help: str) -> SpecError:
     return SpecError(
         [
             Diagnostic(
                 "dataset-missing",
                 f"{path} does not exist" if not path.exists() else f"{path} is not a dataset netspec can read",
-                path=("train", "dataset", "path"),
+                path=("train", "dataset", key),
                 notes=(f"netspec looked in {path.resolve()}",),
                 help=help,
             )
