@@ -314,6 +314,10 @@ def test_a_network_without_weights(tmp_path: Path) -> None:
     assert (d.code, d.message) == ("invalid-value", "relu has no weights to train: none of its 2 layers has parameters")
     assert d.span is not None and d.span.line == 4  # the first layer
     assert not (tmp_path / "run").exists()
+    one = netspec.parse_spec("name: relu\ninput: [64]\nlayers: [ReLU]\n")
+    with pytest.raises(netspec.SpecError) as info:
+        netspec.train(one, out=tmp_path / "run", quiet=True)
+    assert info.value.diagnostics[0].message == "relu has no weights to train: its one layer has no parameters"
 
 
 def _tensors(tmp_path: Path, x: np.ndarray, y: np.ndarray, name: str = "data.npz") -> Path:

@@ -169,7 +169,12 @@ def _train(
             [
                 Diagnostic(
                     "invalid-value",
-                    f"{spec.name} has no weights to train: none of its {len(spec.layers)} layers has parameters",
+                    f"{spec.name} has no weights to train: "
+                    + (
+                        "its one layer has no parameters"
+                        if len(spec.layers) == 1
+                        else f"none of its {len(spec.layers)} layers has parameters"
+                    ),
                     path=("layers",),
                     help="add a layer with weights, such as Linear or Conv2d",
                 )
