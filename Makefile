@@ -22,6 +22,7 @@ pytest: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check netspec tests examples benchmarks
+	$(BIN)/ruff format --check netspec tests examples benchmarks
 	$(BIN)/mypy netspec
 
 bench: $(STAMP)

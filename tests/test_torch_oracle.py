@@ -35,24 +35,42 @@ out_size = st.one_of(small, st.tuples(_maybe(small), _maybe(small)))
 
 LAYERS = st.one_of(
     _layer(
-        "Conv2d", in_channels=st.integers(1, 6), out_channels=st.integers(1, 6).map(lambda c: c).filter(bool),
+        "Conv2d",
+        in_channels=st.integers(1, 6),
+        out_channels=st.integers(1, 6).map(lambda c: c).filter(bool),
         kernel_size=st.one_of(st.integers(1, 5), st.tuples(st.integers(1, 5), st.integers(1, 5))),
-        stride=pairs, padding=st.one_of(pad2, st.sampled_from(["same", "valid"])), dilation=st.one_of(
-            st.integers(1, 2), st.tuples(st.integers(1, 2), st.integers(1, 2))),
-        groups=st.sampled_from([1, 2, 3]), bias=st.booleans(),
+        stride=pairs,
+        padding=st.one_of(pad2, st.sampled_from(["same", "valid"])),
+        dilation=st.one_of(st.integers(1, 2), st.tuples(st.integers(1, 2), st.integers(1, 2))),
+        groups=st.sampled_from([1, 2, 3]),
+        bias=st.booleans(),
         padding_mode=st.sampled_from(["zeros", "reflect", "replicate", "circular"]),
     ).map(lambda d: {"out_channels": 4, "kernel_size": 3, **d}),
-    _layer("MaxPool2d", kernel_size=pairs, stride=pairs, padding=pad2, dilation=st.integers(1, 2),
-           ceil_mode=st.booleans()).map(lambda d: {"kernel_size": 2, **d}),
-    _layer("AvgPool2d", kernel_size=pairs, stride=pairs, padding=pad2, ceil_mode=st.booleans(),
-           count_include_pad=st.booleans(), divisor_override=st.integers(1, 4)).map(lambda d: {"kernel_size": 2, **d}),
+    _layer(
+        "MaxPool2d", kernel_size=pairs, stride=pairs, padding=pad2, dilation=st.integers(1, 2), ceil_mode=st.booleans()
+    ).map(lambda d: {"kernel_size": 2, **d}),
+    _layer(
+        "AvgPool2d",
+        kernel_size=pairs,
+        stride=pairs,
+        padding=pad2,
+        ceil_mode=st.booleans(),
+        count_include_pad=st.booleans(),
+        divisor_override=st.integers(1, 4),
+    ).map(lambda d: {"kernel_size": 2, **d}),
     _layer("AdaptiveAvgPool2d", output_size=out_size).map(lambda d: {"output_size": 2, **d}),
     _layer("AdaptiveMaxPool2d", output_size=out_size).map(lambda d: {"output_size": 1, **d}),
-    _layer("BatchNorm2d", num_features=st.integers(1, 6), affine=st.booleans(),
-           track_running_stats=st.booleans(), momentum=st.sampled_from([0.1, 0.5])),
+    _layer(
+        "BatchNorm2d",
+        num_features=st.integers(1, 6),
+        affine=st.booleans(),
+        track_running_stats=st.booleans(),
+        momentum=st.sampled_from([0.1, 0.5]),
+    ),
     _layer("Flatten", start_dim=st.integers(-4, 3), end_dim=st.integers(-4, 3)),
     _layer("Linear", in_features=st.integers(1, 40), out_features=st.integers(1, 16), bias=st.booleans()).map(
-        lambda d: {"out_features": 8, **d}),
+        lambda d: {"out_features": 8, **d}
+    ),
     _layer("ZeroPad2d", padding=pad4).map(lambda d: {"padding": 1, **d}),
     _layer("ConstantPad2d", padding=pad4, value=st.floats(-2, 2)).map(lambda d: {"padding": 1, "value": 0.5, **d}),
     _layer("ReflectionPad2d", padding=pad4).map(lambda d: {"padding": 1, **d}),
