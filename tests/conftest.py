@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 from hypothesis import HealthCheck, settings
@@ -16,6 +18,23 @@ settings.register_profile(
 )
 settings.register_profile("quick", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("quick" if os.environ.get("NETSPEC_QUICK") else "default")
+
+
+def run_python(args: list[str], folder: Path) -> subprocess.CompletedProcess[str]:
+    """`python ARGS` in `folder`, which gets a link to the repository's specs/ (so files it writes land there)."""
+    (folder / "specs").symlink_to(ROOT / "specs")
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={
+            **os.environ,
+            "NO_COLOR": "1",
+            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        },
+    )
 
 
 def pytest_addoption(parser: object) -> None:

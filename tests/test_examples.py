@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import ast
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, run_python
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 FAST = {"check_spec.py", "walk_report.py", "catch_errors.py", "spec_from_dict.py"}  # torch-free, well under a second
@@ -59,19 +56,7 @@ def test_the_checker_examples_exist() -> None:
 )
 def test_example_runs(script: Path, tmp_path: Path) -> None:
     """Each runs from an empty folder holding only a link to specs/, so files it writes land there."""
-    (tmp_path / "specs").symlink_to(ROOT / "specs")
-    run = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={
-            **os.environ,
-            "NO_COLOR": "1",
-            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-        },
-    )
+    run = run_python([str(script)], tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "Traceback" not in run.stderr
     assert run.stdout.strip(), "an example should show what it does"

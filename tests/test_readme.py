@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from click.testing import CliRunner
 import netspec
 from netspec.cli import cli
 
-from .conftest import ROOT
+from .conftest import ROOT, run_python
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -55,19 +54,7 @@ def _heavy(code: str) -> bool:
 )
 def test_python_block_runs(line: int, code: str, tmp_path: Path) -> None:
     """Each block runs on its own, in an empty folder that has the repository's specs/."""
-    (tmp_path / "specs").symlink_to(ROOT / "specs")
-    run = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={
-            **os.environ,
-            "NO_COLOR": "1",
-            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-        },
-    )
+    run = run_python(["-c", code], tmp_path)
     assert run.returncode == 0, f"README.md line {line}:\n{run.stderr[-3000:]}"
 
 
