@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..checkpoint import Checkpoint, check_fits, load
+from ..checkpoint import Checkpoint, load, restore
 from ..diagnostics import Diagnostic, SpecError
 from ..report import check
 from ..spec import Spec
@@ -48,13 +48,9 @@ class Prediction:
 
 
 def _model(path: str | os.PathLike[str], device: torch.device) -> tuple[Checkpoint, nn.Module]:
-    from ..builder import build
-
     ckpt = load(path)
-    model = build(ckpt.spec)
-    check_fits(model, ckpt.model_state, Path(path))
-    model.load_state_dict(ckpt.model_state)
-    return ckpt, model.to(device).eval()
+    # restore keeps the weights' stored dtype; evaluation and prediction feed float32 samples
+    return ckpt, restore(ckpt, path, device=device).float().eval()
 
 
 def evaluate_checkpoint(
