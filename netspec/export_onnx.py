@@ -17,6 +17,7 @@ from .diagnostics import Diagnostic, SpecError, cannot_write
 from .render import fmt_shape
 from .report import ShapeReport, check
 from .spec import Spec
+from .validation import at
 
 # What torch's ONNX exporter (the torch.export-based one, torch's default since 2.9) imports.
 REQUIRED = ("onnx", "onnxscript")
@@ -100,14 +101,15 @@ def _refuse_mistranslations(spec: Spec, report: ShapeReport) -> None:
         path = ("layers", info.index, "divisor_override")
         raise SpecError(
             [
-                Diagnostic(
-                    "export-failed",
-                    f"torch.onnx drops `divisor_override` (={divisor}) of layer {info.index}"
-                    f" ({info.name}: {info.type}): the ONNX model would divide by the window size instead",
-                    path=path,
-                    span=spec.source.span(path) if spec.source else None,
-                    source=spec.source.source if spec.source else None,
-                    help="remove `divisor_override` (and scale the next layer), or export --format python",
+                at(
+                    spec.source,
+                    path,
+                    Diagnostic(
+                        "export-failed",
+                        f"torch.onnx drops `divisor_override` (={divisor}) of layer {info.index}"
+                        f" ({info.name}: {info.type}): the ONNX model would divide by the window size instead",
+                        help="remove `divisor_override` (and scale the next layer), or export --format python",
+                    ),
                 )
             ]
         )
@@ -125,15 +127,16 @@ def _failure(error: Exception, spec: Spec, report: ShapeReport) -> SpecError:
     path = ("layers", layer.index, "type")
     return SpecError(
         [
-            Diagnostic(
-                "export-failed",
-                f"torch.onnx has no ONNX translation for `aten.{op[1]}`, which layer {layer.index}"
-                f" ({layer.name}: {layer.type}) uses with input {fmt_shape(layer.input_shape)}",
-                path=path,
-                span=spec.source.span(path) if spec.source else None,
-                source=spec.source.source if spec.source else None,
-                notes=(cause,),
-                help=_HELP,
+            at(
+                spec.source,
+                path,
+                Diagnostic(
+                    "export-failed",
+                    f"torch.onnx has no ONNX translation for `aten.{op[1]}`, which layer {layer.index}"
+                    f" ({layer.name}: {layer.type}) uses with input {fmt_shape(layer.input_shape)}",
+                    notes=(cause,),
+                    help=_HELP,
+                ),
             )
         ]
     )

@@ -378,13 +378,11 @@ def _input_mismatch(spec: Spec, which: str, got: tuple[int, ...], config: TrainC
     if which == "validation" and any(t.random for t in config.transforms) and config.val_transforms is None:
         random_note = ("validation samples skip the random transforms: list `val_transforms` to resize them",)
     fix = f"add {' and '.join(fixes)} transforms, or " if fixes else ""
-    span = spec.source.span(("input",)) if spec.source is not None else None
-    return SpecError(
+    return SpecError(  # the trainer's `locate` points it at the file
         [
             Diagnostic(
                 "dataset-shape",
                 f"{which} samples are {_dims(got)} but the spec takes {_dims(want)}",
-                span=span,
                 path=("input",),
                 notes=random_note,
                 help=f"{fix}change `input` to {list(got) if len(want) == len(got) else [math.prod(got)]}",
@@ -394,11 +392,8 @@ def _input_mismatch(spec: Spec, which: str, got: tuple[int, ...], config: TrainC
 
 
 def _output_error(spec: Spec, message: str, help: str | None = None) -> SpecError:
-    path = ("layers", len(spec.layers) - 1)
-    span = spec.source.span(path) if spec.source is not None else None
-    return SpecError(
-        [Diagnostic("dataset-shape", message, span=span, path=path, help=help or "end the network with Linear")]
-    )
+    path = ("layers", len(spec.layers) - 1)  # the trainer's `locate` points it at the file
+    return SpecError([Diagnostic("dataset-shape", message, path=path, help=help or "end the network with Linear")])
 
 
 def _shape_error(message: str, help: str) -> SpecError:
