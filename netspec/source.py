@@ -153,7 +153,7 @@ def load_yaml(text: str, source: str) -> tuple[Any, SourceMap]:
     try:
         return _compose(loader, smap), smap
     except yaml.MarkedYAMLError as e:
-        raise SpecError([_syntax_diagnostic(e, smap)]) from None
+        raise SpecError([_own_limit_before(text, e, smap) or _syntax_diagnostic(e, smap)]) from None
     except yaml.YAMLError as e:  # ReaderError: a control character YAML forbids
         position = getattr(e, "position", 0)
         line = text.count("\n", 0, position)
@@ -175,6 +175,36 @@ def load_yaml(text: str, source: str) -> tuple[Any, SourceMap]:
         ) from None
     finally:
         loader.dispose()
+
+
+def _own_limit_before(text: str, error: yaml.MarkedYAMLError, smap: SourceMap) -> Diagnostic | None:
+    """netspec's own diagnostic for the text before a parser error, if that text already breaks one of its rules.
+
+    libyaml scans up to 1,024 characters ahead of the last event it hands over, and since PyYAML 6.0.4 it stops
+    at its own nesting limit (1,000 levels) inside that window, before the composer sees the 65th level. So the
+    text up to the end of the error's line is composed again with PyYAML's pure-Python parser (no nesting
+    limit in any version): whatever netspec refuses there (depth, aliases, tags, duplicate keys) is the
+    answer, with netspec's message and position whatever PyYAML is installed. Only failing files pay for this.
+    """
+    mark = error.problem_mark or error.context_mark
+    if mark is None:  # pragma: no cover - the parser always marks its errors
+        return None
+    end = 0
+    for _ in range(mark.line + 1):  # the end of the error's line (libyaml's `index` counts bytes in some versions)
+        end = text.find("\n", end) + 1
+        if end == 0:
+            end = len(text)
+            break
+    loader = yaml.SafeLoader(text[:end])
+    try:
+        _compose(loader, SourceMap(smap.source, text))
+    except SpecError as own:
+        return own.diagnostics[0]
+    except yaml.YAMLError:
+        return None  # the same syntax error (or the cut-off end): libyaml's report stands
+    finally:
+        loader.dispose()
+    return None  # the pure-Python parser accepts what libyaml refused: libyaml's report stands
 
 
 # What to close when the parser ran off the end of a construct it names in its context.
