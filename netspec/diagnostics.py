@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -24,10 +25,11 @@ CODES: dict[str, str] = {
     "unknown-layer": "a layer `type` that netspec does not know",
     "unknown-field": "an argument the layer (or section) does not take",
     "invalid-value": "a value of the wrong type or out of range",
-    "duplicate-name": "two layers share a `name`",
+    "duplicate-name": "two layers in one block (or at the top level) share a `name`",
     "shape-mismatch": "a declared input size (`in_channels`, `in_features`, `num_features`)"
     " disagrees with the incoming tensor",
     "rank-mismatch": "a layer gets a tensor with the wrong number of dimensions",
+    "branch-mismatch": "the branches of a block give shapes that its join (add, concatenate, multiply) cannot combine",
     "empty-output": "a layer would produce an output dimension of zero or less",
     "padding-too-large": "padding larger than torch allows for the input or kernel",
     "missing-flatten": "warning: Linear applied to a multi-dimensional input acts on its last dimension only",
@@ -39,6 +41,7 @@ CODES: dict[str, str] = {
     "missing-dependency": "an optional package the command needs is not installed",
     "export-failed": "torch.onnx cannot translate a layer of the model into ONNX, or would translate it wrongly",
     "non-finite-loss": "training stopped because the loss became NaN or infinite",
+    "too-many-layers": "the spec, once its blocks and repeats are expanded, has more layers than netspec's limit",
 }
 
 
@@ -55,6 +58,14 @@ class Span:
 
 
 @dataclass(frozen=True)
+class Related:
+    """Another place a diagnostic concerns (the other branch of a block, the instance of a template), and why."""
+
+    span: Span
+    message: str
+
+
+@dataclass(frozen=True)
 class Diagnostic:
     """One finding: rendered by the CLI, carried by SpecError in the library."""
 
@@ -66,6 +77,7 @@ class Diagnostic:
     notes: tuple[str, ...] = ()
     help: str | None = None
     source: str | None = None  # the file, when there is no span to say it
+    related: tuple[Related, ...] = ()  # other places it concerns, each shown with its own caret
 
     def __post_init__(self) -> None:
         if self.code not in CODES:  # a typo in a code is a netspec bug, caught by the tests
@@ -131,3 +143,19 @@ def path_str(path: Path) -> str:
     for item in path:
         out += f"[{item}]" if isinstance(item, int) else (f".{item}" if out else str(item))
     return out
+
+
+def did_you_mean(word: str, choices: list[str], aliases: dict[str, str] | None = None) -> str | None:
+    if aliases and word in aliases:
+        return aliases[word]
+    if len(word) > 100:  # no typo is that long, and difflib's cost grows with it
+        return None
+    lowered = {c.lower(): c for c in choices}
+    if word.lower() in lowered:
+        return lowered[word.lower()]
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6) or difflib.get_close_matches(
+        word.lower(), list(lowered), n=1, cutoff=0.6
+    )
+    if not close:
+        return None
+    return lowered.get(close[0], close[0])

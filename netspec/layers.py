@@ -2,15 +2,20 @@
 
 Input sizes (`in_channels`, `in_features`, `num_features`) are optional: the checker infers
 them from the incoming tensor, and checks them when they are given. Defaults are torch's.
-Adding a layer kind means a record here, a rule in `shapes.py` and a line in `builder.py`;
-tests fail if any of those tables misses a kind.
+Adding a layer kind means a record here (in the `Layer` union) and a rule in `shapes.py`; the
+builder makes `torch.nn.<type>` from the arguments the rule returns. Tests fail if a kind lacks
+either, or if torch has no class of that name.
+
+Blocks (`Sequential`, `Residual`, `Concat`, `Multiply`) are records whose arguments hold layer lists,
+so a spec is a tree; `blocks.py` expands user-defined block kinds into them before validation.
 """
 
 from __future__ import annotations
 
 import keyword
 import re
-from typing import Annotated, Any, Literal, Union
+from collections.abc import Sequence
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
@@ -165,12 +170,19 @@ class LayerBase(BaseModel):
     type: str  # each record narrows this to its own Literal, the union's discriminator
     name: LayerName | None = None
 
+    # The automatic submodule name's stem in a block's scope: `conv1`, `fc2`; by default the type, lowercased.
+    prefix: ClassVar[str] = ""
+    # The arguments the checker may infer from the incoming tensor (its rule returns them as `inferred`).
+    input_sizes: ClassVar[tuple[str, ...]] = ()
+
 
 # -- convolution and pooling -------------------------------------------------------------
 
 
 class Conv2d(LayerBase):
     type: Literal["Conv2d"] = "Conv2d"
+    prefix = "conv"
+    input_sizes = ("in_channels",)
     in_channels: PositiveInt | None = None
     out_channels: PositiveInt
     kernel_size: Size2
@@ -185,6 +197,7 @@ class Conv2d(LayerBase):
 
 class MaxPool2d(LayerBase):
     type: Literal["MaxPool2d"] = "MaxPool2d"
+    prefix = "pool"
     kernel_size: Size2
     stride: Size2 | None = None  # None: torch uses kernel_size
     padding: Pad2 = 0
@@ -194,6 +207,7 @@ class MaxPool2d(LayerBase):
 
 class AvgPool2d(LayerBase):
     type: Literal["AvgPool2d"] = "AvgPool2d"
+    prefix = "pool"
     kernel_size: Size2
     stride: Size2 | None = None
     padding: Pad2 = 0
@@ -204,11 +218,13 @@ class AvgPool2d(LayerBase):
 
 class AdaptiveAvgPool2d(LayerBase):
     type: Literal["AdaptiveAvgPool2d"] = "AdaptiveAvgPool2d"
+    prefix = "pool"
     output_size: OutputSize
 
 
 class AdaptiveMaxPool2d(LayerBase):
     type: Literal["AdaptiveMaxPool2d"] = "AdaptiveMaxPool2d"
+    prefix = "pool"
     output_size: OutputSize
 
 
@@ -217,6 +233,8 @@ class AdaptiveMaxPool2d(LayerBase):
 
 class BatchNorm2d(LayerBase):
     type: Literal["BatchNorm2d"] = "BatchNorm2d"
+    prefix = "bn"
+    input_sizes = ("num_features",)
     num_features: PositiveInt | None = None
     eps: PositiveReal = 1e-5
     momentum: Probability | None = 0.1
@@ -226,12 +244,14 @@ class BatchNorm2d(LayerBase):
 
 class Dropout(LayerBase):
     type: Literal["Dropout"] = "Dropout"
+    prefix = "drop"
     p: Probability = 0.5
     inplace: Bool = False
 
 
 class Dropout2d(LayerBase):
     type: Literal["Dropout2d"] = "Dropout2d"
+    prefix = "drop"
     p: Probability = 0.5
     inplace: Bool = False
 
@@ -244,6 +264,8 @@ class Flatten(LayerBase):
 
 class Linear(LayerBase):
     type: Literal["Linear"] = "Linear"
+    prefix = "fc"
+    input_sizes = ("in_features",)
     in_features: PositiveInt | None = None
     out_features: PositiveInt
     bias: Bool = True
@@ -259,22 +281,26 @@ class Identity(LayerBase):
 
 class ZeroPad2d(LayerBase):
     type: Literal["ZeroPad2d"] = "ZeroPad2d"
+    prefix = "pad"
     padding: Pad4
 
 
 class ConstantPad2d(LayerBase):
     type: Literal["ConstantPad2d"] = "ConstantPad2d"
+    prefix = "pad"
     padding: Pad4
     value: Real
 
 
 class ReflectionPad2d(LayerBase):
     type: Literal["ReflectionPad2d"] = "ReflectionPad2d"
+    prefix = "pad"
     padding: Pad4
 
 
 class ReplicationPad2d(LayerBase):
     type: Literal["ReplicationPad2d"] = "ReplicationPad2d"
+    prefix = "pad"
     padding: Pad4
 
 
@@ -283,6 +309,11 @@ class ReplicationPad2d(LayerBase):
 
 class ReLU(LayerBase):
     type: Literal["ReLU"] = "ReLU"
+    inplace: Bool = False
+
+
+class ReLU6(LayerBase):
+    type: Literal["ReLU6"] = "ReLU6"
     inplace: Bool = False
 
 
@@ -331,6 +362,56 @@ class LogSoftmax(LayerBase):
     dim: Dim | None = None
 
 
+# -- blocks: layers whose arguments hold layer lists ----------------------------------------
+#
+# A branch is a list of layers (a single layer, or a bare name, stands for a list of one). Its layers
+# are the block's own submodules, named in the block's scope (`conv1`, `bn1`, ... as torchvision's
+# blocks name theirs); a named `Sequential` in a branch is one submodule of its own (`downsample`).
+
+
+def _branch(v: Any) -> Any:
+    """`shortcut: {type: Sequential, ...}` and `after: ReLU` are lists of one; `null` is the empty list."""
+    if v is None:
+        return []
+    return [v] if isinstance(v, (dict, str)) else v
+
+
+class Sequential(LayerBase):
+    """A group of layers run in order: one nn.Sequential, whose unnamed layers are `0`, `1`, ... as torch names them."""
+
+    type: Literal["Sequential"] = "Sequential"
+    layers: Annotated[list[LayerItem], Field(min_length=1)]
+
+
+class Residual(LayerBase):
+    """`body(x) + shortcut(x)`, then `after`: the shortcut is the identity unless given (torchvision's BasicBlock)."""
+
+    type: Literal["Residual"] = "Residual"
+    body: Annotated[Branch, Field(min_length=1)]
+    shortcut: Branch = []
+    after: Branch = []
+
+
+class Concat(LayerBase):
+    """The branches' outputs concatenated along `dim` (channels by default), then `after`; `[]` is the identity."""
+
+    type: Literal["Concat"] = "Concat"
+    prefix = "cat"
+    branches: Annotated[list[Branch], Field(min_length=2)]
+    dim: Dim = 1
+    after: Branch = []
+
+
+class Multiply(LayerBase):
+    """The branches' outputs multiplied element-wise, broadcasting as torch does (squeeze-and-excitation)."""
+
+    type: Literal["Multiply"] = "Multiply"
+    prefix = "mul"
+    branches: Annotated[list[Branch], Field(min_length=2)]
+    after: Branch = []
+
+
+# The one table of layer kinds: a spec's `type` is looked up here and nowhere else.
 Layer = Annotated[
     Union[  # noqa: UP007 - a discriminated union reads best spelled out
         Conv2d,
@@ -349,6 +430,7 @@ Layer = Annotated[
         ReflectionPad2d,
         ReplicationPad2d,
         ReLU,
+        ReLU6,
         LeakyReLU,
         Sigmoid,
         Tanh,
@@ -358,12 +440,36 @@ Layer = Annotated[
         Hardswish,
         Softmax,
         LogSoftmax,
+        Sequential,
+        Residual,
+        Concat,
+        Multiply,
     ],
     Field(discriminator="type"),
 ]
 
-# type name -> record class; the only place a spec's `type` is looked up
-LAYER_TYPES: dict[str, type[LayerBase]] = {cls.__name__: cls for cls in LayerBase.__subclasses__()}
+
+def _bare_layer(v: Any) -> Any:
+    """`- ReLU` is shorthand for `- {type: ReLU}`; a mapping with `layers` and no `type` is a Sequential."""
+    if isinstance(v, str):
+        return {"type": v}
+    if isinstance(v, dict) and "type" not in v and "layers" in v:
+        return {"type": "Sequential", **v}
+    return v
+
+
+LayerItem = Annotated[Layer, BeforeValidator(_bare_layer)]
+Branch = Annotated[list[LayerItem], BeforeValidator(_branch)]
+
+for _block in (Sequential, Residual, Concat, Multiply):
+    _block.model_rebuild()
+
+BLOCK_TYPES: dict[str, type[LayerBase]] = {cls.__name__: cls for cls in (Sequential, Residual, Concat, Multiply)}
+# torch.nn classes a layer record stands for (the builder makes `getattr(nn, type)`)
+LAYER_TYPES: dict[str, type[LayerBase]] = {
+    name: cls for cls in get_args(get_args(Layer)[0]) if (name := cls.__name__) not in BLOCK_TYPES
+}
+KINDS: dict[str, type[LayerBase]] = {**LAYER_TYPES, **BLOCK_TYPES}
 
 # Names users bring from Keras or from torch classes netspec does not support.
 ALIASES: dict[str, str] = {
@@ -376,39 +482,44 @@ ALIASES: dict[str, str] = {
     "BatchNormalization": "BatchNorm2d",
     "Swish": "SiLU",
     "Softmax2d": "Softmax",
+    "Add": "Residual",
+    "Concatenate": "Concat",
+    "Cat": "Concat",
+    "Mul": "Multiply",
+    "ModuleList": "Sequential",
 }
 
 
-# Automatic submodule names (`conv1`, `relu1`, `pool1`, `fc1`, ...): stable state_dict keys.
-_PREFIX = {
-    "Conv2d": "conv",
-    "Linear": "fc",
-    "BatchNorm2d": "bn",
-    "Flatten": "flatten",
-    "Identity": "identity",
-    "MaxPool2d": "pool",
-    "AvgPool2d": "pool",
-    "AdaptiveAvgPool2d": "pool",
-    "AdaptiveMaxPool2d": "pool",
-    "Dropout": "drop",
-    "Dropout2d": "drop",
-    "ZeroPad2d": "pad",
-    "ConstantPad2d": "pad",
-    "ReflectionPad2d": "pad",
-    "ReplicationPad2d": "pad",
+# The fields of each block kind that hold one branch, and those that hold a list of branches, as a spec writes them.
+BRANCH_FIELDS: dict[str, tuple[str, ...]] = {
+    "Sequential": ("layers",),
+    "Residual": ("body", "shortcut", "after"),
+    "Concat": ("after",),
+    "Multiply": ("after",),
 }
+BRANCH_LISTS: dict[str, str] = {"Concat": "branches", "Multiply": "branches"}
 
 
-def module_names(layers: list[Any]) -> list[str]:
-    """Each layer's submodule name: its own `name`, else the next free `<kind><n>`."""
-    taken = {layer.name for layer in layers if layer.name}
+def branches_of(layer: LayerBase) -> list[tuple[tuple[str | int, ...], Sequence[LayerBase]]]:
+    """A block's layer lists, in the order they run, each with its path below the block (`after` last)."""
+    if isinstance(layer, Sequential):
+        return [(("layers",), layer.layers)]
+    if isinstance(layer, Residual):
+        return [(("body",), layer.body), (("shortcut",), layer.shortcut), (("after",), layer.after)]
+    if isinstance(layer, (Concat, Multiply)):
+        return [*((("branches", i), b) for i, b in enumerate(layer.branches)), (("after",), layer.after)]
+    return []
+
+
+def kind_names(items: list[tuple[str, str | None]]) -> list[str]:
+    """Names in a block's scope: each item's own `name`, else the next free `<prefix><n>` (`conv1`, `relu2`)."""
+    taken = {name for _, name in items if name}
     counters: dict[str, int] = {}
     names = []
-    for layer in layers:
-        if layer.name:
-            names.append(layer.name)
+    for prefix, name in items:
+        if name:
+            names.append(name)
             continue
-        prefix = _PREFIX.get(layer.type, layer.type.lower())
         while True:
             counters[prefix] = counters.get(prefix, 0) + 1
             candidate = f"{prefix}{counters[prefix]}"
@@ -419,6 +530,31 @@ def module_names(layers: list[Any]) -> list[str]:
     return names
 
 
+def index_names(items: list[tuple[str, str | None]]) -> list[str]:
+    """Names in a Sequential: each item's own `name`, else its position, as torch's nn.Sequential names them."""
+    return [name or str(i) for i, (_, name) in enumerate(items)]
+
+
+def prefix_of(layer: LayerBase) -> str:
+    return layer.prefix or layer.type.lower()
+
+
 def params_of(layer: LayerBase) -> dict[str, Any]:
-    """The torch constructor arguments a record holds (no `type`, `name` or netspec extras)."""
-    return {k: getattr(layer, k) for k in type(layer).model_fields if k not in ("type", "name", "init")}
+    """The torch constructor arguments a layer record holds (no `type`, `name` or netspec extras)."""
+    names = _ARGUMENTS.get(type(layer))
+    if names is None:  # once per kind: pydantic's `model_fields` is a slow property
+        names = tuple(k for k in type(layer).model_fields if k not in ("type", "name", "init"))
+        _ARGUMENTS[type(layer)] = names
+    return {k: getattr(layer, k) for k in names}
+
+
+def has_init(layer: LayerBase) -> bool:
+    """Whether the kind takes `init` (Conv2d and Linear, whose weights netspec can initialise)."""
+    found = _HAS_INIT.get(type(layer))
+    if found is None:
+        found = _HAS_INIT[type(layer)] = "init" in type(layer).model_fields
+    return found
+
+
+_ARGUMENTS: dict[type[LayerBase], tuple[str, ...]] = {}
+_HAS_INIT: dict[type[LayerBase], bool] = {}

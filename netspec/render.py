@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from .diagnostics import Diagnostic, path_str
-from .report import LayerReport, ShapeReport
+from .diagnostics import Diagnostic, Span, path_str
+from .report import LayerReport, ReceptiveField, ShapeReport, numel
 from .source import display_width
 
 _MAX_LINE = 160  # longer source lines are shown as a window around the caret
@@ -18,32 +18,44 @@ _MAX_LINE = 160  # longer source lines are shown as a window around the caret
 
 
 def diagnostic(d: Diagnostic) -> str:
-    """rustc-style: header, location, the user's line with a caret, notes and help."""
+    """rustc-style: header, location, the user's line with a caret, related places, notes and help."""
     colour = "red" if d.is_error else "yellow"
     header = click.style(f"{d.severity}[{d.code}]", fg=colour, bold=True) + click.style(
         f": {_escaped(d.message)}", bold=True
     )
     lines = [header]
     span = d.span
-    gutter = len(str(span.line)) if span else 1
-    bar = click.style(" " * gutter + " |", fg="blue", bold=True)
+    spans = [s for s in (span, *(r.span for r in d.related)) if s is not None]
+    gutter = max((len(str(s.line)) for s in spans), default=1)
     arrow = click.style(" " * gutter + "-->", fg="blue", bold=True)
     if span is not None:
         lines.append(f"{arrow} {span.source}:{span.line}:{span.col}")
-        text, start, width = _window(span.text, span.col - 1, span.end_col - span.col)
-        lines.append(bar)
-        lines.append(click.style(f"{span.line} |", fg="blue", bold=True) + f" {text}".rstrip())
-        lines.append(bar + " " + " " * start + click.style("^" * width, fg=colour, bold=True))
+        lines += _snippet(span, gutter, colour, "^")
     elif d.source is not None:
         where = f"{d.source}" + (f" ({path_str(d.path)})" if d.path else "")
         lines.append(f"{arrow} {where}")
     elif d.path:
         lines.append(f"{arrow} {path_str(d.path)}")
+    for related in d.related:  # rustc's secondary locations: `:::` and a caret of their own
+        other = related.span
+        lines.append(
+            click.style(" " * gutter + ":::", fg="blue", bold=True) + f" {other.source}:{other.line}:{other.col}"
+        )
+        lines += _snippet(other, gutter, "blue", "-", _escaped(related.message))
     for note in d.notes:
         lines.append(f"{' ' * gutter} {click.style('=', fg='blue', bold=True)} note: {_escaped(note)}")
     if d.help:
         lines.append(f"{' ' * gutter} {click.style('=', fg='blue', bold=True)} help: {_escaped(d.help)}")
     return "\n".join(lines)
+
+
+def _snippet(span: Span, gutter: int, colour: str, mark: str, label: str = "") -> list[str]:
+    """The user's line and a caret (or underline) under the span, with an optional label after it."""
+    bar = click.style(" " * gutter + " |", fg="blue", bold=True)
+    text, start, width = _window(span.text, span.col - 1, span.end_col - span.col)
+    number = click.style(f"{span.line:>{gutter}} |", fg="blue", bold=True)
+    under = click.style(mark * width, fg=colour, bold=True) + (f" {label}" if label else "")
+    return [bar, number + f" {text}".rstrip(), bar + " " + " " * start + under]
 
 
 def _window(text: str, col: int, length: int) -> tuple[str, int, int]:
@@ -102,22 +114,24 @@ def fmt_shape(shape: tuple[Any, ...]) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ")"
 
 
-def _rf(layer: LayerReport) -> str:
-    rf = layer.receptive_field
+def _rf(rf: ReceptiveField | None) -> str:
     if rf is None:
         return "-"
 
-    def two(v: tuple[int, int]) -> str:
-        return f"{v[0]}" if v[0] == v[1] else f"{v[0]}×{v[1]}"
+    def axes(v: tuple[int, ...]) -> str:
+        return f"{v[0]}" if len(set(v)) == 1 else "×".join(map(str, v))
 
-    size = f"{rf.size[0]}×{rf.size[1]}"
-    return f"{size} /{two(rf.jump)}"
+    return f"{'×'.join(map(str, rf.size))} /{axes(rf.jump)}"
 
 
-def table(report: ShapeReport) -> str:
-    """The per-layer table and totals that `netspec check` prints."""
+def table(report: ShapeReport, depth: int | None = None) -> str:
+    """The per-layer table and totals that `netspec check` prints; blocks as indented rows with their subtotals.
+
+    `depth`: show layers down to that depth only (0: the model's own layers), deeper ones counted in their block.
+    """
     head = ("#", "layer", "type", "output", "params", "mult-adds", "rf /jump", "activations")
-    rows = [
+    spatial = len(report.input_shape) == 4
+    rows: list[Row] = [
         (
             "",
             "input",
@@ -125,23 +139,12 @@ def table(report: ShapeReport) -> str:
             fmt_shape(report.input_shape),
             "",
             "",
-            "1×1 /1" if len(report.input_shape) == 4 else "-",
-            fmt_bytes(_numel(report.input_shape) * 4),
+            _rf(ReceptiveField((1, 1), (1, 1))) if spatial else "-",
+            fmt_bytes(numel(report.input_shape) * 4),
         )
     ]
     for layer in report.layers:
-        rows.append(
-            (
-                str(layer.index),
-                layer.name,
-                layer.type,
-                fmt_shape(layer.output_shape),
-                fmt_int(layer.params),
-                fmt_int(layer.mult_adds),
-                _rf(layer),
-                fmt_bytes(layer.activation_bytes),
-            )
-        )
+        rows += _rows(layer, depth)
     widths = [max(len(r[i]) for r in (head, *rows)) for i in range(len(head))]
     right = {0, 4, 5, 7}
 
@@ -162,12 +165,49 @@ def table(report: ShapeReport) -> str:
     return "\n".join(out)
 
 
-def _numel(shape: tuple[Any, ...]) -> int:
-    n = 1
-    for d in shape:
-        if isinstance(d, int):
-            n *= d
-    return n
+Row = tuple[str, str, str, str, str, str, str, str]
+_JOIN_SYMBOL = {"add": "+", "concatenate": "cat", "multiply": "×"}
+
+
+def _rows(node: LayerReport, depth: int | None) -> list[Row]:
+    """A node's row, then (for a block) its branches' rows, the join's and `after`'s, indented one level deeper."""
+    pad = "  " * node.depth
+    rows: list[Row] = [
+        (
+            str(node.index) if node.depth == 0 else "",
+            pad + node.name,
+            node.type,
+            fmt_shape(node.output_shape),
+            fmt_int(node.params),
+            fmt_int(node.mult_adds),
+            _rf(node.receptive_field),
+            fmt_bytes(node.activation_bytes),
+        )
+    ]
+    if not node.is_block or (depth is not None and node.depth >= depth):
+        return rows
+    inner = "  " * (node.depth + 1)
+    for label, branch in zip(node.labels or ("",), node.branches):
+        if node.join is not None:  # a row says where each branch starts, `identity` for an empty one
+            rows.append(
+                (
+                    "",
+                    f"{inner}{label.removeprefix('the ')}:",
+                    "" if branch else "identity",
+                    "" if branch else fmt_shape(node.input_shape),
+                    "",
+                    "",
+                    "",
+                    "",
+                )
+            )
+        for child in branch:
+            rows += _rows(child, depth)
+    if node.join is not None and node.join_shape is not None:
+        rows.append(("", f"{inner}({_JOIN_SYMBOL[node.join]})", node.join, fmt_shape(node.join_shape), "", "", "", ""))
+        for child in node.after:
+            rows += _rows(child, depth)
+    return rows
 
 
 def summary_line(report: ShapeReport) -> str:
@@ -205,20 +245,33 @@ def report_json(report: ShapeReport) -> dict[str, Any]:
         "total_mult_adds": report.total_mult_adds,
         "param_bytes": report.param_bytes,
         "activation_bytes": report.activation_bytes,
-        "layers": [
-            {
-                "index": layer.index,
-                "name": layer.name,
-                "type": layer.type,
-                "input_shape": list(layer.input_shape),
-                "output_shape": list(layer.output_shape),
-                "params": layer.params,
-                "mult_adds": layer.mult_adds,
-                "receptive_field": None
-                if layer.receptive_field is None
-                else {"size": list(layer.receptive_field.size), "jump": list(layer.receptive_field.jump)},
-                "activation_bytes": layer.activation_bytes,
-            }
-            for layer in report.layers
-        ],
+        "layers": [node_json(layer) for layer in report.layers],
     }
+
+
+def node_json(node: LayerReport) -> dict[str, Any]:
+    """A node of the checked tree; a block's holds its branches (and its join) nested."""
+    out: dict[str, Any] = {
+        "index": node.index,
+        "name": node.name,
+        "key": node.key,
+        "type": node.type,
+        "kind": node.kind,
+        "input_shape": list(node.input_shape),
+        "output_shape": list(node.output_shape),
+        "params": node.params,
+        "mult_adds": node.mult_adds,
+        "receptive_field": None
+        if node.receptive_field is None
+        else {"size": list(node.receptive_field.size), "jump": list(node.receptive_field.jump)},
+        "activation_bytes": node.activation_bytes,
+    }
+    if node.is_block:
+        out["branches"] = [
+            {"label": label.removeprefix("the "), "layers": [node_json(c) for c in branch]}
+            for label, branch in zip(node.labels or ("layers",), node.branches)
+        ]
+    if node.join is not None:
+        out["join"] = {"op": node.join, "output_shape": list(node.join_shape or ())}
+        out["after"] = [node_json(c) for c in node.after]
+    return out

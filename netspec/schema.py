@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any, get_args
 
-from .layers import LAYER_TYPES, Init
+from .layers import BLOCK_TYPES, BRANCH_FIELDS, BRANCH_LISTS, KINDS, LAYER_TYPES, Init
 from .spec import Spec
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
@@ -28,10 +28,93 @@ def json_schema() -> dict[str, Any]:
             _tagged_union(node, definitions)
     for name in LAYER_TYPES:  # the records have no docstrings: their documentation is torch's
         definitions[name].setdefault("description", f"torch.nn.{name}, with torch's arguments: {_DOCS.format(name)}")
+    _one_layer_definition(raw, definitions)
     schema: dict[str, Any] = _init_shorthand(
         {"$schema": DRAFT, **_draft7(raw), "title": "netspec spec", "definitions": _draft7(definitions)}
     )
     return schema
+
+
+_LAYER_REF = {"$ref": "#/$defs/Layer"}
+
+
+def _one_layer_definition(raw: dict[str, Any], definitions: dict[str, Any]) -> None:
+    """Every list of layers (the spec's, a Sequential's, a block's branches) refers to one `Layer` definition.
+
+    It also takes what netspec expands before validating: an instance of a block the spec defines under
+    `blocks` (a `type` that is not one of netspec's kinds), and a Sequential written without `type`.
+    A branch may be one layer instead of a list.
+    """
+    union: dict[str, Any] | None = None
+    for node in _nodes([raw, definitions]):
+        items = node.get("items")
+        if isinstance(items, dict) and any(r.get("$ref", "").endswith("/Conv2d") for r in items.get("oneOf", [])):
+            union = union or dict(items)
+            node["items"] = _LAYER_REF
+    assert union is not None, "the spec's `layers` holds the layer union"
+    union["oneOf"] = [
+        *union["oneOf"],
+        {
+            "type": "object",
+            "description": "an instance of a block defined under `blocks`: its `type` and parameters",
+            "required": ["type"],
+            "properties": {"type": {"type": "string", "not": {"enum": list(KINDS)}}},
+        },
+        {
+            "type": "object",
+            "description": "a Sequential, written without `type`",
+            "required": ["layers"],
+            "not": {"required": ["type"]},
+        },
+    ]
+    definitions["Layer"] = union
+    for kind in KINDS:  # expanded before validation (blocks.py), so no record has them, but every layer may
+        properties = definitions[kind]["properties"]
+        properties["repeat"] = {
+            "anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": r"^\$"}],
+            "description": "this many copies in its place (`$i` is the copy's index)",
+        }
+        properties["when"] = {
+            "anyOf": [{"type": "boolean"}, {"type": "string", "pattern": r"^\$"}],
+            "description": "the layer exists only when this is true (`${stride != 1}`)",
+        }
+    for kind, fields in BRANCH_FIELDS.items():  # `shortcut: {type: Sequential, ...}`, `after: ReLU`: one layer
+        properties = definitions[kind]["properties"]
+        for name in fields:
+            if kind != "Sequential" or name != "layers":
+                properties[name] = {"anyOf": [properties[name], _LAYER_REF]}
+    for kind, name in BRANCH_LISTS.items():
+        branches = definitions[kind]["properties"][name]
+        branches["items"] = {"anyOf": [branches["items"], _LAYER_REF]}
+    _strict_without_blocks(raw, definitions)
+
+
+def _strict_without_blocks(raw: dict[str, Any], definitions: dict[str, Any]) -> None:
+    """In a spec without `blocks`, every `type` must be one of netspec's kinds: `type: Dense` is an error there.
+
+    JSON Schema cannot look up the spec's own block names, so the lenient `Layer` (which takes any other
+    type as an instance) applies only when `blocks` is present; otherwise `layers` refers to strict copies
+    of the layer and block definitions.
+    """
+
+    def strict(node: Any) -> Any:
+        if isinstance(node, list):
+            return [strict(v) for v in node]
+        if not isinstance(node, dict):
+            return node
+        out = {k: strict(v) for k, v in node.items()}
+        ref = out.get("$ref", "")
+        if ref.rsplit("/", 1)[-1] in (*BLOCK_TYPES, "Layer"):
+            out["$ref"] = ref + "Strict"
+        return out
+
+    layer = strict(definitions["Layer"])
+    layer["oneOf"] = layer["oneOf"][:-2]  # without the block-instance and untyped-Sequential alternatives
+    definitions["LayerStrict"] = layer
+    for kind in BLOCK_TYPES:
+        definitions[f"{kind}Strict"] = strict(definitions[kind])
+    raw["if"] = {"not": {"required": ["blocks"]}}
+    raw["then"] = {"properties": {"layers": {"items": {"$ref": "#/$defs/LayerStrict"}}}}
 
 
 def schema_text() -> str:

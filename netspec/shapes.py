@@ -2,9 +2,11 @@
 
 A rule takes a layer record and the per-sample input dims (the batch stays symbolic) and
 returns an Outcome: output dims, parameters, mult-adds, the window it slides (for receptive
-fields) and any diagnostics. Nothing here imports torch. A dim is None when an earlier
-error left it unknown; rules then judge what they still can, as a compiler recovers.
-Diagnostic paths are relative to the layer: ("in_features",) points at that argument.
+fields), the input sizes it inferred (the constructor arguments the builder fills in) and any
+diagnostics. Beside the layer rules are the join rules of blocks (add, concatenate, multiply).
+Nothing here imports torch. A dim is None when an earlier error left it unknown; rules then
+judge what they still can, as a compiler recovers. Diagnostic paths are relative to the layer:
+("in_features",) points at that argument.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from .fields import pair, show
 
 Dim = int | None
 Dims = tuple[Dim, ...]  # one sample: (C, H, W) or (F,); the batch N is implicit
-Window = tuple[tuple[int, int], tuple[int, int]]  # ((kernel extent, stride) for H, for W)
+Window = tuple[tuple[int, int], ...]  # (kernel extent, stride) per spatial axis: for H, for W
 
 
 @dataclass
@@ -32,6 +34,7 @@ class Outcome:
     spatial: bool = True  # False: the output's positions no longer map to image regions
     explain: str = ""  # how the output was computed, quoted when the next layer disagrees
     issues: list[Diagnostic] = field(default_factory=list)
+    inferred: dict[str, Any] = field(default_factory=dict)  # input sizes left out: {"in_channels": 3}
 
 
 def fmt_shape(dims: Dims) -> str:
@@ -179,6 +182,7 @@ def conv2d(layer: L.Conv2d, x: Dims) -> Outcome:
         mult_adds=params * oh * ow if oh is not None and ow is not None else 0,  # torchinfo: params x positions
         window=((d[0] * (k[0] - 1) + 1, s[0]), (d[1] * (k[1] - 1) + 1, s[1])),
         issues=issues,
+        inferred={"in_channels": cin},
     )
 
 
@@ -271,7 +275,7 @@ def batch_norm2d(layer: L.BatchNorm2d, x: Dims) -> Outcome:
         issues.append(issue)
     channels = layer.num_features if layer.num_features is not None else c
     params = 2 * channels if layer.affine and channels is not None else 0  # weight and bias
-    return Outcome(x, params=params, mult_adds=params, issues=issues)
+    return Outcome(x, params=params, mult_adds=params, issues=issues, inferred={"num_features": channels})
 
 
 def flatten(layer: L.Flatten, x: Dims) -> Outcome:
@@ -343,7 +347,14 @@ def linear(layer: L.Linear, x: Dims) -> Outcome:
     fin = layer.in_features if layer.in_features is not None else f
     params = layer.out_features * fin + (layer.out_features if layer.bias else 0) if fin is not None else 0
     # torchinfo counts a Linear's mult-adds as its parameters (times the batch, here 1)
-    return Outcome((*x[:-1], layer.out_features), params=params, mult_adds=params, spatial=False, issues=issues)
+    return Outcome(
+        (*x[:-1], layer.out_features),
+        params=params,
+        mult_adds=params,
+        spatial=False,
+        issues=issues,
+        inferred={"in_features": fin},
+    )
 
 
 def softmax(layer: L.Softmax | L.LogSoftmax, x: Dims) -> Outcome:
@@ -407,6 +418,166 @@ def pad2d(layer: Any, x: Dims) -> Outcome:
     )
 
 
+# -- joins: where a block's branches meet ------------------------------------------------------
+#
+# Each join takes the block's input and its branches' outputs, labelled as a message names them
+# ("the body", "branch 2"), and returns the joined dims; a mismatch is an error at the block, and
+# checking goes on with the dims the join would give once the branches agree.
+
+Labelled = list[tuple[str, Dims]]
+_AXES = {1: ("features",), 2: ("channels", "length"), 3: ("channels", "height", "width")}
+
+
+def _axis(rank: int, i: int) -> str:
+    """`dim 1 (channels)`: dim i of (N, *dims), counted as torch counts, batch included."""
+    names = _AXES.get(rank - 1)
+    return f"dim {i}" + (f" ({names[i - 1]})" if names and 1 <= i <= rank else "")
+
+
+def _agree(a: Dim, b: Dim) -> bool:
+    return a is None or b is None or a == b
+
+
+def _merge(dims: list[Dims]) -> Dims:
+    """Per axis, the size any branch knows."""
+    return tuple(next((d[i] for d in dims if d[i] is not None), None) for i in range(len(dims[0])))
+
+
+def add(x: Dims, branches: Labelled, identity_shortcut: bool) -> tuple[Dims, list[Diagnostic]]:
+    """Residual: body(x) + shortcut(x). The shapes must be equal: netspec does not broadcast a skip connection."""
+    (first, a), *rest = branches
+    for label, b in rest:
+        if len(a) == len(b) and all(_agree(p, q) for p, q in zip(a, b)):
+            continue
+        message = f"{first} gives {fmt_shape(a)} but {label} gives {fmt_shape(b)}: a residual adds tensors of one shape"
+        return a, [
+            _issue(
+                "branch-mismatch",
+                message,
+                help=_shortcut_help(x, a)
+                if identity_shortcut
+                else f"make {label} give {fmt_shape(a)}, as {first} does",
+            )
+        ]
+    return _merge([a, *(b for _, b in rest)]), []
+
+
+def _shortcut_help(x: Dims, body: Dims) -> str:
+    """The torchvision downsample that makes an identity shortcut match the body: a 1×1 Conv2d and a BatchNorm2d."""
+    if len(x) == 3 and len(body) == 3 and None not in x and None not in body:
+        _, h, w = x
+        out, oh, ow = body
+        assert h is not None and w is not None and out is not None
+        stride = next((s for s in range(1, max(h, w) + 1) if ((h - 1) // s + 1, (w - 1) // s + 1) == (oh, ow)), None)
+        if stride is not None:
+            conv = f"{{type: Conv2d, out_channels: {out}, kernel_size: 1" + (
+                f", stride: {stride}" if stride > 1 else ""
+            )
+            return f"give the block a shortcut that matches: `shortcut: [{conv}, bias: false}}, BatchNorm2d]`"
+    return f"give the block a `shortcut` whose output is {fmt_shape(body)}, as the body's is"
+
+
+def concat(x: Dims, branches: Labelled, dim: int) -> tuple[Dims | None, list[Diagnostic], str | None]:
+    """torch.cat along `dim`: every other dim must agree. Returns the dims, issues, and the argument at fault."""
+    (first, a), *_ = branches
+    rank = len(a) + 1
+    for label, b in branches[1:]:
+        if len(b) != len(a):
+            return (
+                None,
+                [
+                    _issue(
+                        "branch-mismatch",
+                        f"{first} gives {fmt_shape(a)} but {label} gives {fmt_shape(b)}:"
+                        " Concat joins tensors with the same number of dims",
+                    )
+                ],
+                None,
+            )
+    if not -rank <= dim < rank:
+        return (
+            None,
+            [
+                _issue(
+                    "rank-mismatch",
+                    f"`dim` ({dim}) is out of range for the {fmt_shape(a)} branches,"
+                    f" whose dims are {-rank} to {rank - 1}",
+                )
+            ],
+            "dim",
+        )
+    d = dim + rank if dim < 0 else dim
+    if d == 0:
+        return (
+            None,
+            [
+                _issue(
+                    "invalid-value",
+                    f"`dim: {dim}` would concatenate along the batch dimension",
+                    help="use `dim: 1` (the default, channels): netspec keeps dim 0 as the batch",
+                )
+            ],
+            "dim",
+        )
+    for label, b in branches[1:]:
+        bad = next((i for i in range(1, rank) if i != d and not _agree(a[i - 1], b[i - 1])), None)
+        if bad is not None:
+            what = _axis(rank, bad)
+            spatial = rank == 4 and bad >= 2
+            return (
+                None,
+                [
+                    _issue(
+                        "branch-mismatch",
+                        f"{first} gives {fmt_shape(a)} but {label} gives {fmt_shape(b)}:"
+                        f" Concat joins along {_axis(rank, d)}, so {what} must agree",
+                        help="give every branch the same stride, and the padding that keeps the size"
+                        " (e.g. `padding: 1` for a 3×3 kernel)"
+                        if spatial
+                        else f"make the branches agree on {what}",
+                    )
+                ],
+                None,
+            )
+    sizes = [b[d - 1] for _, b in branches]
+    joined = None if None in sizes else sum(s for s in sizes if s is not None)
+    return (*_merge([b for _, b in branches])[: d - 1], joined, *_merge([b for _, b in branches])[d:]), [], None
+
+
+def multiply(x: Dims, branches: Labelled) -> tuple[Dims | None, list[Diagnostic]]:
+    """Element-wise product with torch's broadcasting (a size of 1 stretches); branches of one rank."""
+    (first, out), *rest = branches
+    for label, b in rest:
+        if len(b) != len(out):
+            return None, [
+                _issue(
+                    "branch-mismatch",
+                    f"{first} gives {fmt_shape(out)} but {label} gives {fmt_shape(b)}:"
+                    " Multiply needs branches with the same number of dims",
+                    help="keep the dims, e.g. AdaptiveAvgPool2d(1) instead of Flatten for a gate",
+                )
+            ]
+        joined: list[Dim] = []
+        for i, (p, q) in enumerate(zip(out, b)):
+            if p is None or q is None:
+                joined.append(None if p != 1 and q != 1 else (q if p == 1 else p))
+            elif p == q or q == 1:
+                joined.append(p)
+            elif p == 1:
+                joined.append(q)
+            else:
+                return None, [
+                    _issue(
+                        "branch-mismatch",
+                        f"{first} gives {fmt_shape(out)} and {label} gives {fmt_shape(b)}, which do not broadcast:"
+                        f" {_axis(len(out) + 1, i + 1)} is {p} and {q}",
+                        help="sizes must be equal, or 1 to stretch (a gate of (N, C, 1, 1) scales (N, C, H, W))",
+                    )
+                ]
+        out = tuple(joined)
+    return out, []
+
+
 Rule = Callable[[Any, Dims], Outcome]
 
 RULES: dict[type[L.LayerBase], Rule] = {
@@ -431,6 +602,7 @@ RULES: dict[type[L.LayerBase], Rule] = {
             L.Dropout2d,
             L.Identity,
             L.ReLU,
+            L.ReLU6,
             L.LeakyReLU,
             L.Sigmoid,
             L.Tanh,

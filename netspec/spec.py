@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from pathlib import Path
@@ -19,19 +20,15 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from .blocks import Origins, expand
 from .diagnostics import Diagnostic, SpecError
 from .fields import INT64_MAX, invalid
-from .layers import InitArg, Layer, LayerBase
+from .layers import InitArg, LayerBase, LayerItem, branches_of
 from .source import MAX_BYTES, SourceMap, decode, load_yaml
 from .training.config import TrainConfig
 from .validation import at, translate
 
 _SPEC_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-
-
-def _bare_layer(v: Any) -> Any:
-    """`- ReLU` is shorthand for `- {type: ReLU}`."""
-    return {"type": v} if isinstance(v, str) else v
 
 
 def _input_shape(v: Any) -> tuple[int, ...]:
@@ -56,19 +53,65 @@ def _seed(v: Any) -> int:
 
 
 def _unique_names(layers: list[LayerBase]) -> list[LayerBase]:
-    seen: dict[str, int] = {}
-    for i, layer in enumerate(layers):
-        if layer.name is None:
-            continue
-        if layer.name in seen:
-            raise PydanticCustomError(
-                "duplicate-name",
-                "layers {first} and {index} are both named `{name}`",
-                {"first": seen[layer.name], "index": i, "name": layer.name, "at": (i, "name")},
-            )
-        seen[layer.name] = i
+    """Names are unique within each scope: the top level, each Sequential, each block (all its branches)."""
+    scopes: list[tuple[tuple[Any, ...], list[tuple[tuple[Any, ...], LayerBase]]]] = [
+        ((), [((i,), layer) for i, layer in enumerate(layers)])
+    ]
+    while scopes:
+        where, items = scopes.pop()
+        seen: dict[str, tuple[Any, ...]] = {}
+        for at_, layer in items:
+            if layer.name is not None and layer.name in seen:
+                first = seen[layer.name]
+                raise PydanticCustomError(
+                    "duplicate-name",
+                    "{what} are both named `{name}`",
+                    {
+                        "what": f"layers {first[-1]} and {at_[-1]}"
+                        if len(first) == len(at_) == len(where) + 1
+                        else f"two layers of this block ({_dotted(first)} and {_dotted(at_)})",
+                        "name": layer.name,
+                        "at": (*at_, "name"),
+                    },
+                )
+            if layer.name is not None:
+                seen[layer.name] = at_
+            lists = branches_of(layer)
+            if lists:
+                block = [((*at_, *sub, i), child) for sub, children in lists for i, child in enumerate(children)]
+                scopes.append((at_, block))
     return layers
 
+
+def _dotted(path: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in path)
+
+
+# A block definition as editors see it; netspec checks them itself while expanding (see blocks.py).
+_BLOCKS_SCHEMA = {
+    "anyOf": [
+        {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "description": "a block kind of the spec's own: `params` and the `layer` (or `layers`) one instance is",
+                "properties": {
+                    "params": {
+                        "type": "array",
+                        "items": {
+                            "anyOf": [{"type": "string"}, {"type": "object", "minProperties": 1, "maxProperties": 1}]
+                        },
+                    },
+                    "layer": {},
+                    "layers": {"type": "array"},
+                    "description": {"type": "string"},
+                },
+                "additionalProperties": False,
+            },
+        },
+        {"type": "null"},
+    ]
+}
 
 # The annotated types (bounds included) are what `netspec schema` shows editors; the validators run first.
 _SIZE = {"type": "integer", "minimum": 1, "maximum": INT64_MAX}
@@ -79,7 +122,6 @@ InputShape = Annotated[
     WithJsonSchema({"anyOf": [{"type": "array", "items": _SIZE, "minItems": n, "maxItems": n} for n in (1, 3)]}),
 ]
 SpecName = Annotated[str, Field(pattern=_SPEC_NAME.pattern, max_length=100), BeforeValidator(_spec_name)]
-LayerItem = Annotated[Layer, BeforeValidator(_bare_layer)]
 Seed = Annotated[int, Field(ge=0, le=INT64_MAX), BeforeValidator(_seed)]
 
 
@@ -92,11 +134,14 @@ class Spec(BaseModel):
     description: str | None = None
     input: InputShape
     layers: Annotated[list[LayerItem], Field(min_length=1), AfterValidator(_unique_names)]
+    blocks: Annotated[dict[str, Any] | None, WithJsonSchema(_BLOCKS_SCHEMA)] = None  # the spec's own block kinds
     init: InitArg | None = None  # for every Conv2d and Linear without an `init` of its own
     seed: Seed | None = None  # makes two builds give identical weights
     train: TrainConfig | None = None  # how `netspec train` trains it
 
     _source: SourceMap | None = PrivateAttr(default=None)
+    _origins: Origins = PrivateAttr(default_factory=Origins)
+    _written_layers: list[Any] | None = PrivateAttr(default=None)  # `layers` before expansion, when it differs
 
     def __eq__(self, other: object) -> bool:
         """Specs are equal when their contents are; where they were read from does not matter."""
@@ -116,6 +161,15 @@ class Spec(BaseModel):
     def source(self) -> SourceMap | None:
         """Where the spec was read from (None for a spec built in Python)."""
         return self._source
+
+    def at(self, path: tuple[Any, ...], d: Diagnostic, *, key: bool = False) -> Diagnostic:
+        """`d` positioned at `path` of this spec: its span in the file, and the blocks it came through."""
+        return at(self._source, path, d, key=key, origins=self._origins)
+
+    @property
+    def origins(self) -> Origins:
+        """Where each layer of the expanded spec is written (in a block's template, for a block's layers)."""
+        return self._origins
 
 
 def parse_spec(text: str, source: str = "<string>") -> Spec:
@@ -186,14 +240,32 @@ def load_spec(path: str | os.PathLike[str]) -> Spec:
     return spec_from_data(data_, smap)
 
 
-def spec_to_data(spec: Spec) -> dict[str, Any]:
+def spec_to_data(spec: Spec, *, expanded: bool = False) -> dict[str, Any]:
     """The spec as plain data (lists, not tuples; arguments left at torch's defaults omitted).
 
-    `spec_from_data(spec_to_data(s)) == s`; checkpoints and exports store this form.
+    `spec_from_data(spec_to_data(s)) == s`; checkpoints and exports store this form, with the spec's
+    `blocks`, `repeat` and `when` as written. `expanded=True` gives the layers they expand to instead.
     """
     data = {"name": spec.name, **spec.model_dump(mode="json", exclude_defaults=True)}  # the default name too, first
-    data["layers"] = [{"type": layer.type, **d} for layer, d in zip(spec.layers, data["layers"])]
+    if expanded:
+        data.pop("blocks", None)
+    if spec._written_layers is not None and not expanded:  # blocks and repeats as written: they expand to .layers
+        data["layers"] = copy.deepcopy(spec._written_layers)
+    else:
+        data["layers"] = [_with_types(layer, d) for layer, d in zip(spec.layers, data["layers"])]
     return data
+
+
+def _with_types(layer: LayerBase, data: dict[str, Any]) -> dict[str, Any]:
+    """A layer's dump with `type` put back (exclude_defaults drops it), in its blocks' layers too."""
+    out = {"type": layer.type, **data}
+    for sub, children in branches_of(layer):
+        key = sub[0]
+        if key == "branches":
+            out[key] = [[_with_types(c, d) for c, d in zip(b, bd)] for b, bd in zip(getattr(layer, key), data[key])]
+        elif key in data:
+            out[key] = [_with_types(c, d) for c, d in zip(children, data[key])]
+    return out
 
 
 def _default_name(p: Path) -> str:
@@ -232,11 +304,31 @@ def spec_from_data(data: Any, smap: SourceMap | None = None) -> Spec:
             ]
         )
     try:
-        spec = Spec.model_validate(data)
+        expanded, origins = expand(data)
+    except SpecError as e:  # the diagnostics carry written paths
+        # an unknown key is pointed at itself, as the schema's unknown-field errors are
+        raise SpecError(_unique([at(smap, d.path, d, key=d.code == "unknown-field") for d in e.diagnostics])) from None
+    try:
+        spec = Spec.model_validate(expanded)
     except ValidationError as e:
-        raise SpecError(translate(e, data, smap, Spec)) from None
+        raise SpecError(_unique(translate(e, expanded, smap, Spec, origins))) from None
     spec._source = smap
+    spec._origins = origins
+    if expanded is not data:
+        spec._written_layers = copy.deepcopy(data.get("layers"))
     return spec
+
+
+def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """One diagnostic per place and message: a mistake in a block's template is reported once, not per instance."""
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for d in diagnostics:
+        slot = (d.code, d.message, d.span, d.path)
+        if slot not in seen:
+            seen.add(slot)
+            out.append(d)
+    return out
 
 
 def _kind(v: Any) -> str:

@@ -7,23 +7,38 @@ spec, a `train:` section), and words the message and help the way netspec's othe
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import replace
 from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from .diagnostics import Diagnostic, path_str
+from .blocks import Origins
+from .diagnostics import Diagnostic, Related, did_you_mean, path_str
 from .diagnostics import Path as DocPath
 from .fields import show
-from .layers import ALIASES, LAYER_TYPES
+from .layers import ALIASES, BRANCH_FIELDS, BRANCH_LISTS, KINDS
 from .source import SourceMap
 
 
-def at(smap: SourceMap | None, path: DocPath, d: Diagnostic, *, key: bool = False) -> Diagnostic:
-    span = smap.span(path, key=key) if smap is not None else None
-    return replace(d, path=path, span=span, source=smap.source if smap else d.source)
+def at(
+    smap: SourceMap | None, path: DocPath, d: Diagnostic, *, key: bool = False, origins: Origins | None = None
+) -> Diagnostic:
+    """`d` positioned at `path`: where it is written (in a block's template, for a layer a block made), its
+    span in the file (or its closest ancestor's), and each instance it came through as a related place.
+
+    The one place diagnostics get their positions; `path` becomes the written path.
+    """
+    written = origins.written(path) if origins else path
+    span = smap.span(written, key=key) if smap is not None else None
+    related = d.related
+    for block, call in origins.calls(path) if origins else ():
+        site = smap.span(call) if smap is not None else None
+        if site is not None:
+            related = (*related, Related(site, f"in this `{block}`"))
+        else:
+            d = d.with_note(f"in the `{block}` at {path_str(call)}")
+    return replace(d, path=written, span=span, source=smap.source if smap else d.source, related=related)
 
 
 # -- pydantic errors -> diagnostics -------------------------------------------------------
@@ -48,29 +63,35 @@ def _lookup(data: Any, path: DocPath) -> Any:
     return data
 
 
-def did_you_mean(word: str, choices: list[str], aliases: dict[str, str] | None = None) -> str | None:
-    if aliases and word in aliases:
-        return aliases[word]
-    if len(word) > 100:  # no typo is that long, and difflib's cost grows with it
-        return None
-    lowered = {c.lower(): c for c in choices}
-    if word.lower() in lowered:
-        return lowered[word.lower()]
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6) or difflib.get_close_matches(
-        word.lower(), list(lowered), n=1, cutoff=0.6
-    )
-    if not close:
-        return None
-    return lowered.get(close[0], close[0])
+def is_layer(data: Any, path: DocPath) -> bool:
+    """Whether the value at `path` is a layer: an item of `layers`, of a Sequential, or of a block's branch."""
+    cur, what = data, "spec"  # what `cur` is: the spec, a layer, a list of layers, a list of branches, or other
+    for item in path:
+        if isinstance(cur, dict) and item in cur and what in ("spec", "layer"):
+            nxt = cur[item]
+            kind = cur.get("type", "Sequential" if "layers" in cur else None) if what == "layer" else None
+            if (what == "spec" and item == "layers") or item in BRANCH_FIELDS.get(str(kind), ()):
+                what = "list" if isinstance(nxt, list) else "layer"  # a branch may be written as one layer
+            elif what == "layer" and item == BRANCH_LISTS.get(str(kind)):
+                what = "branches"
+            else:
+                what = "other"
+            cur = nxt
+        elif isinstance(cur, list) and isinstance(item, int) and 0 <= item < len(cur) and what in ("list", "branches"):
+            cur = cur[item]
+            what = "layer" if what == "list" or not isinstance(cur, list) else "list"
+        else:
+            return False
+    return what == "layer" and bool(path)
 
 
 def _model_at(data: Any, path: DocPath, root: type[BaseModel]) -> type[BaseModel]:
     """The model class validating the mapping at `path` (a layer, the spec, or a section)."""
-    if len(path) >= 2 and path[0] == "layers":
-        item = _lookup(data, path[:2])
+    if is_layer(data, path):
+        item = _lookup(data, path)
         kind = item.get("type") if isinstance(item, dict) else item
-        if isinstance(kind, str) and kind in LAYER_TYPES:
-            return LAYER_TYPES[kind]
+        if isinstance(kind, str) and kind in KINDS:
+            return KINDS[kind]
     return _model_in(_annotation_at(data, path, root), _lookup(data, path)) or root
 
 
@@ -116,10 +137,10 @@ def _tags(model: type[BaseModel], key: str) -> tuple[Any, ...]:
 
 def _owner(data: Any, path: DocPath) -> str:
     """How to name the mapping at `path` in a message: `Conv2d`, the spec, `train`."""
-    if len(path) == 2 and path[0] == "layers":
+    if is_layer(data, path):
         item = _lookup(data, path)
-        kind = item.get("type") if isinstance(item, dict) else item
-        return f"`{kind}`" if isinstance(kind, str) else f"layer {path[1]}"
+        kind = item.get("type", "Sequential" if "layers" in item else None) if isinstance(item, dict) else item
+        return f"`{kind}`" if isinstance(kind, str) else f"layer {path[-1]}"
     if not path:
         return "the spec"
     return f"`{path_str(path)}`"
@@ -141,7 +162,9 @@ _EXPECTED = {
 }
 
 
-def translate(err: ValidationError, data: Any, smap: SourceMap | None, root: type[BaseModel]) -> list[Diagnostic]:
+def translate(
+    err: ValidationError, data: Any, smap: SourceMap | None, root: type[BaseModel], origins: Origins | None = None
+) -> list[Diagnostic]:
     """Pydantic's errors as netspec diagnostics, one per offending value, in file order."""
     out: dict[tuple[DocPath, str], Diagnostic] = {}
     typos: set[tuple[DocPath, str]] = set()  # (mapping, the field an unknown argument's did-you-mean names)
@@ -159,7 +182,7 @@ def translate(err: ValidationError, data: Any, smap: SourceMap | None, root: typ
         if kind == "extra_forbidden" and d.help:
             typos.add((path[:-1], d.help))
         mapping = path
-        layer_error = kind in ("missing", "union_tag_invalid") and len(path) == 2 and path[0] == "layers"
+        layer_error = kind in ("missing", "union_tag_invalid") and is_layer(data, path)
         if layer_error and isinstance(_lookup(data, path), dict):
             path = (*path, "type")  # point at the layer's type rather than its whole mapping
         elif kind == "union_tag_invalid" and isinstance(_lookup(data, path), dict):
@@ -169,7 +192,7 @@ def translate(err: ValidationError, data: Any, smap: SourceMap | None, root: typ
         if kind == "missing":
             missing[slot] = (mapping, str(loc[-1]))
         if slot not in out:
-            out[slot] = at(smap, path, d, key=key)
+            out[slot] = at(smap, path, d, key=key, origins=origins)
     for slot, (mapping, field) in missing.items():
         if (mapping, f"did you mean `{field}`?") in typos:
             del out[slot]  # `kernal_size: 5` already says what is wrong; "needs `kernel_size`" adds nothing
@@ -192,7 +215,7 @@ def _diagnostic(
         guess = did_you_mean(str(path[-1]), choices)
         help = f"did you mean `{guess}`?" if guess else f"{owner} takes: " + ", ".join(f"`{c}`" for c in choices)
         return Diagnostic("unknown-field", f"{owner} has no argument `{path[-1]}`", help=help), True
-    if kind in ("union_tag_invalid", "union_tag_not_found") and loc[:1] != ("layers",):
+    if kind in ("union_tag_invalid", "union_tag_not_found") and not is_layer(data, path):
         return _section_tag(kind, ctx, path, data, root), False
     if kind == "invalid_key":
         owner = _owner(data, path[:-1])
@@ -203,12 +226,11 @@ def _diagnostic(
         ), True
     if kind == "union_tag_invalid":
         tag = str(ctx.get("tag"))
-        guess = did_you_mean(tag, list(LAYER_TYPES), ALIASES)
-        help = f"did you mean `{guess}`?" if guess else "netspec knows: " + ", ".join(LAYER_TYPES)
+        own = list(data.get("blocks") or {}) if isinstance(data, dict) and isinstance(data.get("blocks"), dict) else []
+        guess = did_you_mean(tag, [*KINDS, *own], ALIASES)
+        help = f"did you mean `{guess}`?" if guess else "netspec knows: " + ", ".join([*KINDS, *own])
         return Diagnostic("unknown-layer", f"unknown layer type `{tag}`", help=help), False
-    if kind == "union_tag_not_found" or (
-        kind in ("model_attributes_type", "model_type") and loc[:1] == ("layers",) and len(loc) == 2
-    ):
+    if kind == "union_tag_not_found" or (kind in ("model_attributes_type", "model_type") and is_layer(data, path)):
         item = value
         if isinstance(item, dict):
             return Diagnostic(

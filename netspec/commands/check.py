@@ -19,6 +19,7 @@ Examples:
   netspec check lenet.yaml --input 1,28,28  try another input size
   netspec check lenet.yaml --format concise one line per problem, for CI
   netspec check lenet.yaml --json           a machine-readable report
+  netspec check resnet50.yaml --depth 1     blocks as one row each, their layers hidden
 """
 
 
@@ -44,6 +45,13 @@ def _spec_files(paths: tuple[Path, ...]) -> list[Path]:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout (diagnostics included).")
 @click.option(
+    "--depth",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Show the layers of blocks only N levels down (0: the model's own layers, blocks as subtotals).",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(["full", "concise"]),
@@ -53,7 +61,12 @@ def _spec_files(paths: tuple[Path, ...]) -> list[Path]:
 )
 @click.pass_context
 def check(
-    ctx: click.Context, files: tuple[Path, ...], input_shape: tuple[int, ...] | None, as_json: bool, fmt: str
+    ctx: click.Context,
+    files: tuple[Path, ...],
+    input_shape: tuple[int, ...] | None,
+    as_json: bool,
+    depth: int | None,
+    fmt: str,
 ) -> None:
     """Check FILES (specs, or folders of them) and print each one's layer table."""
     from ..report import check as check_spec
@@ -87,7 +100,7 @@ def check(
             )
             continue
         echo_diagnostics(report.warnings, fmt)
-        click.echo(render.summary_line(report) if fmt == "concise" else render.table(report) + "\n")
+        click.echo(render.summary_line(report) if fmt == "concise" else render.table(report, depth) + "\n")
     if as_json:
         click.echo(json.dumps({"files": results}, indent=2))
     ctx.exit(worst)

@@ -89,15 +89,12 @@ def locate(spec: Spec, error: SpecError) -> SpecError:
     smap = spec.source
     if smap is None:
         return error
-    out = []
-    for d in error.diagnostics:
-        path = d.path
-        while path and path not in smap.values:
-            path = path[:-1]
-        if d.span is None and d.source is None and path:
-            d = replace(d, span=smap.span(path, key=path != d.path), source=smap.source)
-        out.append(d)
-    return SpecError(out)
+    return SpecError(
+        [
+            spec.at(d.path, d, key=d.path not in smap.values) if d.span is None and d.source is None and d.path else d
+            for d in error.diagnostics
+        ]
+    )
 
 
 def _assign(data: dict[str, Any], o: Override) -> None:
