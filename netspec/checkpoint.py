@@ -20,10 +20,12 @@ import torch
 from torch import nn
 
 from . import __version__
-from .builder import build, ensure_fits, resolve_device, verify_model
+from .builder import build
+from .devices import ensure_fits, resolve_device
 from .diagnostics import Diagnostic, SpecError, cannot_write
 from .report import check
 from .spec import Spec, spec_from_data, spec_to_data
+from .verify import verify_model
 
 FORMAT = "netspec-checkpoint"
 VERSION = 1
@@ -123,7 +125,7 @@ def restore(
     model = build(ckpt.spec, dtype=dtype, report=report, verify=False)
     check_fits(model, ckpt.model_state, p)
     model.load_state_dict(ckpt.model_state)
-    verify_model(model, ckpt.spec, report, torch.device("cpu"), dtype)
+    verify_model(model, report, torch.device("cpu"), dtype)
     if target.type == "cuda":
         ensure_fits(report, dtype, target)
     return model.to(target)

@@ -25,11 +25,13 @@ from torch import nn
 import netspec
 from netspec.cli import cli
 from netspec.diagnostics import SpecError
+from netspec.verify import VerificationError
 
-from .conftest import ROOT, SPECS
+from .conftest import DOCS, ROOT, SPECS
 from .test_torch_oracle import spec_dicts
 
 builder = importlib.import_module("netspec.builder")  # the module behind the function `netspec.build`
+devices = importlib.import_module("netspec.devices")
 
 
 def spec_of(layers: list[Any], input: list[int], **top: Any) -> netspec.Spec:
@@ -125,7 +127,7 @@ def test_meta_verification_agrees_on_generated_specs(data: dict[str, Any]) -> No
         (
             "nin.yaml",
             2,
-            {"input_shape": ("N", 95, 54, 54)},  # builds Conv2d(95, 96, 1), which the 96 arriving channels break
+            {"args": {"in_channels": 95, "out_channels": 96, "kernel_size": 1}},  # 96 channels arrive: torch fails
             "netspec bug: layer 2 (b1_mix1: Conv2d) fails in torch (RuntimeError: ",
         ),
     ],
@@ -139,7 +141,7 @@ def test_verification_names_the_layer_and_both_shapes(
     layers = list(report.layers)
     layers[layer] = dataclasses.replace(layers[layer], **change)
     wrong = dataclasses.replace(report, layers=tuple(layers))
-    with pytest.raises(builder.VerificationError) as e:
+    with pytest.raises(VerificationError) as e:
         netspec.build(spec, report=wrong)
     assert str(e.value).startswith(message)
 
@@ -202,7 +204,7 @@ def test_a_model_too_large_for_memory_is_refused_before_allocation() -> None:
     ],
 )
 def test_memory_refusal_names_the_sizes(monkeypatch: pytest.MonkeyPatch, dtype: torch.dtype, message: str) -> None:
-    monkeypatch.setattr(builder, "available_memory", lambda: 2**20)
+    monkeypatch.setattr(devices, "available_memory", lambda: 2**20)
     spec = spec_of([{"type": "Linear", "out_features": 1000}], [1000])
     with pytest.raises(SpecError) as e:
         netspec.build(spec, dtype=dtype)
@@ -211,7 +213,7 @@ def test_memory_refusal_names_the_sizes(monkeypatch: pytest.MonkeyPatch, dtype: 
 
 def test_a_smaller_dtype_does_not_shrink_what_the_cpu_build_needs(monkeypatch: pytest.MonkeyPatch) -> None:
     """The bfloat16 weights (2,002,000 bytes) would fit, but they are made as 4,004,000 bytes of float32 first."""
-    monkeypatch.setattr(builder, "available_memory", lambda: 3_000_000)
+    monkeypatch.setattr(devices, "available_memory", lambda: 3_000_000)
     spec = spec_of([{"type": "Linear", "out_features": 1000}], [1000])
     with pytest.raises(SpecError) as e:
         netspec.build(spec, dtype=torch.bfloat16)
@@ -229,7 +231,7 @@ def test_memory_needed_is_the_real_peak_of_a_build(dtype: str) -> None:
     probe = textwrap.dedent(
         f"""
         import re, torch, netspec
-        from netspec.builder import memory_needed
+        from netspec.devices import memory_needed
         def peak():
             return int(re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read())[1]) * 1024
         netspec.build(netspec.spec_from_data({{"input": [8], "layers": [{{"type": "Linear", "out_features": 8}}]}}))
@@ -246,7 +248,7 @@ def test_memory_needed_is_the_real_peak_of_a_build(dtype: str) -> None:
 
 
 def test_a_model_that_fits_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(builder, "available_memory", lambda: 4_004_000)  # exactly the float32 weights
+    monkeypatch.setattr(devices, "available_memory", lambda: 4_004_000)  # exactly the float32 weights
     spec = spec_of([{"type": "Linear", "out_features": 1000}], [1000])
     assert netspec.build(spec).fc1.weight.shape == (1000, 1000)
 
@@ -254,15 +256,15 @@ def test_a_model_that_fits_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_available_memory_reads_meminfo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     meminfo = tmp_path / "meminfo"
     meminfo.write_text("MemTotal:       16384000 kB\nMemFree:          100000 kB\nMemAvailable:    2048000 kB\n")
-    monkeypatch.setattr(builder, "MEMINFO", meminfo)
-    assert builder.available_memory() == 2048000 * 1024
+    monkeypatch.setattr(devices, "MEMINFO", meminfo)
+    assert devices.available_memory() == 2048000 * 1024
 
 
 @pytest.mark.skipif(not hasattr(os, "sysconf"), reason="no sysconf on this platform")
 def test_available_memory_falls_back_to_free_pages(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(builder, "MEMINFO", tmp_path / "missing")
+    monkeypatch.setattr(devices, "MEMINFO", tmp_path / "missing")
     free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    assert builder.available_memory() == pytest.approx(free, rel=0.2)
+    assert devices.available_memory() == pytest.approx(free, rel=0.2)
 
 
 # -- initialisation and seeds ------------------------------------------------------------------------
@@ -564,7 +566,7 @@ def test_netspec_build_stays_the_function_after_the_module_is_imported() -> None
 
 # -- the README's transcripts are real ------------------------------------------------------------
 
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+README = DOCS  # the README and docs/
 
 
 def transcript(command: str) -> list[str]:

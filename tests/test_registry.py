@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import typing
+from collections import OrderedDict
 from pathlib import Path
 
 import pytest
@@ -17,35 +18,38 @@ from pydantic_core import PydanticUndefined
 import netspec
 from netspec import shapes
 from netspec.diagnostics import CODES
-from netspec.layers import INIT_FUNCTIONS, LAYER_TYPES, RESERVED_NAMES, Init
+from netspec.layers import BLOCK_TYPES, BRANCH_FIELDS, INIT_FUNCTIONS, KINDS, LAYER_TYPES, RESERVED_NAMES, Init
 
 from .conftest import ROOT
 
 torch = pytest.importorskip("torch")
 build = pytest.importorskip("netspec.builder")
 
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+SPEC_DOC = (ROOT / "docs" / "spec.md").read_text(encoding="utf-8")
+ERRORS_DOC = (ROOT / "docs" / "errors.md").read_text(encoding="utf-8")
 GOLDEN = ROOT / "tests" / "golden"
 NOT_ARGUMENTS = ("type", "name", "init")  # netspec's own fields, not the torch constructor's
 
 
 def test_every_kind_has_a_rule_and_a_torch_class() -> None:
     assert set(shapes.RULES) == set(LAYER_TYPES.values())
-    assert set(build.TORCH_CLASSES) == set(LAYER_TYPES)
-    for kind, cls in build.TORCH_CLASSES.items():
-        assert cls is getattr(torch.nn, kind), kind  # `type` is the torch class name, always
+    for kind in LAYER_TYPES:
+        assert issubclass(build.torch_class(kind), torch.nn.Module), kind  # `type` is the torch class name, always
+    assert set(KINDS) == set(LAYER_TYPES) | set(BLOCK_TYPES)
+    assert set(BLOCK_TYPES) == set(BRANCH_FIELDS)  # every block says which fields hold its layers
+    assert not set(BLOCK_TYPES) & {n for n in dir(torch.nn) if n != "Sequential"}  # the joins are netspec's own
 
 
-def test_every_kind_appears_in_the_readme_table() -> None:
-    table = README[README.index("### Layer kinds") : README.index("## What the checker computes")]
+def test_every_kind_appears_in_the_layer_table() -> None:
+    table = SPEC_DOC[SPEC_DOC.index("## Layer kinds") : SPEC_DOC.index("## What the checker computes")]
     documented = set(re.findall(r"`([A-Z][A-Za-z0-9]+)`", table))
-    assert set(LAYER_TYPES) <= documented
+    assert set(KINDS) <= documented
 
 
 @pytest.mark.parametrize("kind", sorted(LAYER_TYPES))
 def test_arguments_have_torchs_names_and_defaults(kind: str) -> None:
     record = LAYER_TYPES[kind]
-    torch_params = inspect.signature(build.TORCH_CLASSES[kind].__init__).parameters
+    torch_params = inspect.signature(build.torch_class(kind).__init__).parameters
     for arg, field in record.model_fields.items():
         if arg in NOT_ARGUMENTS:
             continue
@@ -74,14 +78,32 @@ def test_every_init_has_torchs_function_with_those_arguments() -> None:
 
 
 def test_inferred_sizes_are_the_optional_input_arguments() -> None:
+    """A record declares what its rule infers; those arguments are optional, and the rule returns each of them."""
     for kind, record in LAYER_TYPES.items():
         inputs = {a for a in record.model_fields if a in ("in_channels", "in_features", "num_features")}
-        assert inputs == ({build.INFERRED[kind][0]} if kind in build.INFERRED else set()), kind
+        assert inputs == set(record.input_sizes), kind
+        for arg in record.input_sizes:
+            assert record.model_fields[arg].default is None, f"{kind}.{arg} is inferred, so it may be left out"
+    spec = netspec.parse_spec(
+        "input: [3, 8, 8]\nlayers: [{type: Conv2d, out_channels: 4, kernel_size: 3}, BatchNorm2d, Flatten,"
+        " {type: Linear, out_features: 2}]"
+    )
+    args = {node.kind: node.args for node in netspec.check(spec).walk()}
+    assert (args["Conv2d"]["in_channels"], args["BatchNorm2d"]["num_features"], args["Linear"]["in_features"]) == (
+        3,
+        4,
+        4 * 6 * 6,
+    )
 
 
 def test_reserved_names_cover_sequentials_attributes() -> None:
     public = {n for n in dir(torch.nn.Sequential()) if not n.startswith("_")}
     assert public <= RESERVED_NAMES, sorted(public - RESERVED_NAMES)
+    from netspec.modules import JOIN_MODULES  # a block's layers are attributes of its module too
+
+    for cls in JOIN_MODULES.values():
+        public = {n for n in dir(cls(OrderedDict(), [[], []], [])) if not n.startswith("_")}
+        assert public <= RESERVED_NAMES, (cls.__name__, sorted(public - RESERVED_NAMES))
 
 
 @pytest.mark.parametrize("name", ["T_destination", "training", "forward", "state_dict", "to"])
@@ -98,14 +120,12 @@ def test_reserved_names_are_refused(name: str) -> None:
         torch.nn.Sequential().add_module(name, torch.nn.ReLU())
 
 
-def _readme_codes() -> list[str]:
-    index = README[README.index("## Error index") :]
-    index = index[: index.index("\n## ", 1)]
-    return re.findall(r"^### (\S+)$", index, flags=re.MULTILINE)
+def _documented_codes() -> list[str]:
+    return re.findall(r"^## (\S+)$", ERRORS_DOC, flags=re.MULTILINE)
 
 
-def test_readme_error_index_matches_codes() -> None:
-    documented = _readme_codes()
+def test_error_index_matches_codes() -> None:
+    documented = _documented_codes()
     assert len(documented) == len(set(documented)), "a code is documented twice"
     assert set(documented) == set(CODES)
 

@@ -36,7 +36,7 @@ Examples:
 
 def _device(ctx: click.Context, param: click.Parameter, value: str) -> torch.device:
     """The --device option as a torch.device this machine has (a usage error otherwise)."""
-    from ..builder import resolve_device
+    from ..devices import resolve_device
 
     try:
         device = resolve_device(value)
@@ -128,7 +128,7 @@ def torchinfo_agrees(model: nn.Module, report: ShapeReport, device: torch.device
     import torch
     import torchinfo
 
-    from ..builder import VerificationError
+    from ..verify import VerificationError
 
     dtype = next((p.dtype for p in model.parameters()), torch.float32)
 

@@ -1,0 +1,99 @@
+"""Proof that a built model is the checked report: every node's output shape and parameters, measured in torch."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import torch
+from torch import nn
+
+from .devices import available_memory
+from .render import fmt_int, fmt_shape
+from .report import LayerReport, ShapeReport
+
+
+class VerificationError(RuntimeError):
+    """torch disagrees with the static report: a bug in netspec, never a problem with the user's spec."""
+
+
+def verify_model(model: nn.Module, report: ShapeReport, device: torch.device, dtype: torch.dtype) -> None:
+    """Prove a model with real weights matches the report (VerificationError if not).
+
+    A real two-sample batch is the cheap proof (torch's meta kernels cost about a second on first use);
+    a meta copy is the proof when those activations would take a real share of memory.
+    """
+    from .builder import modules
+
+    free = available_memory()
+    if free is not None and 2 * report.activation_bytes // 4 * dtype.itemsize > free // 8:  # bytes are float32
+        meta = torch.device("meta")
+        verify_forward(modules(report, meta).to(dtype=dtype), report, meta, dtype)
+    else:
+        verify_forward(model, report, device, dtype)
+
+
+def verify_forward(model: nn.Module, report: ShapeReport, device: torch.device, dtype: torch.dtype) -> None:
+    """Run a batch of two through the model (on `device`, where its weights are): every node must match the report.
+
+    Hooks on each node's module (by its key) see its output; a block's is checked as a whole too.
+    """
+    # two samples: BatchNorm2d without running statistics needs more than one value per channel
+    x = torch.zeros(2, *(int(d) for d in report.input_shape[1:]), device=device, dtype=dtype)  # (2, C, H, W) or (2, F)
+    running: list[LayerReport] = []  # the nodes whose forward has begun and not ended: the last one failed
+
+    def before(node: LayerReport) -> Any:
+        return lambda module, args: running.append(node)
+
+    def after(node: LayerReport) -> Any:
+        def check(module: nn.Module, args: Any, out: Any) -> None:
+            running.pop()
+            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else None
+            if shape != (2, *node.output_shape[1:]):
+                raise VerificationError(
+                    f"netspec bug: {label(node)} gives {fmt_shape(shape) if shape else type(out).__name__} in torch,"
+                    f" but the static report says {fmt_shape(node.output_shape)}"
+                )
+            params = sum(p.numel() for p in module.parameters())
+            if params != node.params:
+                raise VerificationError(
+                    f"netspec bug: {label(node)} has {fmt_int(params)} parameters in torch,"
+                    f" but the static report says {fmt_int(node.params)}"
+                )
+
+        return check
+
+    handles = []
+    for node in report.walk():
+        module = model.get_submodule(node.key)
+        handles += [module.register_forward_pre_hook(before(node)), module.register_forward_hook(after(node))]
+    training = model.training
+    model.eval()  # BatchNorm2d refuses one value per channel in training mode; shapes are the same
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Softmax without `dim`: the checker has warned already
+            model(x)
+    except VerificationError:
+        raise
+    except Exception as e:
+        where = label(running[-1]) if running else "the model"
+        shape = fmt_shape(running[-1].output_shape) if running else fmt_shape(report.output_shape)
+        raise VerificationError(
+            f"netspec bug: {where} fails in torch ({type(e).__name__}: {e}),"
+            f" but the static report says it gives {shape}"
+        ) from e
+    finally:
+        model.train(training)
+        for handle in handles:
+            handle.remove()
+    total = sum(p.numel() for p in model.parameters())
+    if total != report.total_params:
+        raise VerificationError(
+            f"netspec bug: the model has {fmt_int(total)} parameters in torch,"
+            f" but the static report says {fmt_int(report.total_params)}"
+        )
+
+
+def label(node: LayerReport) -> str:
+    """How messages name a node: `layer 2 (conv2: Conv2d)` at the top level, `` `layer1.0.conv1` (Conv2d) `` below."""
+    return f"layer {node.index} ({node.name}: {node.type})" if node.depth == 0 else f"`{node.key}` ({node.type})"
