@@ -17,7 +17,7 @@ from .diagnostics import Diagnostic, SpecError, cannot_write
 from .render import fmt_shape
 from .report import ShapeReport, check
 from .spec import Spec
-from .validation import at
+from .verify import label
 
 # What torch's ONNX exporter (the torch.export-based one, torch's default since 2.9) imports.
 REQUIRED = ("onnx", "onnxscript")
@@ -93,21 +93,20 @@ def to_onnx(spec: Spec, path: str | os.PathLike[str], *, model: nn.Module | None
 
 def _refuse_mistranslations(spec: Spec, report: ShapeReport) -> None:
     """`export-failed` for what the exporter translates without error but wrongly (onnxruntime disagrees with torch)."""
-    for layer, info in zip(spec.layers, report.layers):
-        divisor = getattr(layer, "divisor_override", None)
+    for info in report.leaves():
+        divisor = info.args.get("divisor_override")
         if divisor is None:
             continue
         # onnxscript's avg_pool2d ignores the argument ("TODO: if want to support divisor_override ...")
-        path = ("layers", info.index, "divisor_override")
+        path = (*info.path, "divisor_override")
         raise SpecError(
             [
-                at(
-                    spec.source,
+                spec.at(
                     path,
                     Diagnostic(
                         "export-failed",
-                        f"torch.onnx drops `divisor_override` (={divisor}) of layer {info.index}"
-                        f" ({info.name}: {info.type}): the ONNX model would divide by the window size instead",
+                        f"torch.onnx drops `divisor_override` (={divisor}) of {label(info)}:"
+                        " the ONNX model would divide by the window size instead",
                         help="remove `divisor_override` (and scale the next layer), or export --format python",
                     ),
                 )
@@ -121,19 +120,18 @@ def _failure(error: Exception, spec: Spec, report: ShapeReport) -> SpecError:
     op = re.search(r"op='aten\.(\w+)'", text)
     summary = re.search(r"<class '[\w.]*?(\w+)'>: ([^\n]+)", text)
     cause = f"{summary[1]}: {summary[2]}" if summary else f"{type(error).__name__}: {text.strip()[:300]}"
-    layer = next((info for info in report.layers if op and _snake(info.type) == op[1]), None)
+    layer = next((info for info in report.leaves() if op and _snake(info.kind) == op[1]), None)
     if op is None or layer is None:
         return SpecError([Diagnostic("export-failed", f"torch.onnx cannot export `{spec.name}`: {cause}", help=_HELP)])
-    path = ("layers", layer.index, "type")
+    path = (*layer.path, "type")
     return SpecError(
         [
-            at(
-                spec.source,
+            spec.at(
                 path,
                 Diagnostic(
                     "export-failed",
-                    f"torch.onnx has no ONNX translation for `aten.{op[1]}`, which layer {layer.index}"
-                    f" ({layer.name}: {layer.type}) uses with input {fmt_shape(layer.input_shape)}",
+                    f"torch.onnx has no ONNX translation for `aten.{op[1]}`, which {label(layer)}"
+                    f" uses with input {fmt_shape(layer.input_shape)}",
                     notes=(cause,),
                     help=_HELP,
                 ),

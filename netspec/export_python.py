@@ -1,4 +1,4 @@
-"""Spec -> the source of one plain `nn.Module` class, written as a person would (what `netspec export` prints)."""
+"""Spec -> the source of plain `nn.Module` classes, written as a person would (what `netspec export` prints)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import json
 import keyword
 import re
 import textwrap
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
-from .layers import INIT_FUNCTIONS, Init, LayerBase
+from .export_classes import BlockClass, Planner
+from .layers import INIT_FUNCTIONS, LAYER_TYPES, Init
 from .render import fmt_int, fmt_shape
-from .report import ShapeReport, check
+from .report import LayerReport, ShapeReport, check
 from .spec import Spec
 
 LINE = 120  # netspec's ruff line length: the generated file passes `ruff check` and `ruff format --check`
@@ -25,20 +27,15 @@ def class_name(spec_name: str) -> str:
 
 
 def to_python(spec: Spec, *, report: ShapeReport | None = None) -> str:
-    """A Python module with one `nn.Module` class whose state_dict has `netspec.build`'s keys and shapes."""
-    from .builder import torch_kwargs  # build's own constructor arguments, inferred input sizes filled in
-
+    """A Python module with an `nn.Module` class for the model, and one for each kind of block in it, whose
+    state_dict has `netspec.build`'s keys and shapes; each block's `forward` spells out its join."""
     report = report if report is not None else check(spec)
+    writer = _Writer(class_name(spec.name), report)
     indent = 8 if spec.seed is None else 12  # a seeded build runs inside `with torch.random.fork_rng(...)`
-    init: list[str] = []
-    modules: list[str] = []
-    for layer, info in zip(spec.layers, report.layers):
-        kwargs = torch_kwargs(layer, info.input_shape)
-        modules += _call(f"self.{info.name} = nn.{layer.type}", _arguments(layer, kwargs), indent)
-        chosen = getattr(layer, "init", None) or spec.init  # only Conv2d and Linear have an `init` field
-        if "init" in type(layer).model_fields and chosen is not None:
-            init += _init(info.name, chosen, bool(kwargs["bias"]), indent)
-    body = modules + init
+    body = [line for node in report.layers for line in writer.assign(node, None, indent)]
+    for node in report.leaves():
+        if node.init is not None:
+            body += _init(_attribute(node.key), node.init, bool(node.args.get("bias")), indent)
     if spec.seed is not None:  # as `build` does: identical weights, and the caller's RNG state left as it was
         body = [
             "with torch.random.fork_rng(devices=[]):",
@@ -57,8 +54,9 @@ def to_python(spec: Spec, *, report: ShapeReport | None = None) -> str:
             "from torch import nn",
             "",
             "",
+            *(line for cls in writer.planner.classes for line in [*writer.class_lines(cls), "", ""]),
             *(_comment(line, 0) for line in description),
-            f"class {class_name(spec.name)}(nn.Module):",
+            f"class {writer.model}(nn.Module):",
             *_docstring(f"{summary}, {fmt_int(report.total_params)} parameters.", 4),
             "",
             "    def __init__(self) -> None:",
@@ -67,38 +65,205 @@ def to_python(spec: Spec, *, report: ShapeReport | None = None) -> str:
             "",
             "    def forward(self, x: torch.Tensor) -> torch.Tensor:",
             f"        # x: {fmt_shape(report.input_shape)}",
-            *(f"        x = self.{info.name}(x)  # {fmt_shape(info.output_shape)}" for info in report.layers),
+            *(f"        x = self.{node.name}(x)  # {fmt_shape(node.output_shape)}" for node in report.layers),
             "        return x",
             "",
         ]
     )
 
 
-def _arguments(layer: LayerBase, kwargs: dict[str, Any]) -> list[str]:
+class _Writer:
+    """Writes each node as a constructor call; blocks that need a class get the one the planner gave them."""
+
+    def __init__(self, model: str, report: ShapeReport) -> None:
+        self.model = model
+        self.planner = Planner(report.layers, {model, "nn", "torch"})
+
+    def assign(self, node: LayerReport, scope: BlockClass | None, indent: int) -> list[str]:
+        """`self.name = <constructor>` as `ruff format` lays it out."""
+        return _layout(f"self.{node.name} = ", self.expression(node, scope, node.name), "", indent)
+
+    def expression(self, node: LayerReport, scope: BlockClass | None, at: str) -> _Expr:
+        """`node`'s constructor; inside a block's class, the values that vary between its instances are parameters."""
+
+        def value(arg: str, v: Any) -> str:
+            param = scope.params.get((at, arg)) if scope is not None else None
+            return param if param is not None else _py(v)
+
+        if not node.is_block:
+            fields = LAYER_TYPES[node.kind].model_fields
+            return _Expr(
+                f"nn.{node.kind}",
+                [
+                    f"{k}={value(k, v)}"
+                    for k, v in node.args.items()
+                    if fields[k].is_required() or v != fields[k].default or (scope and (at, k) in scope.params)
+                ],
+            )
+        cls = self.planner.of.get(node.key)
+        if cls is None:  # torch's own names: a plain nn.Sequential
+            return _Expr("nn.Sequential", [self.expression(c, scope, f"{at}.{c.name}") for c in node.branches[0]])
+        return _Expr(cls.name, [f"{p}={value(p, v)}" for p, v in cls.arguments(node, self.planner.values).items()])
+
+    def class_lines(self, cls: BlockClass) -> list[str]:
+        node = cls.instances[0]
+        arguments = [cls.arguments(n, self.planner.values) for n in cls.instances]
+        signature = ", ".join(["self", *(f"{p}{_annotation([a[p] for a in arguments])}" for p in cls.param_names)])
+        init: list[str] = []
+        if node.kind == "Sequential":  # attributes assigned in order are an nn.Sequential's layers, in that order
+            base = "nn.Sequential"
+            for i, child in enumerate(node.branches[0]):
+                if child.name == str(i):
+                    init += _layout(f'self.add_module("{i}", ', self.expression(child, cls, child.name), ")", 8)
+                else:
+                    init += self.assign(child, cls, 8)
+            forward: list[str] = []
+            doc = _shapes(cls.instances)
+        else:
+            base = "nn.Module"
+            init = [line for child in node.children for line in self.assign(child, cls, 8)]
+            forward, joined = _forward(cls)
+            doc = (
+                _shapes(cls.instances)
+                + f"x = {joined}"
+                + (", then " + ", ".join(c.name for c in node.after) if node.after else "")
+            )
+        used = f"Used {len(cls.instances)} times." if len(cls.instances) > 1 else ""
+        doc = doc.removesuffix(": ") + "." if doc else ""
+        return [
+            f"class {cls.name}({base}):",
+            *_docstring(" ".join(part for part in (doc, used) if part), 4),
+            "",
+            *_signature(signature),
+            "        super().__init__()",
+            *(" " * 8 + line for line in init),
+            *(
+                ["", "    def forward(self, x: torch.Tensor) -> torch.Tensor:", *(" " * 8 + line for line in forward)]
+                if forward
+                else []
+            ),
+        ]
+
+
+def _signature(args: str) -> list[str]:
+    one_line = f"    def __init__({args}) -> None:"
+    if len(one_line) <= LINE:
+        return [one_line]
+    if 8 + len(args) <= LINE:
+        return ["    def __init__(", f"        {args}", "    ) -> None:"]
+    return ["    def __init__(", *(f"        {a}," for a in args.split(", ")), "    ) -> None:"]
+
+
+def _forward(cls: BlockClass) -> tuple[list[str], str]:
+    """A join's forward: each branch from `x`, the join, then `after`; shape comments where every instance agrees."""
+    node = cls.instances[0]
+
+    def shape(pick: Callable[[LayerReport], Any]) -> str:
+        shapes = {pick(n) for n in cls.instances}
+        return f"  # {fmt_shape(next(iter(shapes)))}" if len(shapes) == 1 else ""
+
+    def branch_out(b: int, j: int) -> Callable[[LayerReport], Any]:
+        return lambda n: n.branches[b][j].output_shape
+
+    def after_out(j: int) -> Callable[[LayerReport], Any]:
+        return lambda n: n.after[j].output_shape
+
+    def join_out(n: LayerReport) -> Any:
+        return n.join_shape
+
+    lines = [f"# x: {fmt_shape(node.input_shape)}"] if len({n.input_shape for n in cls.instances}) == 1 else []
+    names: list[str] = []
+    for b, (label, branch) in enumerate(zip(node.labels, node.branches)):
+        var = label.removeprefix("the ").replace(" ", "")  # body, shortcut, branch1, ...
+        if not branch:
+            names.append("x")  # an identity branch
+            continue
+        source = "x"
+        for j, child in enumerate(branch):
+            lines.append(f"{var} = self.{child.name}({source})" + shape(branch_out(b, j)))
+            source = var
+        names.append(var)
+    joined = {
+        "add": " + ".join(names),
+        "multiply": " * ".join(names),
+        "concatenate": f"torch.cat([{', '.join(names)}], dim={node.args.get('dim', 1)})",
+    }[str(node.join)]
+    lines.append(f"x = {joined}" + shape(join_out))
+    for j, child in enumerate(node.after):
+        lines.append(f"x = self.{child.name}(x)" + shape(after_out(j)))
+    return [*lines, "return x"], joined
+
+
+def _shapes(instances: list[LayerReport]) -> str:
+    """`(N, 64, 56, 56) in, (N, 256, 56, 56) out: ` when every instance has them."""
+    ins = {n.input_shape for n in instances}
+    outs = {n.output_shape for n in instances}
+    if len(ins) == 1 and len(outs) == 1:
+        return f"{fmt_shape(next(iter(ins)))} in, {fmt_shape(next(iter(outs)))} out: "
+    return ""
+
+
+def _annotation(values: list[Any]) -> str:
+    """`: int` when every value a parameter takes is an int (bool, float and str likewise; tuples of ints)."""
+    kinds = {type(v) for v in values}
+    if len(kinds) == 1 and kinds <= {int, bool, float, str}:
+        return f": {next(iter(kinds)).__name__}"
+    if all((isinstance(v, int) and not isinstance(v, bool)) or isinstance(v, tuple) for v in values):
+        return ": int | tuple[int, ...]" if int in kinds else ": tuple[int, ...]"
+    return ""
+
+
+class _Expr(NamedTuple):
+    """A constructor call: `head(args)`, where an argument is text or another call."""
+
+    head: str
+    args: list[Any]  # str | _Expr
+
+    def flat(self) -> str:
+        return f"{self.head}({', '.join(a if isinstance(a, str) else a.flat() for a in self.args)})"
+
+
+def _layout(prefix: str, expr: _Expr, suffix: str, indent: int) -> list[str]:
+    """`prefix + expr + suffix` wrapped as `ruff format` wraps calls: on one line if it fits, else the arguments
+    on one indented line, else one per line with a trailing comma, each laid out the same way."""
+    one_line = f"{prefix}{expr.flat()}{suffix}"
+    if indent + len(one_line) <= LINE or not expr.args:
+        return [one_line]
+    flat_args = ", ".join(a if isinstance(a, str) else a.flat() for a in expr.args)
+    if indent + 4 + len(flat_args) <= LINE:
+        return [f"{prefix}{expr.head}(", "    " + flat_args, f"){suffix}"]
+    lines = [f"{prefix}{expr.head}("]
+    for a in expr.args:
+        if isinstance(a, str):
+            lines.append(f"    {a},")
+        else:
+            lines += ["    " + line for line in _layout("", a, ",", indent + 4)]
+    return [*lines, f"){suffix}"]
+
+
+def _attribute(key: str) -> str:
+    """`layer1.0.conv1` -> `self.layer1[0].conv1`: a submodule as Python reaches it."""
+    return "self" + "".join(f"[{part}]" if part.isdigit() else f".{part}" for part in key.split("."))
+
+
+def _arguments(node: LayerReport) -> list[Any]:
     """Keyword arguments for the required ones and those not at torch's default (the records' defaults)."""
-    fields = type(layer).model_fields
-    return [f"{k}={_py(v)}" for k, v in kwargs.items() if fields[k].is_required() or v != fields[k].default]
+    fields = LAYER_TYPES[node.kind].model_fields
+    return [f"{k}={_py(v)}" for k, v in node.args.items() if fields[k].is_required() or v != fields[k].default]
 
 
-def _init(name: str, init: Init, bias: bool, indent: int) -> list[str]:
+def _init(target: str, init: Init, bias: bool, indent: int) -> list[str]:
     """`builder.initialise` spelled out: the weight as `init` says, the bias at zero."""
     function, fields = INIT_FUNCTIONS[init.type]
     if function is None:  # `default`: torch's own
         return []
-    lines = _call(
-        f"nn.init.{function}", [f"self.{name}.weight", *(f"{f}={_py(getattr(init, f))}" for f in fields)], indent
+    lines = _layout(
+        "",
+        _Expr(f"nn.init.{function}", [f"{target}.weight", *(f"{f}={_py(getattr(init, f))}" for f in fields)]),
+        "",
+        indent,
     )
-    return lines + ([f"nn.init.zeros_(self.{name}.bias)"] if bias else [])
-
-
-def _call(head: str, args: list[str], indent: int) -> list[str]:
-    """`head(args)` on one line, or wrapped the way `ruff format` wraps a call that is too long."""
-    one_line = f"{head}({', '.join(args)})"
-    if indent + len(one_line) <= LINE:
-        return [one_line]
-    if indent + 4 + len(", ".join(args)) <= LINE:
-        return [f"{head}(", "    " + ", ".join(args), ")"]
-    return [f"{head}(", *(f"    {a}," for a in args), ")"]
+    return lines + (_layout("", _Expr("nn.init.zeros_", [f"{target}.bias"]), "", indent) if bias else [])
 
 
 def _py(value: Any) -> str:

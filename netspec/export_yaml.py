@@ -22,37 +22,100 @@ def to_yaml(spec: Spec, *, header: str = "", schema: str | None = None) -> str:
     """The spec as YAML that reads back to an equal Spec; `header` becomes comments, `schema` the modeline."""
     report = check(spec)
     data = spec_to_data(spec)
+    # the shape after each written top-level layer (after its last copy, for a repeated one)
+    shapes: dict[int, Any] = {}
+    for node in report.layers:
+        written = spec.origins.written(node.path)
+        if len(written) == 2 and written[0] == "layers" and isinstance(written[1], int):
+            shapes[written[1]] = (
+                node.input_shape if written[1] not in shapes else shapes[written[1]][0],
+                node.output_shape,
+            )
     lines = [MODELINE.format(schema)] if schema else []
     lines += ["# " + line if line.strip() else "#" for line in header.strip().splitlines()]
+    if "blocks" in data:  # definitions before their uses
+        data = {k: data[k] for k in sorted(data, key=lambda k: k == "layers")}
     for key, value in data.items():
         if key == "layers":
             lines.append("layers:")
-            for layer, info in zip(value, report.layers):
-                item = f"  - {_layer(layer)}"
-                if info.output_shape != info.input_shape:  # the lines that change the shape, as in specs/
-                    item = f"{item.ljust(_COMMENT_COLUMN - 2)}  # {fmt_shape(info.output_shape)}"
-                lines.append(item)
+            for i, layer in enumerate(value):
+                item = _item(layer, 2)
+                shape = shapes.get(i)
+                if shape is not None and shape[1] != shape[0]:  # the lines that change the shape, as in specs/
+                    item[-1] = f"{item[-1].ljust(_COMMENT_COLUMN - 2)}  # {fmt_shape(shape[1])}"
+                lines += item
+        elif key == "blocks":
+            lines.append("blocks:")
+            for name, definition in value.items():
+                lines += _entry(name, definition, 2)
         else:
             lines += _entry(key, value, 0)
     return "\n".join(lines) + "\n"
 
 
+def _item(layer: Any, indent: int) -> list[str]:
+    """A list item: one line (`- ReLU`, `- {type: Conv2d, ...}`), or a block's mapping in block style."""
+    pad = " " * indent
+    if not isinstance(layer, dict):
+        return [f"{pad}- {_flow(layer)}"]
+    if not _nested(layer):
+        return [f"{pad}- {_layer(layer)}"]
+    inner = _mapping(_named_first(layer), indent + 2)
+    return [f"{pad}- {inner[0].lstrip()}", *inner[1:]]
+
+
+def _nested(value: Any) -> bool:
+    """Whether a mapping holds layers (a list of mappings, or a mapping): such blocks are written in block style."""
+    return any(
+        isinstance(v, dict) or (isinstance(v, list) and any(isinstance(x, (dict, list)) for x in v))
+        for v in value.values()
+    )
+
+
+def _mapping(value: dict[str, Any], indent: int) -> list[str]:
+    return [line for k, v in value.items() for line in _entry(k, v, indent)]
+
+
 def _layer(layer: dict[str, Any]) -> str:
     """`ReLU`, or `{type: Conv2d, out_channels: 6, kernel_size: 5, name: c1}` with the name last, as specs/ write it."""
+    args = _named_last(layer)
+    return layer["type"] if list(args) == ["type"] else _flow(args)
+
+
+def _named_last(layer: dict[str, Any]) -> dict[str, Any]:
     args = {k: v for k, v in layer.items() if k != "name"}
     if "name" in layer:
         args["name"] = layer["name"]
-    return layer["type"] if len(args) == 1 else _flow(args)
+    return args
+
+
+def _named_first(layer: dict[str, Any]) -> dict[str, Any]:
+    """A block written in block style reads type, name, then its layers."""
+    head: dict[str, Any] = {k: layer[k] for k in ("type", "name") if k in layer}
+    return {**head, **{k: v for k, v in layer.items() if k not in head}}
 
 
 def _entry(key: str, value: Any, indent: int) -> list[str]:
-    """`key: value`, in block style for a mapping that holds mappings (such as a `train:` section)."""
+    """`key: value`, in block style for a mapping that holds mappings and for lists of layers."""
     pad = " " * indent
-    if isinstance(value, dict) and any(isinstance(v, dict) for v in value.values()):
-        return [f"{pad}{key}:", *(line for k, v in value.items() for line in _entry(k, v, indent + 2))]
-    if isinstance(value, dict) and set(value) == {"type"}:  # `init: kaiming_normal` for `{type: kaiming_normal}`
-        return [f"{pad}{key}: {_scalar(value['type'])}"]
-    return [f"{pad}{key}: {_flow(value)}"]
+    if isinstance(value, dict) and set(value) == {"type"} and key != "layers":  # `init: kaiming_normal`
+        return [f"{pad}{_scalar(key)}: {_scalar(value['type'])}"]
+    if isinstance(value, dict) and _nested(value):
+        return [f"{pad}{_scalar(key)}:", *_mapping(value, indent + 2)]
+    if isinstance(value, list) and any(isinstance(v, dict) for v in value):
+        return [f"{pad}{_scalar(key)}:", *(line for v in value for line in _item(v, indent + 2))]
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(v, list) for v in value)
+        and any(isinstance(x, dict) for v in value for x in v)
+    ):  # a list of branches
+        lines = [f"{pad}{_scalar(key)}:"]
+        for branch in value:
+            items = [line for v in branch for line in _item(v, indent + 4)]
+            lines += [f"{pad}  -", *items] if items else [f"{pad}  - []"]
+        return lines
+    return [f"{pad}{_scalar(key)}: {_flow(value)}"]
 
 
 def _flow(value: Any) -> str:

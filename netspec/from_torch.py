@@ -1,4 +1,8 @@
-"""nn.Sequential -> Spec: each layer's constructor arguments read back from its attributes (`netspec import`)."""
+"""Torch modules -> Spec: each layer's constructor arguments read back from its attributes (`netspec import`).
+
+An nn.Sequential is a spec's list of layers (nested ones are groups), netspec's own blocks
+(netspec.modules) are blocks, and every other module must be a torch.nn class netspec knows.
+"""
 
 from __future__ import annotations
 
@@ -7,37 +11,34 @@ import os
 import pickle
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import torch
 from pydantic import TypeAdapter, ValidationError
 from torch import nn
 
-from .builder import INFERRED, TORCH_CLASSES
-from .diagnostics import Diagnostic, SpecError
-from .layers import LAYER_TYPES, LayerName, module_names
+from .diagnostics import Diagnostic, SpecError, did_you_mean, path_str
+from .layers import BRANCH_FIELDS, BRANCH_LISTS, KINDS, LAYER_TYPES, LayerName, index_names, kind_names
+from .modules import Concat, Join, Multiply, Residual
 from .report import check
 from .spec import Spec, spec_from_data
-from .validation import did_you_mean
 
-_KINDS = {cls: kind for kind, cls in TORCH_CLASSES.items()}
+_KINDS = {getattr(nn, kind): kind for kind in LAYER_TYPES}
+_JOINS: dict[type[nn.Module], str] = {Residual: "Residual", Concat: "Concat", Multiply: "Multiply"}
 _LAYER_NAME: TypeAdapter[str] = TypeAdapter(LayerName)
 
 
-class _Leaf(NamedTuple):
+@dataclass
+class _Leaf:
     path: str  # where the module sits in the model: `features.3`
     module: nn.Module
 
 
-class _Named(NamedTuple):  # what `module_names` reads from a layer
-    type: str
-    name: str | None
-
-
 def from_module(module: nn.Module, input_shape: Sequence[int], *, name: str = "model") -> Spec:
-    """The spec of an nn.Sequential (nested ones flattened), checked against `input_shape`, e.g. (1, 28, 28)."""
+    """The spec of an nn.Sequential, its nested Sequentials and netspec blocks kept as groups and blocks (so the
+    built model has the module's state_dict keys), checked against `input_shape`, e.g. (1, 28, 28)."""
     if not _is_sequence(module):
         raise SpecError(
             [
@@ -55,21 +56,117 @@ def from_module(module: nn.Module, input_shape: Sequence[int], *, name: str = "m
         raise SpecError(  # the list of supported classes once, not under every problem
             [replace(d, help=None) if d.help == _SUPPORTED and i != listed else d for i, d in enumerate(problems)]
         )
-    kinds = [_KINDS[type(leaf.module)] for leaf in leaves]
-    names = _layer_names(kinds, [_key(leaf.path) for leaf in leaves])
-    layers = [
-        {"type": kind, **_arguments(kind, leaf.module), **({"name": n} if n else {})}
-        for kind, leaf, n in zip(kinds, leaves, names)
-    ]
+    where: dict[tuple[Any, ...], _Leaf] = {}  # a layer's path in the spec -> its module and where it sits
+    layers = _layers(_children(module), "", ("layers",), where, index=False)
     data = {"name": name, "input": list(input_shape), "layers": layers}
     try:
         check(spec_from_data(data))  # the module's own input sizes, still in `layers`, checked against the input
     except SpecError as e:
-        raise SpecError([_imported(d, leaves, input_shape) for d in e.diagnostics]) from None
-    for kind, layer in zip(kinds, layers):
-        if kind in INFERRED:  # netspec infers them from the input, as in specs/
-            del layer[INFERRED[kind][0]]
+        raise SpecError([_imported(d, where, input_shape) for d in e.diagnostics]) from None
+    _drop_input_sizes(layers)  # netspec infers them from the input, as in specs/
     return spec_from_data(data)
+
+
+def _children(module: nn.Module) -> list[tuple[str, nn.Module]]:
+    # not named_children(), which yields a module used twice (`act` in `conv, act, conv, act`) only once
+    return [(key, child) for key, child in module._modules.items() if child is not None]
+
+
+def _layers(
+    children: list[tuple[str, nn.Module]],
+    prefix: str,
+    path: tuple[Any, ...],
+    where: dict[tuple[Any, ...], _Leaf],
+    *,
+    index: bool,
+) -> list[dict[str, Any]]:
+    """A list of layers, named as the module names them: a name is written only where netspec's own would differ."""
+    items = [_layer(child, f"{prefix}{key}", (*path, i), where) for i, (key, child) in enumerate(children)]
+    keys = [_key(key) for key, _ in children]
+    for item, n in zip(items, _names([_prefix(item) for item in items], keys, index=index)):
+        if n is not None:
+            item["name"] = n
+    return items
+
+
+def _layer(module: nn.Module, at: str, path: tuple[Any, ...], where: dict[tuple[Any, ...], _Leaf]) -> dict[str, Any]:
+    where[path] = _Leaf(at, module)
+    if _is_sequence(module):
+        return {
+            "type": "Sequential",
+            "layers": _layers(_children(module), f"{at}.", (*path, "layers"), where, index=True),
+        }
+    if type(module) in _JOINS:
+        kind = _JOINS[type(module)]
+        members = dict(_children(module))
+        assert isinstance(module, Join)
+        branches = [[(n, members[n]) for n in branch] for branch in module._branches]
+        after = [(n, members[n]) for n in module._after]
+        # one scope for all of a block's layers: names are decided over the whole block, in the order they run
+        fields = ["body", "shortcut"] if kind == "Residual" else [f"branches.{j}" for j in range(len(branches))]
+        flat = [(f, i, n, m) for f, b in zip([*fields, "after"], [*branches, after]) for i, (n, m) in enumerate(b)]
+        items = [_layer(m, f"{at}.{n}", (*path, *_field_path(f), i), where) for f, i, n, m in flat]
+        for item, n in zip(
+            items, _names([_prefix(item) for item in items], [_key(n) for _, _, n, _ in flat], index=False)
+        ):
+            if n is not None:
+                item["name"] = n
+        grouped: dict[str, list[dict[str, Any]]] = {f: [] for f in [*fields, "after"]}
+        for (f, _, _, _), item in zip(flat, items):
+            grouped[f].append(item)
+        out: dict[str, Any] = {"type": kind}
+        if kind == "Residual":
+            out["body"] = grouped["body"]
+            if grouped["shortcut"]:
+                out["shortcut"] = grouped["shortcut"]
+        else:
+            out["branches"] = [grouped[f] for f in fields]
+            if isinstance(module, Concat) and module._dim != 1:
+                out["dim"] = module._dim
+        if grouped["after"]:
+            out["after"] = grouped["after"]
+        return out
+    kind = _KINDS[type(module)]
+    return {"type": kind, **_arguments(kind, module)}
+
+
+def _field_path(field: str) -> tuple[Any, ...]:
+    head, _, index = field.partition(".")
+    return (head, int(index)) if index else (head,)
+
+
+def _prefix(item: dict[str, Any]) -> str:
+    cls = KINDS[item["type"]]
+    return cls.prefix or item["type"].lower()
+
+
+def _names(prefixes: list[str], keys: list[str | None], *, index: bool) -> list[str | None]:
+    """Each layer's `name`: its submodule's, dropped where netspec's automatic name would be the same."""
+    seen: set[str] = set()
+    names: list[str | None] = []
+    for key in keys:  # a name repeated in one scope is kept only the first time
+        names.append(key if key not in seen else None)
+        seen.update([key] if key else [])
+    auto = index_names if index else kind_names
+    target = auto(list(zip(prefixes, names)))
+    for i, n in enumerate(names):
+        trial = [*names[:i], None, *names[i + 1 :]]
+        if n is not None and auto(list(zip(prefixes, trial))) == target:
+            names = trial
+    return names
+
+
+def _drop_input_sizes(layers: list[dict[str, Any]]) -> None:
+    """Leave out `in_channels`, `in_features`, `num_features`: netspec infers them, as specs/ do."""
+    for layer in layers:
+        for arg in KINDS[layer["type"]].input_sizes:
+            layer.pop(arg, None)
+        for key, value in layer.items():  # a block's branches: lists of layers, or (Concat, Multiply) lists of them
+            if key in BRANCH_FIELDS.get(layer["type"], ()):
+                _drop_input_sizes(value)
+            elif key == BRANCH_LISTS.get(layer["type"]):
+                for branch in value:
+                    _drop_input_sizes(branch)
 
 
 def _is_sequence(module: object) -> bool:
@@ -78,12 +175,10 @@ def _is_sequence(module: object) -> bool:
 
 
 def _leaves(module: nn.Module, path: str) -> Iterator[_Leaf]:
-    # not named_children(), which yields a module used twice (`act` in `conv, act, conv, act`) only once
-    for key, child in module._modules.items():
-        if child is None:  # a slot set to None, which nn.Sequential's forward would fail on
-            continue
+    """The modules that must be layers: every one below Sequentials and netspec blocks."""
+    for key, child in _children(module):
         where = f"{path}.{key}" if path else key
-        if _is_sequence(child):
+        if _is_sequence(child) or type(child) in _JOINS:
             yield from _leaves(child, where)
         else:
             yield _Leaf(where, child)
@@ -94,12 +189,15 @@ def _class(module: object) -> str:
     return f"nn.{cls.__name__}" if getattr(nn, cls.__name__, None) is cls else f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _imported(d: Diagnostic, leaves: list[_Leaf], input_shape: Sequence[int]) -> Diagnostic:
+def _imported(d: Diagnostic, where: dict[tuple[Any, ...], _Leaf], input_shape: Sequence[int]) -> Diagnostic:
     """A checker's diagnostic about the module's spec, said in terms of the module and the input given."""
-    i = d.path[1] if len(d.path) > 1 and d.path[0] == "layers" else None
-    if not isinstance(i, int) or i >= len(leaves):
+    path = d.path
+    while path and path not in where:
+        path = path[:-1]
+    if not path:
         return d
-    d = d.with_note(f"layer {i} is the module's `{leaves[i].path}`: {leaves[i].module}")
+    layer = f"layer {path[1]}" if len(path) == 2 else f"layer {path_str(path)}"
+    d = d.with_note(f"{layer} is the module's `{where[path].path}`: {where[path].module}")
     if d.code != "shape-mismatch":
         return d
     return replace(d, help=f"the module was made for another input than {list(input_shape)}: check the input shape")
@@ -162,21 +260,6 @@ def _key(path: str) -> str | None:
         return _LAYER_NAME.validate_python(key)
     except ValidationError:
         return None
-
-
-def _layer_names(kinds: list[str], keys: list[str | None]) -> list[str | None]:
-    """Each layer's `name`: its submodule's, dropped where netspec's automatic name would be the same."""
-    seen: set[str] = set()
-    names: list[str | None] = []
-    for key in keys:  # a name repeated in two nested blocks is kept only the first time
-        names.append(key if key not in seen else None)
-        seen.update([key] if key else [])
-    target = module_names([_Named(k, n) for k, n in zip(kinds, names)])
-    for i, n in enumerate(names):
-        trial = [*names[:i], None, *names[i + 1 :]]
-        if n is not None and module_names([_Named(k, t) for k, t in zip(kinds, trial)]) == target:
-            names = trial
-    return names
 
 
 def _arguments(kind: str, module: nn.Module) -> dict[str, Any]:

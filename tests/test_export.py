@@ -22,10 +22,10 @@ from netspec.cli import cli
 from netspec.diagnostics import SpecError
 from netspec.export_onnx import to_onnx
 from netspec.export_python import class_name, to_python
-from netspec.layers import LAYER_TYPES
+from netspec.layers import KINDS
 from netspec.spec import spec_to_data
 
-from .conftest import ROOT, SPECS
+from .conftest import DOCS, ROOT, SPECS
 from .test_torch_oracle import spec_dicts
 
 # Every argument away from its default, long names and a description that could break a docstring:
@@ -81,6 +81,11 @@ EVERY_KIND_LONG_NAMES: dict[str, Any] = {
          "count_include_pad": False, "divisor_override": 2},
         {"type": "AdaptiveAvgPool2d", "output_size": [None, 8]},
         {"type": "AdaptiveMaxPool2d", "output_size": 8},
+        {"type": "Residual", "body": [{"type": "Conv2d", "out_channels": 6, "kernel_size": 3, "padding": 1}],
+         "shortcut": [{"type": "Identity"}], "after": [{"type": "ReLU"}]},
+        {"type": "Concat", "branches": [[], [{"type": "Conv2d", "out_channels": 2, "kernel_size": 1}]], "dim": -3},
+        {"type": "Multiply", "branches": [[], [{"type": "AdaptiveAvgPool2d", "output_size": 1}, {"type": "Sigmoid"}]]},
+        {"type": "Sequential", "layers": [{"type": "Conv2d", "out_channels": 6, "kernel_size": 1}, {"type": "ReLU6"}]},
         {"type": "Dropout2d", "p": 0.1, "inplace": True},
         {"type": "Identity"},
         {"type": "ReLU", "inplace": True},
@@ -99,12 +104,23 @@ EVERY_KIND_LONG_NAMES: dict[str, Any] = {
          "init": {"type": "kaiming_uniform", "nonlinearity": "leaky_relu", "mode": "fan_out", "a": 0.1}},
     ],
 }  # fmt: skip
-for _i, _layer in enumerate(EVERY_KIND_LONG_NAMES["layers"]):
-    _layer["name"] = f"layer{_i:02d}_".ljust(64, "x")
+
+
+def _long_names(layers: list[dict[str, Any]], prefix: str) -> None:
+    """64-character names at every depth (a block's layers too)."""
+    for i, layer in enumerate(layers):
+        layer["name"] = f"{prefix}{i:02d}_".ljust(64, "x")
+        for key in ("layers", "body", "shortcut", "after"):
+            _long_names(layer.get(key, []), f"{prefix}{i:02d}{key[0]}")
+        for j, branch in enumerate(layer.get("branches", [])):
+            _long_names(branch, f"{prefix}{i:02d}b{j}")
+
+
+_long_names(EVERY_KIND_LONG_NAMES["layers"], "layer")
 
 
 def load_class(source: str, path: Path) -> type[nn.Module]:
-    """Import a generated file as its own module and return its one nn.Module class."""
+    """Import a generated file as its own module and return its model class (the last: blocks' classes come first)."""
     path.write_text(source, encoding="utf-8")
     module_spec = importlib.util.spec_from_file_location(f"generated_{path.stem}", path)
     assert module_spec is not None and module_spec.loader is not None
@@ -113,8 +129,8 @@ def load_class(source: str, path: Path) -> type[nn.Module]:
     classes = [
         v for v in vars(module).values() if isinstance(v, type) and issubclass(v, nn.Module) and v is not nn.Module
     ]
-    assert len(classes) == 1, classes
-    return classes[0]
+    assert classes and all(c.__module__ == module.__name__ for c in classes), classes
+    return classes[-1]
 
 
 def shapes(model: nn.Module) -> dict[str, tuple[int, ...]]:
@@ -175,7 +191,7 @@ def test_seed_and_init_give_builds_exact_weights(tmp_path: Path) -> None:
 
 def test_generated_files_are_ruff_clean_and_import_only_torch(tmp_path: Path) -> None:
     specs = [netspec.load_spec(p) for p in SPECS] + [netspec.spec_from_data(d) for d in (WIDE, EVERY_KIND_LONG_NAMES)]
-    assert {layer.type for layer in specs[-1].layers} == set(LAYER_TYPES)
+    assert {node.kind for node in netspec.check(specs[-1]).walk()} == set(KINDS)
     files = []
     for spec in specs:
         files.append(tmp_path / f"{spec.name.replace('-', '_').replace('.', '_')}.py")
@@ -384,9 +400,9 @@ def test_onnx_refuses_divisor_override_which_the_exporter_drops(
 
 
 def test_readme_shows_real_export_output(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The README's `$ netspec export specs/lenet.yaml` transcript: every line shown (bar `...`) is printed."""
+    """The documented `$ netspec export specs/lenet.yaml` transcript: every line shown (bar `...`) is printed."""
     monkeypatch.chdir(ROOT)
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = DOCS
     start = readme.index("```console\n$ netspec export specs/lenet.yaml\n")
     shown = readme[start : readme.index("```\n", start + 10)].splitlines()[2:]
     actual = CliRunner().invoke(cli, ["export", "specs/lenet.yaml"]).stdout.splitlines()

@@ -29,19 +29,32 @@ from .test_torch_oracle import spec_dicts
 INPUT_SIZES = ("in_channels", "in_features", "num_features")
 
 
-def canonical(data: dict[str, Any]) -> dict[str, Any]:
-    """`spec_to_data` without what a built module cannot tell apart from the default.
+def canonical(spec: netspec.Spec) -> dict[str, Any]:
+    """The expanded spec's data without what a built module cannot tell apart from the default.
 
     Inferred input sizes are left out (netspec infers them), a pooling stride equal to
-    kernel_size is torch's default, and `[k, k]` is `k`.
+    kernel_size is torch's default, and `[k, k]` is `k`; in blocks' layers too. Names are left
+    out (a name equal to netspec's own is dropped on import): `round_trip` compares the keys they make.
     """
-    layers = []
-    for layer in data["layers"]:
-        layer = {k: _collapse(v) for k, v in layer.items() if k not in INPUT_SIZES}
-        if layer["type"] in ("MaxPool2d", "AvgPool2d") and layer.get("stride") == layer["kernel_size"]:
-            del layer["stride"]
-        layers.append(layer)
-    return spec_to_data(spec_from_data({**data, "layers": layers}))  # drops values now equal to defaults
+    data = spec_to_data(spec, expanded=True)
+    data = {**data, "layers": [_canonical_layer(layer) for layer in data["layers"]]}
+    return spec_to_data(spec_from_data(data), expanded=True)  # drops values now equal to defaults
+
+
+def _canonical_layer(layer: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in layer.items():
+        if k in (*INPUT_SIZES, "name"):
+            continue
+        if k in ("layers", "body", "shortcut", "after"):
+            out[k] = [_canonical_layer(x) for x in v]
+        elif k == "branches":
+            out[k] = [[_canonical_layer(x) for x in b] for b in v]
+        else:
+            out[k] = _collapse(v)
+    if out["type"] in ("MaxPool2d", "AvgPool2d") and out.get("stride") == out["kernel_size"]:
+        del out["stride"]
+    return out
 
 
 def _collapse(value: Any) -> Any:
@@ -52,8 +65,10 @@ def _collapse(value: Any) -> Any:
 
 def round_trip(spec: netspec.Spec) -> netspec.Spec:
     # verify=False: build's own check is tested elsewhere; from_module reads attributes, so meta suffices
-    back = from_module(build(spec, device="meta", verify=False), spec.input, name=spec.name)
-    assert canonical(spec_to_data(back)) == canonical(spec_to_data(spec))
+    model = build(spec, device="meta", verify=False)
+    back = from_module(model, spec.input, name=spec.name)
+    assert canonical(back) == canonical(spec)
+    assert list(build(back, device="meta", verify=False).state_dict()) == list(model.state_dict())  # same names
     # torch as the oracle: with the same weights, the two specs' models compute the same function
     x = torch.randn(2, *spec.input)
     with torch.no_grad():
@@ -115,7 +130,7 @@ def test_arguments_are_read_back_from_attributes() -> None:
     assert netspec.check(spec).output_shape == ("N", 10)
 
 
-def test_nested_sequentials_flatten_and_keep_meaningful_names() -> None:
+def test_nested_sequentials_stay_groups_with_the_modules_keys() -> None:
     model = nn.Sequential(
         OrderedDict(
             features=nn.Sequential(OrderedDict(conv=nn.Conv2d(1, 4, 3), relu1=nn.ReLU(), pool=nn.MaxPool2d(2))),
@@ -124,17 +139,37 @@ def test_nested_sequentials_flatten_and_keep_meaningful_names() -> None:
         )
     )
     spec = from_module(model, (1, 28, 28))
-    # `relu1` is what netspec would call it anyway; `0`, `1` and the keyword `class` cannot be names;
-    # the second `conv` would clash with the first
-    assert [layer.name for layer in spec.layers] == ["conv", None, "pool", None, None, None, None]
-    assert list(build(spec, device="meta").state_dict()) == [
-        "conv.weight",
-        "conv.bias",
-        "conv1.weight",
-        "conv1.bias",
-        "fc1.weight",
-        "fc1.bias",
+    assert [(layer.type, layer.name) for layer in spec.layers] == [
+        ("Sequential", "features"),
+        ("Sequential", "head"),
+        ("Sequential", "classifier"),
     ]
+    # in a Sequential, `0`, `1` are what netspec would name them anyway; the keyword `class` cannot be a name
+    features, head, classifier = spec.layers
+    assert [layer.name for layer in features.layers] == ["conv", "relu1", "pool"]  # type: ignore[attr-defined]
+    assert [layer.name for layer in head.layers] == ["conv", None]  # type: ignore[attr-defined]
+    assert [layer.name for layer in classifier.layers] == [None, None]  # type: ignore[attr-defined]
+    built = build(spec, device="meta")
+    assert list(built.state_dict()) == list(model.state_dict())  # every key with a weight is the module's own
+
+
+def test_netspec_blocks_import_as_blocks() -> None:
+    """A model netspec built from a tree comes back as the same tree: joins, branches and names."""
+    spec = netspec.parse_spec(
+        """
+        input: [8, 6, 6]
+        layers:
+          - type: Residual
+            body: [{type: Conv2d, out_channels: 8, kernel_size: 3, padding: 1}, BatchNorm2d]
+            shortcut: {type: Sequential, name: downsample, layers: [{type: Conv2d, out_channels: 8, kernel_size: 1}]}
+            after: ReLU
+          - {type: Concat, dim: 1, branches: [[], [{type: Conv2d, out_channels: 4, kernel_size: 1}]]}
+          - {type: Multiply, branches: [[], [{type: AdaptiveAvgPool2d, output_size: 1}, Sigmoid]]}
+        """
+    )
+    back = round_trip(spec)
+    assert [layer.type for layer in back.layers] == ["Residual", "Concat", "Multiply"]
+    assert list(build(back, device="meta").state_dict()) == list(build(spec, device="meta").state_dict())
 
 
 def test_unsupported_modules_are_all_listed_by_path() -> None:
