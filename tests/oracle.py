@@ -1,13 +1,15 @@
-"""Real torch as the oracle: run a spec's layers through torch.nn, independently of netspec.
+"""Real torch as the oracle: run a spec's tree of layers through torch.nn, independently of netspec.
 
-The oracle never uses netspec's shape inference: where a spec omits `in_channels`,
-`in_features` or `num_features`, it reads them off the real tensor arriving at the layer.
+The oracle never uses netspec's shape inference or builder: where a spec omits `in_channels`,
+`in_features` or `num_features`, it reads them off the real tensor arriving at the layer, and it
+joins branches with torch's own `+`, `torch.cat` and `*`. It reads only the validated spec records.
 """
 
 from __future__ import annotations
 
+import contextlib
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -17,14 +19,21 @@ from netspec.layers import params_of
 from netspec.spec import Spec
 
 BATCH = 97  # a prime no generated size reaches, so torch can't mistake the batch for a channel count
+Path = tuple[Any, ...]
 
 
 @dataclass
 class TorchRun:
-    shapes: list[tuple[int, ...]]  # each layer's output shape, batch included
-    params: list[int]
-    failed_at: int | None  # the layer whose construction or forward raised
+    shapes: dict[Path, tuple[int, ...]] = field(default_factory=dict)  # each layer's and block's output, batch in
+    inputs: dict[Path, tuple[int, ...]] = field(default_factory=dict)  # what each layer and block was given
+    params: dict[Path, int] = field(default_factory=dict)
+    failed_at: Path | None = None  # the layer (or block, for its join) whose construction or forward raised
     error: str = ""
+    broadcast_at: list[Path] = field(default_factory=list)  # joins where torch broadcast unequal shapes
+
+
+class _Failed(Exception):
+    pass
 
 
 def torch_layer(layer: Any, x: torch.Tensor) -> nn.Module:
@@ -38,18 +47,112 @@ def torch_layer(layer: Any, x: torch.Tensor) -> nn.Module:
     return getattr(nn, layer.type)(**kwargs)
 
 
+class _Join(nn.Module):
+    """The oracle's own join: branches of modules on one input, then torch's `+`, `cat` or `*`, then `after`."""
+
+    def __init__(self, kind: str, branches: list[nn.Sequential], after: nn.Sequential, dim: int) -> None:
+        super().__init__()
+        self.kind, self.dim = kind, dim
+        self.branches = nn.ModuleList(branches)
+        self.after = after
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outs = [branch(x) for branch in self.branches]
+        if self.kind == "Concat":
+            return self.after(torch.cat(outs, dim=self.dim))
+        out = outs[0]
+        for other in outs[1:]:
+            out = out + other if self.kind == "Residual" else out * other
+        return self.after(out)
+
+
+def torch_model(spec: Spec) -> nn.Module:
+    """The spec's model made without netspec's builder: sizes read off real tensors, joins of the oracle's own."""
+    model, _ = _module_chain(spec.layers, torch.zeros(1, *spec.input))
+    return model
+
+
+def _module_chain(layers: list[Any], x: torch.Tensor) -> tuple[nn.Sequential, torch.Tensor]:
+    modules = []
+    for layer in layers:
+        module, x = _module(layer, x)
+        modules.append(module)
+    return nn.Sequential(*modules), x
+
+
+def _module(layer: Any, x: torch.Tensor) -> tuple[nn.Module, torch.Tensor]:
+    with torch.no_grad():
+        if layer.type == "Sequential":
+            return _module_chain(layer.layers, x)
+        if layer.type in ("Residual", "Concat", "Multiply"):
+            lists = [layer.body, layer.shortcut] if layer.type == "Residual" else list(layer.branches)
+            branches = [_module_chain(b, x)[0] for b in lists]
+            joined = _Join(layer.type, branches, nn.Sequential(), getattr(layer, "dim", 1))(x)
+            after, out = _module_chain(layer.after, joined)
+            join = _Join(layer.type, branches, after, getattr(layer, "dim", 1))
+            return join, out
+        module = torch_layer(layer, x).eval()
+        return module, module(x)
+
+
 def run_torch(spec: Spec, batch: int = BATCH) -> TorchRun:
-    x = torch.zeros(batch, *spec.input)
-    shapes: list[tuple[int, ...]] = []
-    params: list[int] = []
-    for i, layer in enumerate(spec.layers):
+    run = TorchRun()
+    with contextlib.suppress(_Failed):  # run.failed_at says where
+        _chain(spec.layers, ("layers",), torch.zeros(batch, *spec.input), run)
+    return run
+
+
+def _chain(layers: list[Any], path: Path, x: torch.Tensor, run: TorchRun) -> torch.Tensor:
+    for i, layer in enumerate(layers):
+        x = _node(layer, (*path, i), x, run)
+    return x
+
+
+def _fail(run: TorchRun, path: Path, e: Exception) -> _Failed:
+    run.failed_at = path
+    run.error = f"{type(e).__name__}: {e}"
+    return _Failed()
+
+
+def _node(layer: Any, path: Path, x: torch.Tensor, run: TorchRun) -> torch.Tensor:
+    run.inputs[path] = tuple(x.shape)
+    if layer.type == "Sequential":
+        out = _chain(layer.layers, (*path, "layers"), x, run)
+        children = [(*path, "layers", i) for i in range(len(layer.layers))]
+    elif layer.type in ("Residual", "Concat", "Multiply"):
+        if layer.type == "Residual":
+            lists = [("body",), ("shortcut",)]
+            branches = [layer.body, layer.shortcut]
+        else:
+            lists = [("branches", j) for j in range(len(layer.branches))]
+            branches = list(layer.branches)
+        outputs = [_chain(b, (*path, *sub), x, run) for sub, b in zip(lists, branches)]
+        try:
+            with torch.no_grad():
+                if layer.type == "Concat":
+                    joined = torch.cat(outputs, dim=layer.dim)
+                else:
+                    joined = outputs[0]
+                    for other in outputs[1:]:
+                        if other.shape != joined.shape:
+                            run.broadcast_at.append(path)
+                        joined = joined + other if layer.type == "Residual" else joined * other
+        except Exception as e:  # torch's verdict on the join
+            raise _fail(run, path, e) from None
+        out = _chain(layer.after, (*path, "after"), joined, run)
+        children = [(*path, *sub, i) for sub, b in zip(lists, branches) for i in range(len(b))]
+        children += [(*path, "after", i) for i in range(len(layer.after))]
+    else:
         try:
             module = torch_layer(layer, x).eval()
             with warnings.catch_warnings(), torch.no_grad():
                 warnings.simplefilter("ignore")
-                x = module(x)
+                out = module(x)
         except Exception as e:  # torch's verdict: this layer rejects its input or its arguments
-            return TorchRun(shapes, params, i, f"{type(e).__name__}: {e}")
-        shapes.append(tuple(x.shape))
-        params.append(sum(p.numel() for p in module.parameters() if p.requires_grad))
-    return TorchRun(shapes, params, None)
+            raise _fail(run, path, e) from None
+        run.shapes[path] = tuple(out.shape)
+        run.params[path] = sum(p.numel() for p in module.parameters() if p.requires_grad)
+        return out
+    run.shapes[path] = tuple(out.shape)
+    run.params[path] = sum(run.params[c] for c in children)
+    return out

@@ -10,9 +10,10 @@ from hypothesis import strategies as st
 
 import netspec
 from netspec.diagnostics import SpecError
+from netspec.layers import BLOCK_TYPES
 
 from .conftest import SPECS
-from .oracle import BATCH, run_torch
+from .oracle import BATCH, TorchRun, run_torch
 
 small = st.integers(1, 4)
 pairs = st.one_of(small, st.tuples(small, small))
@@ -37,7 +38,7 @@ LAYERS = st.one_of(
     _layer(
         "Conv2d",
         in_channels=st.integers(1, 6),
-        out_channels=st.integers(1, 6).map(lambda c: c).filter(bool),
+        out_channels=st.integers(1, 6),
         kernel_size=st.one_of(st.integers(1, 5), st.tuples(st.integers(1, 5), st.integers(1, 5))),
         stride=pairs,
         padding=st.one_of(pad2, st.sampled_from(["same", "valid"])),
@@ -86,60 +87,119 @@ LAYERS = st.one_of(
 )
 
 
+# Inside blocks, mostly layers that keep the shape, so that branches often agree and joins get exercised.
+KEEP = st.one_of(
+    st.sampled_from(["ReLU", "Sigmoid", "Identity", "BatchNorm2d"]),
+    st.fixed_dictionaries(
+        {"type": st.just("Conv2d"), "out_channels": st.integers(1, 6), "kernel_size": st.sampled_from([1, 3])}
+    ).map(lambda d: {**d, "padding": "same"}),
+    _layer("MaxPool2d", kernel_size=st.just(3), stride=st.just(1), padding=st.just(1)).map(
+        lambda d: {"kernel_size": 3, "stride": 1, "padding": 1, **d}
+    ),
+)
+
+
+def _items(depth: int) -> st.SearchStrategy[list[Any]]:
+    item = st.one_of(KEEP, LAYERS, _block(depth - 1)) if depth > 0 else st.one_of(KEEP, LAYERS)
+    return st.lists(item, min_size=0, max_size=3)
+
+
+def _block(depth: int) -> st.SearchStrategy[dict[str, Any]]:
+    """A Sequential, Residual, Concat or Multiply whose layer lists may hold blocks, `depth` levels down."""
+    nonempty = _items(depth).filter(bool)
+    return st.one_of(
+        st.fixed_dictionaries({"type": st.just("Sequential"), "layers": nonempty}),
+        st.fixed_dictionaries(
+            {
+                "type": st.just("Residual"),
+                "body": nonempty,
+                "shortcut": _items(depth),
+                "after": st.lists(KEEP, max_size=1),
+            }
+        ),
+        st.fixed_dictionaries(
+            {
+                "type": st.just("Concat"),
+                "branches": st.lists(_items(depth), min_size=2, max_size=3),
+                "dim": st.sampled_from([1, 1, 1, -1, -3, 2, 0, 4]),
+            }
+        ),
+        st.fixed_dictionaries(
+            {"type": st.just("Multiply"), "branches": st.lists(_items(depth), min_size=2, max_size=3)}
+        ),
+    )
+
+
 @st.composite
-def spec_dicts(draw: st.DrawFn) -> dict[str, Any]:
+def spec_dicts(draw: st.DrawFn, blocks: bool = False) -> dict[str, Any]:
     if draw(st.integers(0, 5)):
         shape = [draw(st.integers(1, 4)), draw(st.integers(1, 24)), draw(st.integers(1, 24))]
     else:
         shape = [draw(st.integers(1, 32))]
-    return {"name": "generated", "input": shape, "layers": draw(st.lists(LAYERS, min_size=1, max_size=6))}
+    item = st.one_of(LAYERS, _block(2)) if blocks else LAYERS
+    return {"name": "generated", "input": shape, "layers": draw(st.lists(item, min_size=1, max_size=6))}
 
 
-def static(spec: netspec.Spec) -> tuple[netspec.ShapeReport | None, int | None]:
-    """netspec's verdict: the report, or the index of the first layer with an error."""
+def static(spec: netspec.Spec) -> tuple[netspec.ShapeReport | None, tuple[Any, ...] | None]:
+    """netspec's verdict: the report, or the path of the first layer (or block) with an error."""
     try:
         return netspec.check(spec), None
     except SpecError as e:
-        return None, min(d.path[1] for d in e.errors if isinstance(d.path[1], int))
+        return None, _layer_path(e.errors[0].path)
 
 
-def deliberately_stricter(spec: netspec.Spec, failed_at: int | None) -> bool:
+def _layer_path(path: tuple[Any, ...]) -> tuple[Any, ...]:
+    """("layers", 2, "body", 0, "kernel_size") -> ("layers", 2, "body", 0): the path up to its last layer index."""
+    last = max(i for i, p in enumerate(path) if isinstance(p, int) and path[i - 1] != "branches")
+    return path[: last + 1]
+
+
+def deliberately_stricter(spec: netspec.Spec, failed_at: tuple[Any, ...] | None, real: TorchRun) -> bool:
     """Where netspec rejects what torch runs, by design (README: "Where netspec is stricter than torch").
 
-    Both would fold the batch into the sample: ZeroPad2d, ConstantPad2d and AdaptiveAvgPool2d
-    act on the last two dims of an (N, F) tensor, padding or pooling the batch; a Flatten whose
-    start_dim resolves to 0 merges the batch into the features.
+    ZeroPad2d, ConstantPad2d and AdaptiveAvgPool2d act on the last two dims of an (N, F) tensor,
+    padding or pooling the batch; a Flatten whose start_dim resolves to 0 merges the batch into the
+    features; a residual adds, and Multiply multiplies, only branches whose shapes (ranks) agree,
+    where torch would broadcast a mistake silently.
     """
-    if failed_at is None:
+    if failed_at is None or failed_at not in real.inputs:
         return False
-    layer, rank = spec.layers[failed_at], len(_input_dims(spec, failed_at)) + 1
+    layer = _at(spec, failed_at)
+    rank = len(real.inputs[failed_at])
     if layer.type == "Flatten":
         start, end = (d + rank if d < 0 else d for d in (layer.start_dim, layer.end_dim))
         return start == 0 and end > 0
+    if layer.type in ("Residual", "Multiply"):
+        return failed_at in real.broadcast_at
     return layer.type in ("ZeroPad2d", "ConstantPad2d", "AdaptiveAvgPool2d") and rank == 2
 
 
-def _input_dims(spec: netspec.Spec, index: int) -> tuple[int, ...]:
-    """The per-sample shape arriving at layer `index`, from torch itself."""
-    prefix = spec.model_copy(update={"layers": spec.layers[:index]}) if index else None
-    return tuple(run_torch(prefix).shapes[-1][1:]) if prefix is not None else tuple(spec.input)
+def _at(spec: netspec.Spec, path: tuple[Any, ...]) -> Any:
+    node: Any = spec
+    for p in path:
+        node = node[p] if isinstance(p, int) else getattr(node, p)
+    return node
 
 
 def assert_agrees(spec: netspec.Spec) -> str:
     """Compare netspec with torch; returns torch's verdict for hypothesis' notes and statistics."""
     report, failed_at = static(spec)
     real = run_torch(spec)
-    if deliberately_stricter(spec, failed_at) and (real.failed_at is None or real.failed_at > failed_at):
+    if deliberately_stricter(spec, failed_at, real) and (
+        real.failed_at is None or list(real.inputs).index(real.failed_at) > list(real.inputs).index(failed_at)
+    ):  # torch got past the place netspec refuses
         return "netspec is stricter by design"
     assert failed_at == real.failed_at, f"netspec fails at {failed_at}, torch at {real.failed_at}: {real.error}"
     if report is not None:
-        for layer, shape, params in zip(report.layers, real.shapes, real.params, strict=True):
-            assert (BATCH, *layer.output_shape[1:]) == shape, f"layer {layer.index} ({layer.type})"
-            assert layer.params == params, f"layer {layer.index} ({layer.type}) params"
+        nodes = list(report.walk())
+        assert {n.path for n in nodes} == set(real.shapes), "netspec and torch ran different layers"
+        for node in nodes:
+            assert (BATCH, *node.output_shape[1:]) == real.shapes[node.path], f"{node.key} ({node.type})"
+            assert node.params == real.params[node.path], f"{node.key} ({node.type}) params"
     return real.error or "accepts"
 
 
-@given(spec_dicts())
+@given(spec_dicts(blocks=True))
 def test_random_specs_agree_with_torch(data: dict[str, Any]) -> None:
     try:
         spec = netspec.spec_from_data(data)
@@ -148,11 +208,11 @@ def test_random_specs_agree_with_torch(data: dict[str, Any]) -> None:
     verdict = assert_agrees(spec)
     note(f"torch: {verdict}")
     event("accepted" if verdict == "accepts" else "rejected: " + verdict.split(":")[0])
+    event("a tree" if any(layer.type in BLOCK_TYPES for layer in spec.layers) else "a chain")
 
 
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: p.name)
 def test_shipped_specs_agree_with_torch(path: Any) -> None:
     spec = netspec.load_spec(path)
-    report = netspec.check(spec)  # every shipped spec is valid
-    assert report.layers
-    assert_agrees(spec)
+    netspec.check(spec)  # every shipped spec is valid
+    assert assert_agrees(spec) == "accepts"
