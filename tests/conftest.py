@@ -11,6 +11,9 @@ from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))
+# The documentation: the README, and the reference it links to in docs/. Tests run its examples.
+DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCS = "\n".join(p.read_text(encoding="utf-8") for p in DOC_FILES)
 
 # CI runs the full 1,000-spec property test; NETSPEC_QUICK=1 trims it for local iteration.
 settings.register_profile(

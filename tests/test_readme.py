@@ -1,4 +1,5 @@
-"""The README's examples run: its YAML specs check, its Python runs, and its shown output is what netspec prints."""
+"""The documentation's examples run: in the README and docs/, its YAML specs check, its Python runs, and its shown
+output is what netspec prints."""
 
 from __future__ import annotations
 
@@ -13,31 +14,33 @@ from click.testing import CliRunner
 import netspec
 from netspec.cli import cli
 
-from .conftest import ROOT, run_python
-
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+from .conftest import DOC_FILES, ROOT, run_python
 
 
-def blocks(lang: str) -> list[tuple[int, str]]:
-    """Fenced blocks of one language, with the README line they start on."""
+def blocks(lang: str) -> list[tuple[str, str]]:
+    """Fenced blocks of one language in every documentation file, each with `file:line` where it starts."""
     found = []
-    for m in re.finditer(rf"^```{lang}\n(.*?)^```$", README, flags=re.MULTILINE | re.DOTALL):
-        found.append((README.count("\n", 0, m.start()) + 1, m.group(1)))
+    for path in DOC_FILES:
+        text = path.read_text(encoding="utf-8")
+        for m in re.finditer(rf"^```{lang}\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL):
+            found.append((f"{path.relative_to(ROOT)}:{text.count(chr(10), 0, m.start()) + 1}", m.group(1)))
     return found
 
 
-YAML_SPECS = [(line, text) for line, text in blocks("yaml") if re.search(r"^\s*layers:", text, flags=re.MULTILINE)]
+# whole specs (an `input:` at the top level); fragments that show a part of one are not checked on their own
+YAML_SPECS = [(where, text) for where, text in blocks("yaml") if re.search(r"^input:", text, flags=re.MULTILINE)]
 PYTHON = blocks("python")
 
 
-def test_the_readme_has_examples() -> None:
+def test_the_documentation_has_examples() -> None:
     assert YAML_SPECS and PYTHON
+    assert any(where.startswith("docs/") for where, _ in YAML_SPECS)
 
 
-@pytest.mark.parametrize(("line", "text"), YAML_SPECS, ids=[f"line-{line}" for line, _ in YAML_SPECS])
-def test_yaml_spec_checks(line: int, text: str) -> None:
-    report = netspec.check(netspec.parse_spec(text, source=f"README.md:{line}"))
-    assert report.layers
+@pytest.mark.parametrize(("where", "text"), YAML_SPECS, ids=[where for where, _ in YAML_SPECS])
+def test_yaml_spec_checks(where: str, text: str) -> None:
+    report = netspec.check(netspec.parse_spec(text, source=where))
+    assert report.total_params >= 0 and report.layers  # it checked: no SpecError
 
 
 def _heavy(code: str) -> bool:
@@ -46,16 +49,13 @@ def _heavy(code: str) -> bool:
 
 
 @pytest.mark.parametrize(
-    ("line", "code"),
-    [
-        pytest.param(line, code, id=f"line-{line}", marks=pytest.mark.slow if _heavy(code) else ())
-        for line, code in PYTHON
-    ],
+    ("where", "code"),
+    [pytest.param(where, code, id=where, marks=pytest.mark.slow if _heavy(code) else ()) for where, code in PYTHON],
 )
-def test_python_block_runs(line: int, code: str, tmp_path: Path) -> None:
+def test_python_block_runs(where: str, code: str, tmp_path: Path) -> None:
     """Each block runs on its own, in an empty folder that has the repository's specs/."""
     run = run_python(["-c", code], tmp_path)
-    assert run.returncode == 0, f"README.md line {line}:\n{run.stderr[-3000:]}"
+    assert run.returncode == 0, f"{where}:\n{run.stderr[-3000:]}"
 
 
 def test_python_api_block_prints_what_its_comment_says(tmp_path: Path) -> None:
@@ -75,6 +75,20 @@ def test_shown_table_is_what_check_prints(monkeypatch: pytest.MonkeyPatch) -> No
     actual = result.stdout.splitlines()
     for line in expected:
         assert line in actual, line
+
+
+def test_shown_block_table_is_what_check_prints(tmp_path: Path) -> None:
+    """The README's `netspec check resnet-mini.yaml` transcript is the check of the spec shown above it."""
+    (spec,) = [text for _, text in YAML_SPECS if text.startswith("name: resnet-mini\n")]
+    (tmp_path / "resnet-mini.yaml").write_text(spec, encoding="utf-8")
+    (_, shown), *_ = [b for b in blocks("console") if b[1].startswith("$ netspec check resnet-mini.yaml\n")]
+    expected = [line for line in shown.splitlines()[1:] if line.strip() and line.strip() != "..."]
+    result = CliRunner().invoke(cli, ["check", str(tmp_path / "resnet-mini.yaml")])
+    assert result.exit_code == 0
+    actual = result.stdout.splitlines()
+    assert len(expected) > 10
+    rest = iter(actual)
+    assert all(line in rest for line in expected), "a line shown is not printed, or not in this order"
 
 
 def test_shown_diagnostic_is_what_check_prints(monkeypatch: pytest.MonkeyPatch) -> None:
