@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import check_latency, check_scale, machine, report, trainer, trainer_cuda
+from . import check_blocks, check_latency, check_scale, machine, report, trainer, trainer_cuda
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
@@ -23,7 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny workloads: checks the code runs, not its speed")
     parser.add_argument(
-        "--only", choices=["latency", "scale", "trainer", "cuda"], action="append", help="run only these (repeatable)"
+        "--only",
+        choices=["latency", "scale", "blocks", "trainer", "cuda"],
+        action="append",
+        help="run only these (repeatable)",
     )
     parser.add_argument(
         "-o",
@@ -33,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         help=f"where to write the JSON results (default {RESULTS}, or nothing with --quick)",
     )
     args = parser.parse_args(argv)
-    wanted = set(args.only or ["latency", "scale", "trainer", "cuda"])
+    wanted = set(args.only or ["latency", "scale", "blocks", "trainer", "cuda"])
     started = time.perf_counter()
     results: dict[str, Any] = {
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -47,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     if "scale" in wanted:
         sizes = (100, 1_000) if args.quick else check_scale.SIZES
         results["benchmarks"].append(check_scale.run(sizes=sizes, runs=runs))
+    if "blocks" in wanted:
+        results["benchmarks"].append(
+            check_blocks.run(runs=runs, sizes=(100, 1_000) if args.quick else check_blocks.SIZES)
+        )
     if "trainer" in wanted:
         results["benchmarks"].extend(trainer.run(quick=args.quick))
     if "cuda" in wanted:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import check_scale
+from . import check_blocks, check_scale
 
 
 def _row(name: str, ours: str, theirs: str, result: str, goal: str, met: bool | None) -> tuple[str, ...]:
@@ -52,6 +52,29 @@ def rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
                     all(g <= check_scale.GOAL_GROWTH for g in b["growth_per_10x"]),
                 )
             )
+        elif name == "check with blocks":
+            out.append(
+                _row(
+                    "check specs/resnet50.yaml",
+                    f"{b['resnet50_s'] * 1000:.0f} ms",
+                    f"{b['lenet_s'] * 1000:.0f} ms (lenet)",
+                    f"{b['ratio']:.2f}x LeNet's time",
+                    f"<= {check_blocks.GOAL_RATIO:g}x",
+                    b["ratio"] <= check_blocks.GOAL_RATIO,
+                )
+            )
+            for r in b["rows"]:
+                timed = r["blocks"] == 10_000
+                out.append(
+                    _row(
+                        f"check {r['blocks']:,} residual blocks",
+                        f"{r['check_s'] * 1000:.0f} ms",
+                        "",
+                        f"{r['nodes']:,} nodes" + (f"; {b['growth_per_10x'][-1]:.1f}x per 10x" if timed else ""),
+                        f"< {check_blocks.GOAL_10K_S:g} s" if timed else "",
+                        r["check_s"] < check_blocks.GOAL_10K_S if timed else None,
+                    )
+                )
         elif name.startswith("trainer:"):
             out.append(
                 _row(
