@@ -31,6 +31,7 @@ from .layers import (
     prefix_of,
 )
 from .shapes import RULES, Dim, Dims, fmt_shape
+from .source import gc_paused
 from .spec import Spec
 
 Shape = tuple[int | str, ...]  # ("N", 6, 28, 28): the batch stays symbolic
@@ -137,11 +138,18 @@ def numel(shape: Shape) -> int:
 
 
 def _shape(dims: Dims) -> Shape:
-    return ("N", *(d if d is not None else 0 for d in dims))
+    if None in dims:  # an unknown size, after an error: shown as 0
+        return ("N", *(d if d is not None else 0 for d in dims))
+    return ("N", *dims)  # type: ignore[arg-type]  # no None in it
 
 
 def check(spec: Spec) -> ShapeReport:
     """Every layer's shapes, parameters, mult-adds and receptive field; raises SpecError on any error."""
+    with gc_paused():
+        return _check(spec)
+
+
+def _check(spec: Spec) -> ShapeReport:
     checker = _Checker(spec)
     dims: Dims = tuple(spec.input)
     rf = ReceptiveField((1, 1), (1, 1)) if len(dims) == 3 else None

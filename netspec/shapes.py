@@ -87,6 +87,8 @@ def _slide(
 
 def _empty(axes: dict[str, tuple[int, int, int, int, int]]) -> list[Diagnostic]:
     """Outputs of 0 or less, by axis: (out, size, padding, kernel, dilation); one error when both shrink alike."""
+    if not axes:  # the usual case, on the hot path
+        return []
     both = len(axes) == 2 and len(set(axes.values())) == 1
 
     def sq(v: int) -> str:  # a square input and kernel read as one: 4 × 4

@@ -23,8 +23,8 @@ from pydantic_core import PydanticCustomError
 from .blocks import Origins, expand
 from .diagnostics import Diagnostic, SpecError
 from .fields import INT64_MAX, invalid
-from .layers import InitArg, LayerBase, LayerItem, branches_of
-from .source import MAX_BYTES, SourceMap, decode, load_yaml
+from .layers import BLOCK_TYPES, InitArg, LayerBase, LayerItem, branches_of
+from .source import MAX_BYTES, SourceMap, decode, gc_paused, load_yaml
 from .training.config import TrainConfig
 from .validation import at, translate
 
@@ -54,33 +54,36 @@ def _seed(v: Any) -> int:
 
 def _unique_names(layers: list[LayerBase]) -> list[LayerBase]:
     """Names are unique within each scope: the top level, each Sequential, each block (all its branches)."""
-    scopes: list[tuple[tuple[Any, ...], list[tuple[tuple[Any, ...], LayerBase]]]] = [
-        ((), [((i,), layer) for i, layer in enumerate(layers)])
-    ]
+    blocks = tuple(BLOCK_TYPES.values())
+    scopes: list[tuple[tuple[Any, ...], Any]] = [((), [((), layers)])]  # (where, the scope's layer lists)
     while scopes:
-        where, items = scopes.pop()
+        where, lists = scopes.pop()
         seen: dict[str, tuple[Any, ...]] = {}
-        for at_, layer in items:
-            if layer.name is not None and layer.name in seen:
-                first = seen[layer.name]
-                raise PydanticCustomError(
-                    "duplicate-name",
-                    "{what} are both named `{name}`",
-                    {
-                        "what": f"layers {first[-1]} and {at_[-1]}"
-                        if len(first) == len(at_) == len(where) + 1
-                        else f"two layers of this block ({_dotted(first)} and {_dotted(at_)})",
-                        "name": layer.name,
-                        "at": (*at_, "name"),
-                    },
-                )
-            if layer.name is not None:
-                seen[layer.name] = at_
-            lists = branches_of(layer)
-            if lists:
-                block = [((*at_, *sub, i), child) for sub, children in lists for i, child in enumerate(children)]
-                scopes.append((at_, block))
+        for sub, children in lists:
+            for i, layer in enumerate(children):
+                if layer.name is not None:
+                    if layer.name in seen:
+                        raise _duplicate(where, (*where, *seen[layer.name]), (*where, *sub, i), layer.name)
+                    seen[layer.name] = (*sub, i)
+                if isinstance(layer, blocks):  # a block is a scope of its own: all its branches' layers
+                    scopes.append(((*where, *sub, i), branches_of(layer)))
     return layers
+
+
+def _duplicate(
+    where: tuple[Any, ...], first: tuple[Any, ...], second: tuple[Any, ...], name: str
+) -> PydanticCustomError:
+    return PydanticCustomError(
+        "duplicate-name",
+        "{what} are both named `{name}`",
+        {
+            "what": f"layers {first[-1]} and {second[-1]}"
+            if len(first) == len(second) == len(where) + 1
+            else f"two layers of this block ({_dotted(first)} and {_dotted(second)})",
+            "name": name,
+            "at": (*second, "name"),
+        },
+    )
 
 
 def _dotted(path: tuple[Any, ...]) -> str:
@@ -303,6 +306,11 @@ def spec_from_data(data: Any, smap: SourceMap | None = None) -> Spec:
                 )
             ]
         )
+    with gc_paused():
+        return _validated(data, smap)
+
+
+def _validated(data: dict[str, Any], smap: SourceMap | None) -> Spec:
     try:
         expanded, origins = expand(data)
     except SpecError as e:  # the diagnostics carry written paths
