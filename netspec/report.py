@@ -282,7 +282,7 @@ class _Checker:
             kind=layer.type,
             path=path,
             depth=depth,
-            input_shape=step.shape if step.dims is dims else _shape(dims),
+            input_shape=step.shape if step.shape and step.dims is dims else _shape(dims),
             output_shape=_shape(out),
             params=outcome.params,
             mult_adds=outcome.mult_adds,
