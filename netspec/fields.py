@@ -89,28 +89,35 @@ def _positive(v: Any) -> int:
     return _int(v, 1, "a positive integer")
 
 
-def _size2(v: Any) -> int | tuple[Any, ...]:
-    return _int_or_tuple(v, 2, 1, "a positive integer or a [height, width] pair of them")
+# How an argument with one value per spatial axis is written: `3` for all, or one per axis
+_PER_AXIS = {1: "a [length] list", 2: "a [height, width] pair", 3: "a [depth, height, width] triple"}
 
 
-def _pad2(v: Any) -> int | tuple[Any, ...]:
-    return _int_or_tuple(v, 2, 0, "an integer ≥ 0 or a [height, width] pair of them")
+def _sizes(n: int) -> Any:
+    return lambda v: _int_or_tuple(v, n, 1, f"a positive integer or {_PER_AXIS[n]} of them")
 
 
-def _conv_padding(v: Any) -> int | str | tuple[Any, ...]:
-    if v in ("same", "valid"):
-        return str(v)
-    return _int_or_tuple(v, 2, 0, 'an integer ≥ 0, a [height, width] pair of them, "same" or "valid"')
+def _pads(n: int) -> Any:
+    return lambda v: _int_or_tuple(v, n, 0, f"an integer ≥ 0 or {_PER_AXIS[n]} of them")
+
+
+def _conv_paddings(n: int) -> Any:
+    def validate(v: Any) -> int | str | tuple[Any, ...]:
+        if v in ("same", "valid"):
+            return str(v)
+        return _int_or_tuple(v, n, 0, f'an integer ≥ 0, {_PER_AXIS[n]} of them, "same" or "valid"')
+
+    return validate
+
+
+def _output_sizes(n: int) -> Any:
+    return lambda v: _int_or_tuple(
+        v, n, 1, f"a positive integer or {_PER_AXIS[n]} (null keeps the input size)", none_ok=True
+    )
 
 
 def _pad4(v: Any) -> int | tuple[Any, ...]:
     return _int_or_tuple(v, 4, 0, "an integer ≥ 0 or a [left, right, top, bottom] list of them")
-
-
-def _output_size(v: Any) -> int | tuple[Any, ...]:
-    return _int_or_tuple(
-        v, 2, 1, "a positive integer or a [height, width] pair (null keeps the input size)", none_ok=True
-    )
 
 
 MAX_DIM = 64  # a dimension index beyond any tensor a spec can make
@@ -153,11 +160,22 @@ def _bool(v: Any) -> bool:
 _Pos = Annotated[int, Field(ge=1, le=INT64_MAX)]
 _NonNeg = Annotated[int, Field(ge=0, le=INT64_MAX)]
 PositiveInt = Annotated[_Pos, BeforeValidator(_positive)]
-Size2 = Annotated[_Pos | tuple[_Pos, _Pos], BeforeValidator(_size2)]
-Pad2 = Annotated[_NonNeg | tuple[_NonNeg, _NonNeg], BeforeValidator(_pad2)]
-ConvPadding = Annotated[_NonNeg | tuple[_NonNeg, _NonNeg] | Literal["same", "valid"], BeforeValidator(_conv_padding)]
+NonNegativeInt = Annotated[_NonNeg, BeforeValidator(lambda v: _int(v, 0, "an integer ≥ 0"))]
+# One value per spatial axis, or one for all: the 1-d, 2-d and 3-d layers' kernel_size, stride, padding, ...
+Size1 = Annotated[_Pos | tuple[_Pos], BeforeValidator(_sizes(1))]
+Size2 = Annotated[_Pos | tuple[_Pos, _Pos], BeforeValidator(_sizes(2))]
+Size3 = Annotated[_Pos | tuple[_Pos, _Pos, _Pos], BeforeValidator(_sizes(3))]
+Pad1 = Annotated[_NonNeg | tuple[_NonNeg], BeforeValidator(_pads(1))]
+Pad2 = Annotated[_NonNeg | tuple[_NonNeg, _NonNeg], BeforeValidator(_pads(2))]
+Pad3 = Annotated[_NonNeg | tuple[_NonNeg, _NonNeg, _NonNeg], BeforeValidator(_pads(3))]
+_SameValid = Literal["same", "valid"]
+ConvPadding1 = Annotated[_NonNeg | tuple[_NonNeg] | _SameValid, BeforeValidator(_conv_paddings(1))]
+ConvPadding = Annotated[_NonNeg | tuple[_NonNeg, _NonNeg] | _SameValid, BeforeValidator(_conv_paddings(2))]
+ConvPadding3 = Annotated[_NonNeg | tuple[_NonNeg, _NonNeg, _NonNeg] | _SameValid, BeforeValidator(_conv_paddings(3))]
 Pad4 = Annotated[_NonNeg | tuple[_NonNeg, _NonNeg, _NonNeg, _NonNeg], BeforeValidator(_pad4)]
-OutputSize = Annotated[_Pos | tuple[_Pos | None, _Pos | None], BeforeValidator(_output_size)]
+OutputSize1 = Annotated[_Pos | tuple[_Pos | None], BeforeValidator(_output_sizes(1))]
+OutputSize = Annotated[_Pos | tuple[_Pos | None, _Pos | None], BeforeValidator(_output_sizes(2))]
+OutputSize3 = Annotated[_Pos | tuple[_Pos | None, _Pos | None, _Pos | None], BeforeValidator(_output_sizes(3))]
 Dim = Annotated[int, Field(ge=-MAX_DIM, le=MAX_DIM), BeforeValidator(_dim)]
 Real = Annotated[float, BeforeValidator(_real)]
 Probability = Annotated[float, Field(ge=0, le=1), BeforeValidator(_prob)]
@@ -168,3 +186,8 @@ Bool = Annotated[bool, BeforeValidator(_bool)]
 def pair(v: int | tuple[Any, ...]) -> tuple[Any, Any]:
     """torch's `_pair`: 3 -> (3, 3); (3, 5) stays."""
     return (v, v) if isinstance(v, int) else (v[0], v[1])
+
+
+def ntuple(v: int | tuple[Any, ...] | None, n: int) -> tuple[Any, ...]:
+    """torch's `_ntuple(n)`: 3 -> (3,) * n; a tuple stays."""
+    return (v,) * n if isinstance(v, int) or v is None else tuple(v)

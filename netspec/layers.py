@@ -174,6 +174,8 @@ class LayerBase(BaseModel):
     prefix: ClassVar[str] = ""
     # The arguments the checker may infer from the incoming tensor (its rule returns them as `inferred`).
     input_sizes: ClassVar[tuple[str, ...]] = ()
+    # Whether the layer takes token ids (int64: Embedding) rather than a float tensor.
+    takes_tokens: ClassVar[bool] = False
 
 
 # -- convolution and pooling -------------------------------------------------------------

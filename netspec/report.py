@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from . import shapes
 from .blocks import Origins
 from .diagnostics import Diagnostic, Path, Related, SpecError
+from .inputs import Tokens
 from .layers import (
     BLOCK_TYPES,
     Concat,
@@ -152,7 +153,11 @@ def check(spec: Spec) -> ShapeReport:
 def _check(spec: Spec) -> ShapeReport:
     checker = _Checker(spec)
     dims: Dims = tuple(spec.input)
-    rf = ReceptiveField((1, 1), (1, 1)) if len(dims) == 3 else None
+    given = spec.input
+    spatial = len(given) >= 2 and given.tokens is None and given.dims[0] == "C"  # (C, L), (C, H, W), (C, D, H, W)
+    rf = ReceptiveField((1,) * (len(dims) - 1), (1,) * (len(dims) - 1)) if spatial else None
+    if given.tokens is not None:
+        dims = Tokens(dims, given.tokens)
     names = checker.scope(spec.layers, [("layers", i) for i in range(len(spec.layers))], index=False)
     nodes, _, _ = checker.chain(spec.layers, ("layers",), names, dims, rf, _Step("input", "", dims, None), "", 0)
     diagnostics = checker.diagnostics
@@ -268,8 +273,13 @@ class _Checker:
                 return self._sequential(layer, base, dims, rf, step, label)
             assert isinstance(layer, (Residual, Concat, Multiply))
             return self._join(layer, base, dims, rf, step, label)
+        if isinstance(dims, Tokens) != layer.takes_tokens:
+            self._report(_dtype_issue(layer, dims), path, dims, step, label)
+            return None, step
         outcome = rule(layer, dims)
         for d in outcome.issues:
+            if d.code == "missing-flatten" and rf is None:
+                continue  # Linear on a sequence (L, F) acts on each step's features, as intended
             self._report(d, path, dims, step, label)
         if outcome.dims is None:
             return None, step  # nothing after this can be judged
@@ -401,6 +411,21 @@ class _Checker:
         self.diagnostics.append(self.spec.at(where, d))
 
 
+def _dtype_issue(layer: LayerBase, dims: Dims) -> Diagnostic:
+    """A layer given token ids that takes floats, or an Embedding given floats."""
+    if isinstance(dims, Tokens):
+        return Diagnostic(
+            "rank-mismatch",
+            f"{layer.type} takes a float tensor, but gets token ids {fmt_shape(dims)} (int64, below {dims.vocab:,})",
+            help="put an Embedding first: `- {type: Embedding, embedding_dim: 64}`",
+        )
+    return Diagnostic(
+        "rank-mismatch",
+        f"{layer.type} takes token ids (int64), but gets a float tensor {fmt_shape(dims)}",
+        help="declare token ids as the input: `input: {shape: [L], tokens: <vocabulary size>}`",
+    )
+
+
 def _branch_label(layer: LayerBase, sub: tuple[str | int, ...]) -> str:
     if isinstance(layer, Residual):
         return f"the {sub[0]}"
@@ -417,7 +442,7 @@ def _sums(nodes: list[LayerReport]) -> dict[str, Any]:
 
 def _slide(rf: ReceptiveField | None, outcome: shapes.Outcome, out: Dims) -> ReceptiveField | None:
     """The receptive field after a layer: `r + (k - 1) j` and `j s` per axis for a sliding window."""
-    if rf is None or not outcome.spatial or len(out) != 3:
+    if rf is None or not outcome.spatial or len(out) != len(rf.size) + 1:
         return None
     if outcome.window is None:
         return rf

@@ -335,7 +335,7 @@ def linear(layer: L.Linear, x: Dims) -> Outcome:
     f = x[-1]
     if layer.in_features is not None and f is not None and f != layer.in_features:
         issues.append(_mismatch("in_features", layer.in_features, f, "features"))
-    if len(x) > 1:
+    if len(x) > 1:  # the checker keeps this warning only where positions are still spatial (not a sequence)
         flat = " × ".join("?" if d is None else str(d) for d in x)
         issues.append(
             _issue(
@@ -348,11 +348,12 @@ def linear(layer: L.Linear, x: Dims) -> Outcome:
         )
     fin = layer.in_features if layer.in_features is not None else f
     params = layer.out_features * fin + (layer.out_features if layer.bias else 0) if fin is not None else 0
-    # torchinfo counts a Linear's mult-adds as its parameters (times the batch, here 1)
+    # applied at every position of the leading dims: (N, L, F) costs L × params per sample
+    positions = math.prod(d or 0 for d in x[:-1])
     return Outcome(
         (*x[:-1], layer.out_features),
         params=params,
-        mult_adds=params,
+        mult_adds=params * positions,
         spatial=False,
         issues=issues,
         inferred={"in_features": fin},

@@ -14,30 +14,25 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
+    PlainValidator,
     PrivateAttr,
     ValidationError,
     WithJsonSchema,
 )
 from pydantic_core import PydanticCustomError
 
+from . import inputs
 from .blocks import Origins, expand
 from .diagnostics import Diagnostic, SpecError
 from .fields import INT64_MAX, invalid
+from .inputs import Input
 from .layers import BLOCK_TYPES, InitArg, LayerBase, LayerItem, branches_of
 from .source import MAX_BYTES, SourceMap, decode, gc_paused, load_yaml
 from .training.config import TrainConfig
 from .validation import at, translate
 
 _SPEC_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-
-
-def _input_shape(v: Any) -> tuple[int, ...]:
-    expected = "[channels, height, width] for images or [features] for vectors, each a positive integer"
-    if not isinstance(v, (list, tuple)) or len(v) not in (1, 3):
-        raise invalid(expected, v)
-    if not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= INT64_MAX for d in v):
-        raise invalid(expected, v)
-    return tuple(v)
 
 
 def _spec_name(v: Any) -> str:
@@ -117,12 +112,11 @@ _BLOCKS_SCHEMA = {
 }
 
 # The annotated types (bounds included) are what `netspec schema` shows editors; the validators run first.
-_SIZE = {"type": "integer", "minimum": 1, "maximum": INT64_MAX}
 InputShape = Annotated[
-    tuple[int, ...],
-    BeforeValidator(_input_shape),
-    # [F] or [C, H, W], spelled out: a union of tuple types would say it too, but make `spec.input` a union for mypy
-    WithJsonSchema({"anyOf": [{"type": "array", "items": _SIZE, "minItems": n, "maxItems": n} for n in (1, 3)]}),
+    Input,
+    PlainValidator(inputs.parse),
+    PlainSerializer(inputs.dump),
+    WithJsonSchema(inputs.JSON_SCHEMA),
 ]
 SpecName = Annotated[str, Field(pattern=_SPEC_NAME.pattern, max_length=100), BeforeValidator(_spec_name)]
 Seed = Annotated[int, Field(ge=0, le=INT64_MAX), BeforeValidator(_seed)]
@@ -153,12 +147,15 @@ class Spec(BaseModel):
     __hash__ = None  # type: ignore[assignment]  # layers is a list: a Spec is a value, not a key
 
     def with_input(self, shape: tuple[int, ...]) -> Spec:
-        """The same spec checked with another input shape (what `--input` does); SpecError for a bad shape."""
+        """The same spec checked with another input shape (what `--input` does); SpecError for a bad shape.
+
+        The dims keep their names and a token input its vocabulary, where the rank stays the same.
+        """
         try:
-            checked = _input_shape(shape)
+            checked = inputs.parse(list(shape))
         except PydanticCustomError as e:
             raise SpecError([Diagnostic("invalid-value", f"`input` {e.message()}", path=("input",))]) from None
-        return self.model_copy(update={"input": checked})
+        return self.model_copy(update={"input": self.input.resized(tuple(checked))})
 
     @property
     def source(self) -> SourceMap | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -60,6 +61,16 @@ def verify_forward(model: nn.Module, report: ShapeReport, device: torch.device, 
                     f"netspec bug: {label(node)} has {fmt_int(params)} parameters in torch,"
                     f" but the static report says {fmt_int(node.params)}"
                 )
+            if not node.is_block:
+                given = args[0] if args and isinstance(args[0], torch.Tensor) else None
+                counted = mult_adds(
+                    node.kind, module, tuple(given.shape) if given is not None else (), tuple(out.shape)
+                )
+                if counted != node.mult_adds:
+                    raise VerificationError(
+                        f"netspec bug: {label(node)} makes {fmt_int(counted)} mult-adds per sample in torch,"
+                        f" but the static report says {fmt_int(node.mult_adds)}"
+                    )
 
         return check
 
@@ -92,6 +103,38 @@ def verify_forward(model: nn.Module, report: ShapeReport, device: torch.device, 
             f"netspec bug: the model has {fmt_int(total)} parameters in torch,"
             f" but the static report says {fmt_int(report.total_params)}"
         )
+
+
+def mult_adds(kind: str, module: nn.Module, given: tuple[int, ...], out: tuple[int, ...]) -> int:
+    """A layer's mult-adds per sample, counted from the real module: its parameters and the shapes it saw.
+
+    torchinfo's convention, as its main branch counts them: a convolution's weights and bias at every output
+    position; a Linear's at every position of the leading dims; a recurrent layer's at every step; a
+    Transformer encoder layer's feed-forward Linears at every step and its LayerNorms once (torchinfo counts
+    nothing for the attention, whose module is not a leaf); any other layer's parameters once.
+    """
+    params = sum(p.numel() for p in module.parameters())
+    if "Conv" in kind:  # (N, C_out, *positions)
+        return params * math.prod(out[2:])
+    if kind == "Linear":
+        return params * math.prod(out[1:-1])
+    if kind in ("RNN", "LSTM", "GRU"):  # (N, L, F) in: each weight once per step
+        return params * given[1]
+    if kind in ("TransformerEncoderLayer", "TransformerEncoder"):
+        steps = given[1]
+        linear = sum(
+            p.numel()
+            for m in module.modules()
+            if isinstance(m, nn.Linear) and not _in_attention(module, m)
+            for p in m.parameters()
+        )
+        norms = sum(p.numel() for m in module.modules() if isinstance(m, nn.LayerNorm) for p in m.parameters())
+        return linear * steps + norms
+    return params
+
+
+def _in_attention(root: nn.Module, module: nn.Module) -> bool:
+    return any(module is m.out_proj for m in root.modules() if isinstance(m, nn.MultiheadAttention))
 
 
 def label(node: LayerReport) -> str:

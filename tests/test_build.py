@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.metadata
 import math
 import os
 import re
@@ -454,8 +455,8 @@ def test_build_command_prints_both_tables_and_the_agreement() -> None:
     assert "Total params: 61,706" in out
     assert "Total mult-adds (M): 0.42" in out  # not torchinfo's `(Units.MEGABYTES)`
     assert out.rstrip().endswith(
-        "verified: every layer's output shape in torch, and torchinfo's 61,706 params and 423,038 mult-adds,"
-        " equal the static report"
+        "verified: every layer's output shape, parameters and mult-adds in torch equal the static report,"
+        " and so do torchinfo's 61,706 params and 423,038 mult-adds"
     )
 
 
@@ -478,8 +479,26 @@ def test_a_torchinfo_disagreement_is_a_loud_bug(monkeypatch: pytest.MonkeyPatch)
     result = run("build", str(ROOT / "specs/lenet.yaml"))
     assert result.exit_code == 1
     assert (
-        "netspec: internal error: VerificationError: netspec bug: torchinfo counts 61,707 params and 423,038"
-        " mult-adds, but the static report says 61,706 and 423,038" in result.stderr
+        "netspec: internal error: VerificationError: netspec bug: torchinfo counts 61,707 params,"
+        " but the static report says 61,706" in result.stderr
+    )
+
+
+def test_torchinfo_counting_mult_adds_otherwise_is_information(monkeypatch: pytest.MonkeyPatch) -> None:
+    """netspec verifies mult-adds itself, in torch; another torchinfo convention is shown, never an error."""
+    real = torchinfo.summary
+
+    def other_convention(*args: Any, **kwargs: Any) -> Any:
+        stats = real(*args, **kwargs)
+        stats.total_mult_adds -= 850  # as if it counted fc3 at zero (the summary runs a batch of 1)
+        return stats
+
+    monkeypatch.setattr(torchinfo, "summary", other_convention)
+    result = run("build", str(ROOT / "specs/lenet.yaml"))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.rstrip().splitlines()[-1] == (
+        f"(torchinfo {importlib.metadata.version('torchinfo')} counts 422,188 mult-adds, netspec 423,038:"
+        ' see docs/spec.md, "What the checker computes")'
     )
 
 
@@ -619,8 +638,8 @@ def test_build_command_summarises_batch_statistics_layers_that_need_two_samples(
     assert "(a batch of 2: a BatchNorm2d without running statistics needs more than one value per channel)" in lines
     # per sample, as at batch 1: BatchNorm2d 6 (its parameters), Linear 8; torchinfo's table says 28 for both samples
     assert lines[-1] == (
-        "verified: every layer's output shape in torch, and torchinfo's 14 params and 14 mult-adds,"
-        " equal the static report"
+        "verified: every layer's output shape, parameters and mult-adds in torch equal the static report,"
+        " and so do torchinfo's 14 params and 14 mult-adds"
     )
     assert "Total mult-adds (M): 0.00" in lines
 
