@@ -17,7 +17,7 @@ from .diagnostics import Diagnostic, SpecError, cannot_write
 from .render import fmt_shape
 from .report import ShapeReport, check
 from .spec import Spec
-from .verify import label
+from .verify import example_input, label
 
 # What torch's ONNX exporter (the torch.export-based one, torch's default since 2.9) imports.
 REQUIRED = ("onnx", "onnxscript")
@@ -60,12 +60,9 @@ def to_onnx(spec: Spec, path: str | os.PathLike[str], *, model: nn.Module | None
     model = (model if model is not None else build(spec, report=report)).eval()  # Dropout off, BatchNorm statistics
     # Batch 2, not 1: torch.export specialises a dimension whose example size is 1, and the batch must stay dynamic.
     weight = next(model.parameters(), None)  # the example lives where the weights do
-    example = torch.zeros(
-        2,
-        *spec.input,
-        device=weight.device if weight is not None else None,
-        dtype=weight.dtype if weight is not None else None,
-    )  # (2, C, H, W) or (2, F)
+    example = example_input(
+        report, 2, weight.device if weight is not None else None, weight.dtype if weight is not None else None
+    )  # (2, C, H, W), (2, F), (2, L) token ids, ...
     # the exporter prints progress lines and warns about its internals: neither is the user's business
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -99,6 +99,7 @@ class ShapeReport:
     input_shape: Shape
     layers: tuple[LayerReport, ...]  # the model's own layers; blocks hold theirs
     warnings: tuple[Diagnostic, ...] = ()
+    tokens: int | None = None  # the input is token ids (int64) below this, not a float tensor
 
     @property
     def output_shape(self) -> Shape:
@@ -170,6 +171,7 @@ def _check(spec: Spec) -> ShapeReport:
         input_shape=_shape(tuple(spec.input)),
         layers=tuple(nodes),
         warnings=tuple(diagnostics),
+        tokens=spec.input.tokens,
     )
 
 

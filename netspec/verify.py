@@ -40,7 +40,7 @@ def verify_forward(model: nn.Module, report: ShapeReport, device: torch.device, 
     Hooks on each node's module (by its key) see its output; a block's is checked as a whole too.
     """
     # two samples: BatchNorm2d without running statistics needs more than one value per channel
-    x = torch.zeros(2, *(int(d) for d in report.input_shape[1:]), device=device, dtype=dtype)  # (2, C, H, W) or (2, F)
+    x = example_input(report, 2, device, dtype)
     running: list[LayerReport] = []  # the nodes whose forward has begun and not ended: the last one failed
 
     def before(node: LayerReport) -> Any:
@@ -135,6 +135,14 @@ def mult_adds(kind: str, module: nn.Module, given: tuple[int, ...], out: tuple[i
 
 def _in_attention(root: nn.Module, module: nn.Module) -> bool:
     return any(module is m.out_proj for m in root.modules() if isinstance(m, nn.MultiheadAttention))
+
+
+def example_input(
+    report: ShapeReport, batch: int, device: torch.device | None, dtype: torch.dtype | None
+) -> torch.Tensor:
+    """Zeros of the report's input shape: floats in `dtype`, or token ids (int64) for a spec of tokens."""
+    shape = (batch, *(int(d) for d in report.input_shape[1:]))  # (batch, C, H, W), (batch, F), (batch, L), ...
+    return torch.zeros(shape, device=device, dtype=torch.long if report.tokens is not None else dtype)
 
 
 def label(node: LayerReport) -> str:

@@ -154,8 +154,8 @@ CASES: list[tuple[str, bytes, str, str]] = [
         "zero-input",
         b"input: [0, 28, 28]\n" + LAYERS.encode(),
         "invalid-value",
-        "`input` must be [channels, height, width] for images or [features] for vectors,"
-        " each a positive integer, got [0, 28, 28]",
+        "`input` must be a list of 1 to 4 positive sizes ([features], [channels, length], [channels, height, width] or"
+        " [channels, depth, height, width]), or a mapping {shape, dims, tokens}, got [0, 28, 28]",
     ),
     (
         "10**30",
@@ -174,8 +174,8 @@ CASES: list[tuple[str, bytes, str, str]] = [
         "4000-digit-input",
         b"input: [" + b"7" * 4000 + b"]\nlayers: [ReLU]\n",
         "invalid-value",
-        "`input` must be [channels, height, width] for images or [features] for vectors,"
-        " each a positive integer, got [a 4,000-digit integer]",
+        "`input` must be a list of 1 to 4 positive sizes ([features], [channels, length], [channels, height, width] or"
+        " [channels, depth, height, width]), or a mapping {shape, dims, tokens}, got [a 4,000-digit integer]",
     ),
     (
         "yaml-1.1-octal",
@@ -278,7 +278,7 @@ def _limit_memory() -> None:
         (
             "quadratic",
             b's: &s "' + b"A" * 1_000_000 + b'"\ninput: [' + b", ".join([b"*s"] * 2000) + b"]\nlayers: [ReLU]\n",
-            "`input` must be [channels, height, width]",
+            "`input` must be a list of 1 to 4 positive sizes",
         ),
         ("deep-flow", b"input: " + b"[" * 100_000 + b"\n", "the document nests deeper than 64 levels"),
     ],

@@ -509,7 +509,11 @@ def test_torchinfo_counting_mult_adds_otherwise_is_information(monkeypatch: pyte
         (["build", "specs/lenet.yaml", "--input", "1,28,28"], 1, "error[shape-mismatch]: `in_features` is 400"),
         (["build", "specs/lenet.yaml", "--device", "gpu"], 2, "Invalid value for '--device': unknown device `gpu`"),
         (["build", "specs/lenet.yaml", "--device", "meta"], 2, "`meta` allocates nothing to run"),
-        (["build", "specs/lenet.yaml", "--input", "0"], 2, "expected C,H,W or F as positive integers, got '0'"),
+        (
+            ["build", "specs/lenet.yaml", "--input", "0"],
+            2,
+            "expected 1 to 4 positive sizes such as C,H,W or F, got '0'",
+        ),
     ],
 )
 def test_build_command_errors(monkeypatch: pytest.MonkeyPatch, args: list[str], code: int, message: str) -> None:

@@ -71,10 +71,10 @@ def test_missing_file_exits_2() -> None:
     [
         (
             ["--input", "0,28,28", LENET],
-            "Invalid value for '--input': expected C,H,W or F as positive integers, got '0,28,28'",
+            "Invalid value for '--input': expected 1 to 4 positive sizes such as C,H,W or F, got '0,28,28'",
         ),
-        (["--input", "1,28", LENET], "expected C,H,W or F as positive integers, got '1,28'"),
-        (["--input", "one", LENET], "expected C,H,W or F as positive integers, got 'one'"),
+        (["--input", "1,2,3,4,5", LENET], "expected 1 to 4 positive sizes such as C,H,W or F, got '1,2,3,4,5'"),
+        (["--input", "one", LENET], "expected 1 to 4 positive sizes such as C,H,W or F, got 'one'"),
         (  # one past torch's int64 limit: a usage error, not an internal error
             ["--input", "9223372036854775808", LENET],
             "Invalid value for '--input': sizes must be at most 2^63 - 1 (torch's int64 limit),"
@@ -94,13 +94,14 @@ def test_usage_errors_exit_2(args: list[str], message: str) -> None:
 
 def test_with_input_refuses_a_bad_shape_with_a_diagnostic() -> None:
     spec = netspec.load_spec(LENET)
-    for shape in [(2**63,), (3, 32), (0, 28, 28)]:
+    for shape in [(2**63,), (3, 32, 32, 32, 32), (0, 28, 28)]:
         with pytest.raises(netspec.SpecError) as e:
             spec.with_input(shape)
         [d] = e.value.diagnostics
         assert (d.code, d.path) == ("invalid-value", ("input",))
         assert d.message == (
-            "`input` must be [channels, height, width] for images or [features] for vectors, each a positive integer,"
+            "`input` must be a list of 1 to 4 positive sizes ([features], [channels, length], [channels, height, width]"
+            " or [channels, depth, height, width]), or a mapping {shape, dims, tokens},"
             f" got {list(shape)}"
         )
 

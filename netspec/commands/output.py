@@ -10,6 +10,7 @@ import click
 from .. import render
 from ..diagnostics import Diagnostic, SpecError
 from ..fields import INT64_MAX
+from ..inputs import MAX_RANK
 
 
 def echo_diagnostics(diagnostics: Iterable[Diagnostic], fmt: str = "full") -> None:
@@ -29,9 +30,9 @@ def parse_input(ctx: click.Context, param: click.Parameter, value: str | None) -
     try:
         dims = tuple(int(v) for v in value.replace("x", ",").replace("×", ",").split(","))
     except ValueError:
-        raise click.BadParameter(f"expected C,H,W or F as positive integers, got {value!r}") from None
-    if len(dims) not in (1, 3) or min(dims) < 1:
-        raise click.BadParameter(f"expected C,H,W or F as positive integers, got {value!r}")
+        raise click.BadParameter(f"expected 1 to 4 positive sizes such as C,H,W or F, got {value!r}") from None
+    if not 1 <= len(dims) <= MAX_RANK or min(dims) < 1:
+        raise click.BadParameter(f"expected 1 to 4 positive sizes such as C,H,W or F, got {value!r}")
     if max(dims) > INT64_MAX:
         raise click.BadParameter(f"sizes must be at most 2^63 - 1 (torch's int64 limit), got {value!r}")
     return dims
