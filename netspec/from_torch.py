@@ -160,7 +160,8 @@ def _drop_input_sizes(layers: list[dict[str, Any]]) -> None:
     """Leave out `in_channels`, `in_features`, `num_features`: netspec infers them, as specs/ do."""
     for layer in layers:
         for arg in KINDS[layer["type"]].input_sizes:
-            layer.pop(arg, None)
+            if not isinstance(layer.get(arg), list):  # LayerNorm over several dims is no inferred size
+                layer.pop(arg, None)
         for key, value in layer.items():  # a block's branches: lists of layers, or (Concat, Multiply) lists of them
             if key in BRANCH_FIELDS.get(layer["type"], ()):
                 _drop_input_sizes(value)
@@ -264,11 +265,28 @@ def _key(path: str) -> str | None:
 
 def _arguments(kind: str, module: nn.Module) -> dict[str, Any]:
     """The record's fields that differ from torch's defaults, read from the module's attributes."""
-    fields = {k: f for k, f in LAYER_TYPES[kind].model_fields.items() if k not in ("type", "name", "init")}
-    values = {k: _compact(module.bias is not None if k == "bias" else getattr(module, k)) for k in fields}
+    record = LAYER_TYPES[kind]
+    own = ("type", "name", "init") if record.weight_init else ("type", "name")  # PReLU's `init` is torch's
+    fields = {k: f for k, f in record.model_fields.items() if k not in own}
+    values = {k: _value(k, module.bias is not None if k == "bias" else getattr(module, k)) for k in fields}
+    if kind == "LayerNorm" and not values["elementwise_affine"]:
+        values["bias"] = True  # without affine weights torch makes no bias either way: the argument is moot
     if "stride" in fields and fields["stride"].default is None and values["stride"] == values["kernel_size"]:
         values["stride"] = None  # torch stores a pooling stride left out as kernel_size
     return {k: v for k, v in values.items() if fields[k].is_required() or v != fields[k].default}
+
+
+# Arguments with one value per spatial axis: `(3, 3)` is written `3`. Others keep their lists
+# (`unflattened_size: [2, 2]`, `normalized_shape: [5, 5]` mean something else as one number).
+_PER_AXIS = {"kernel_size", "stride", "padding", "dilation", "output_size", "output_padding", "size", "scale_factor"}
+
+
+def _value(arg: str, value: Any) -> Any:
+    if arg in _PER_AXIS:
+        return _compact(value)
+    if arg == "normalized_shape" and len(value) == 1:  # the last dim alone: what netspec infers
+        return value[0]
+    return list(value) if isinstance(value, tuple) else value
 
 
 def _compact(value: Any) -> Any:

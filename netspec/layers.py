@@ -13,6 +13,7 @@ so a spec is a tree; `blocks.py` expands user-defined block kinds into them befo
 from __future__ import annotations
 
 import keyword
+import math
 import re
 from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar, Literal, Union, get_args
@@ -21,17 +22,26 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from .fields import (
+    INT64_MAX,
     Bool,
     ConvPadding,
+    ConvPadding1,
+    ConvPadding3,
     Dim,
     OutputSize,
+    OutputSize1,
+    OutputSize3,
+    Pad1,
     Pad2,
+    Pad3,
     Pad4,
     PositiveInt,
     PositiveReal,
     Probability,
     Real,
+    Size1,
     Size2,
+    Size3,
     invalid,
 )
 
@@ -130,7 +140,7 @@ def _init_shorthand(v: Any) -> Any:
     """`init: kaiming_normal` is shorthand for `init: {type: kaiming_normal}`; arguments must fit the type."""
     if isinstance(v, str):
         return {"type": v}
-    if isinstance(v, dict) and v.get("type") in INIT_FUNCTIONS:
+    if isinstance(v, dict) and isinstance(v.get("type"), str) and v["type"] in INIT_FUNCTIONS:
         allowed = INIT_FUNCTIONS[v["type"]][1]
         for key in v:
             if key != "type" and key in Init.model_fields and key not in allowed:
@@ -176,15 +186,37 @@ class LayerBase(BaseModel):
     input_sizes: ClassVar[tuple[str, ...]] = ()
     # Whether the layer takes token ids (int64: Embedding) rather than a float tensor.
     takes_tokens: ClassVar[bool] = False
+    # Whether netspec's `init` (weight initialisation) applies: convolutions and Linear.
+    weight_init: ClassVar[bool] = False
+    # How many spatial axes a pooling, padding or normalisation layer works on (1, 2 or 3).
+    spatial: ClassVar[int] = 0
 
 
 # -- convolution and pooling -------------------------------------------------------------
+
+
+class Conv1d(LayerBase):
+    type: Literal["Conv1d"] = "Conv1d"
+    prefix = "conv"
+    input_sizes = ("in_channels",)
+    weight_init = True
+    in_channels: PositiveInt | None = None
+    out_channels: PositiveInt
+    kernel_size: Size1
+    stride: Size1 = 1
+    padding: ConvPadding1 = 0
+    dilation: Size1 = 1
+    groups: PositiveInt = 1
+    bias: Bool = True
+    padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros"
+    init: InitArg | None = None
 
 
 class Conv2d(LayerBase):
     type: Literal["Conv2d"] = "Conv2d"
     prefix = "conv"
     input_sizes = ("in_channels",)
+    weight_init = True
     in_channels: PositiveInt | None = None
     out_channels: PositiveInt
     kernel_size: Size2
@@ -197,9 +229,92 @@ class Conv2d(LayerBase):
     init: InitArg | None = None
 
 
+class Conv3d(LayerBase):
+    type: Literal["Conv3d"] = "Conv3d"
+    prefix = "conv"
+    input_sizes = ("in_channels",)
+    weight_init = True
+    in_channels: PositiveInt | None = None
+    out_channels: PositiveInt
+    kernel_size: Size3
+    stride: Size3 = 1
+    padding: ConvPadding3 = 0
+    dilation: Size3 = 1
+    groups: PositiveInt = 1
+    bias: Bool = True
+    padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros"
+    init: InitArg | None = None
+
+
+class ConvTranspose1d(LayerBase):
+    type: Literal["ConvTranspose1d"] = "ConvTranspose1d"
+    prefix = "upconv"
+    input_sizes = ("in_channels",)
+    weight_init = True
+    in_channels: PositiveInt | None = None
+    out_channels: PositiveInt
+    kernel_size: Size1
+    stride: Size1 = 1
+    padding: Pad1 = 0
+    output_padding: Pad1 = 0
+    groups: PositiveInt = 1
+    bias: Bool = True
+    dilation: Size1 = 1
+    padding_mode: Literal["zeros"] = "zeros"  # the only mode torch implements for transposed convolutions
+    init: InitArg | None = None
+
+
+class ConvTranspose2d(LayerBase):
+    type: Literal["ConvTranspose2d"] = "ConvTranspose2d"
+    prefix = "upconv"
+    input_sizes = ("in_channels",)
+    weight_init = True
+    in_channels: PositiveInt | None = None
+    out_channels: PositiveInt
+    kernel_size: Size2
+    stride: Size2 = 1
+    padding: Pad2 = 0
+    output_padding: Pad2 = 0
+    groups: PositiveInt = 1
+    bias: Bool = True
+    dilation: Size2 = 1
+    padding_mode: Literal["zeros"] = "zeros"
+    init: InitArg | None = None
+
+
+class ConvTranspose3d(LayerBase):
+    type: Literal["ConvTranspose3d"] = "ConvTranspose3d"
+    prefix = "upconv"
+    input_sizes = ("in_channels",)
+    weight_init = True
+    in_channels: PositiveInt | None = None
+    out_channels: PositiveInt
+    kernel_size: Size3
+    stride: Size3 = 1
+    padding: Pad3 = 0
+    output_padding: Pad3 = 0
+    groups: PositiveInt = 1
+    bias: Bool = True
+    dilation: Size3 = 1
+    padding_mode: Literal["zeros"] = "zeros"
+    init: InitArg | None = None
+
+
+class MaxPool1d(LayerBase):
+    type: Literal["MaxPool1d"] = "MaxPool1d"
+    prefix = "pool"
+    spatial = 1
+    kernel_size: Size1
+    stride: Size1 | None = None  # None: torch uses kernel_size
+    padding: Pad1 = 0
+    dilation: Size1 = 1
+    ceil_mode: Bool = False
+
+
 class MaxPool2d(LayerBase):
     type: Literal["MaxPool2d"] = "MaxPool2d"
     prefix = "pool"
+    spatial = 2
     kernel_size: Size2
     stride: Size2 | None = None  # None: torch uses kernel_size
     padding: Pad2 = 0
@@ -207,9 +322,32 @@ class MaxPool2d(LayerBase):
     ceil_mode: Bool = False
 
 
+class MaxPool3d(LayerBase):
+    type: Literal["MaxPool3d"] = "MaxPool3d"
+    prefix = "pool"
+    spatial = 3
+    kernel_size: Size3
+    stride: Size3 | None = None
+    padding: Pad3 = 0
+    dilation: Size3 = 1
+    ceil_mode: Bool = False
+
+
+class AvgPool1d(LayerBase):
+    type: Literal["AvgPool1d"] = "AvgPool1d"
+    prefix = "pool"
+    spatial = 1
+    kernel_size: Size1
+    stride: Size1 | None = None
+    padding: Pad1 = 0
+    ceil_mode: Bool = False
+    count_include_pad: Bool = True
+
+
 class AvgPool2d(LayerBase):
     type: Literal["AvgPool2d"] = "AvgPool2d"
     prefix = "pool"
+    spatial = 2
     kernel_size: Size2
     stride: Size2 | None = None
     padding: Pad2 = 0
@@ -218,30 +356,268 @@ class AvgPool2d(LayerBase):
     divisor_override: PositiveInt | None = None
 
 
+class AvgPool3d(LayerBase):
+    type: Literal["AvgPool3d"] = "AvgPool3d"
+    prefix = "pool"
+    spatial = 3
+    kernel_size: Size3
+    stride: Size3 | None = None
+    padding: Pad3 = 0
+    ceil_mode: Bool = False
+    count_include_pad: Bool = True
+    divisor_override: PositiveInt | None = None
+
+
+class LPPool1d(LayerBase):
+    type: Literal["LPPool1d"] = "LPPool1d"
+    prefix = "pool"
+    spatial = 1
+    norm_type: PositiveReal
+    kernel_size: Size1
+    stride: Size1 | None = None
+    ceil_mode: Bool = False
+
+
+class LPPool2d(LayerBase):
+    type: Literal["LPPool2d"] = "LPPool2d"
+    prefix = "pool"
+    spatial = 2
+    norm_type: PositiveReal
+    kernel_size: Size2
+    stride: Size2 | None = None
+    ceil_mode: Bool = False
+
+
+class AdaptiveAvgPool1d(LayerBase):
+    type: Literal["AdaptiveAvgPool1d"] = "AdaptiveAvgPool1d"
+    prefix = "pool"
+    spatial = 1
+    output_size: OutputSize1
+
+
 class AdaptiveAvgPool2d(LayerBase):
     type: Literal["AdaptiveAvgPool2d"] = "AdaptiveAvgPool2d"
     prefix = "pool"
+    spatial = 2
     output_size: OutputSize
+
+
+class AdaptiveAvgPool3d(LayerBase):
+    type: Literal["AdaptiveAvgPool3d"] = "AdaptiveAvgPool3d"
+    prefix = "pool"
+    spatial = 3
+    output_size: OutputSize3
+
+
+class AdaptiveMaxPool1d(LayerBase):
+    type: Literal["AdaptiveMaxPool1d"] = "AdaptiveMaxPool1d"
+    prefix = "pool"
+    spatial = 1
+    output_size: OutputSize1
 
 
 class AdaptiveMaxPool2d(LayerBase):
     type: Literal["AdaptiveMaxPool2d"] = "AdaptiveMaxPool2d"
     prefix = "pool"
+    spatial = 2
     output_size: OutputSize
 
 
+class AdaptiveMaxPool3d(LayerBase):
+    type: Literal["AdaptiveMaxPool3d"] = "AdaptiveMaxPool3d"
+    prefix = "pool"
+    spatial = 3
+    output_size: OutputSize3
+
+
+# -- resizing ----------------------------------------------------------------------------
+
+
+def _size_list(v: Any) -> Any:
+    """Upsample's `size`: a positive integer for every axis, or one per axis."""
+    if v is None:
+        return None
+    if isinstance(v, (list, tuple)):
+        if not 1 <= len(v) <= 3:
+            raise invalid("a positive integer or a list of one per spatial axis", v)
+        return tuple(_int_positive(x) for x in v)
+    return _int_positive(v)
+
+
+def _int_positive(v: Any) -> int:
+    if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= INT64_MAX:
+        raise invalid("a positive integer or a list of one per spatial axis", v)
+    return v
+
+
+def _scale(v: Any) -> Any:
+    """Upsample's `scale_factor`: a number > 0, or one per axis."""
+    if v is None:
+        return None
+    values = v if isinstance(v, (list, tuple)) else [v]
+    if isinstance(v, (list, tuple)) and not 1 <= len(v) <= 3:
+        raise invalid("a number > 0 or a list of one per spatial axis", v)
+    for x in values:
+        if not isinstance(x, (int, float)) or isinstance(x, bool) or not math.isfinite(x) or x <= 0:
+            raise invalid("a number > 0 or a list of one per spatial axis", v)
+    return tuple(float(x) for x in v) if isinstance(v, (list, tuple)) else float(v)
+
+
+class Upsample(LayerBase):
+    type: Literal["Upsample"] = "Upsample"
+    prefix = "up"
+    size: Annotated[int | tuple[int, ...] | None, BeforeValidator(_size_list)] = None
+    scale_factor: Annotated[float | tuple[float, ...] | None, BeforeValidator(_scale)] = None
+    mode: Literal["nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear"] = "nearest"
+    align_corners: Bool | None = None
+    recompute_scale_factor: Bool | None = None
+
+
+class PixelShuffle(LayerBase):
+    type: Literal["PixelShuffle"] = "PixelShuffle"
+    prefix = "shuffle"
+    upscale_factor: PositiveInt
+
+
+class PixelUnshuffle(LayerBase):
+    type: Literal["PixelUnshuffle"] = "PixelUnshuffle"
+    prefix = "unshuffle"
+    downscale_factor: PositiveInt
+
+
+def _unflattened(v: Any) -> Any:
+    """Unflatten's sizes: positive integers, at most one -1 (inferred, as torch infers it)."""
+    if (
+        not isinstance(v, (list, tuple))
+        or not v
+        or not all(isinstance(x, int) and not isinstance(x, bool) and (1 <= x <= INT64_MAX or x == -1) for x in v)
+        or list(v).count(-1) > 1
+    ):
+        raise invalid("a list of positive sizes, one of which may be -1", v)
+    return tuple(v)
+
+
+class Unflatten(LayerBase):
+    type: Literal["Unflatten"] = "Unflatten"
+    dim: Dim
+    unflattened_size: Annotated[tuple[int, ...], BeforeValidator(_unflattened)]
+
+
 # -- normalisation, regularisation, reshaping --------------------------------------------
+
+
+class BatchNorm1d(LayerBase):
+    type: Literal["BatchNorm1d"] = "BatchNorm1d"
+    prefix = "bn"
+    input_sizes = ("num_features",)
+    spatial = 1
+    num_features: PositiveInt | None = None
+    eps: PositiveReal = 1e-5
+    momentum: Probability | None = 0.1
+    affine: Bool = True
+    track_running_stats: Bool = True
 
 
 class BatchNorm2d(LayerBase):
     type: Literal["BatchNorm2d"] = "BatchNorm2d"
     prefix = "bn"
     input_sizes = ("num_features",)
+    spatial = 2
     num_features: PositiveInt | None = None
     eps: PositiveReal = 1e-5
     momentum: Probability | None = 0.1
     affine: Bool = True
     track_running_stats: Bool = True
+
+
+class BatchNorm3d(LayerBase):
+    type: Literal["BatchNorm3d"] = "BatchNorm3d"
+    prefix = "bn"
+    input_sizes = ("num_features",)
+    spatial = 3
+    num_features: PositiveInt | None = None
+    eps: PositiveReal = 1e-5
+    momentum: Probability | None = 0.1
+    affine: Bool = True
+    track_running_stats: Bool = True
+
+
+class InstanceNorm1d(LayerBase):
+    type: Literal["InstanceNorm1d"] = "InstanceNorm1d"
+    prefix = "norm"
+    input_sizes = ("num_features",)
+    spatial = 1
+    num_features: PositiveInt | None = None
+    eps: PositiveReal = 1e-5
+    momentum: Probability | None = 0.1
+    affine: Bool = False
+    track_running_stats: Bool = False
+
+
+class InstanceNorm2d(LayerBase):
+    type: Literal["InstanceNorm2d"] = "InstanceNorm2d"
+    prefix = "norm"
+    input_sizes = ("num_features",)
+    spatial = 2
+    num_features: PositiveInt | None = None
+    eps: PositiveReal = 1e-5
+    momentum: Probability | None = 0.1
+    affine: Bool = False
+    track_running_stats: Bool = False
+
+
+class InstanceNorm3d(LayerBase):
+    type: Literal["InstanceNorm3d"] = "InstanceNorm3d"
+    prefix = "norm"
+    input_sizes = ("num_features",)
+    spatial = 3
+    num_features: PositiveInt | None = None
+    eps: PositiveReal = 1e-5
+    momentum: Probability | None = 0.1
+    affine: Bool = False
+    track_running_stats: Bool = False
+
+
+def _shape_arg(v: Any) -> Any:
+    """LayerNorm's `normalized_shape`: a size, or the sizes of the last dims."""
+    if v is None:
+        return None
+    if isinstance(v, (list, tuple)):
+        if not v or not all(isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= INT64_MAX for x in v):
+            raise invalid("a positive integer or a list of the last dims' sizes", v)
+        return tuple(v)
+    if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= INT64_MAX:
+        raise invalid("a positive integer or a list of the last dims' sizes", v)
+    return v
+
+
+class LayerNorm(LayerBase):
+    type: Literal["LayerNorm"] = "LayerNorm"
+    prefix = "norm"
+    input_sizes = ("normalized_shape",)
+    normalized_shape: Annotated[int | tuple[int, ...] | None, BeforeValidator(_shape_arg)] = None
+    eps: PositiveReal = 1e-5
+    elementwise_affine: Bool = True
+    bias: Bool = True
+
+
+class GroupNorm(LayerBase):
+    type: Literal["GroupNorm"] = "GroupNorm"
+    prefix = "norm"
+    input_sizes = ("num_channels",)
+    num_groups: PositiveInt
+    num_channels: PositiveInt | None = None
+    eps: PositiveReal = 1e-5
+    affine: Bool = True
+
+
+class LocalResponseNorm(LayerBase):
+    type: Literal["LocalResponseNorm"] = "LocalResponseNorm"
+    prefix = "lrn"
+    size: PositiveInt
+    alpha: Real = 1e-4
+    beta: Real = 0.75
+    k: Real = 1.0
 
 
 class Dropout(LayerBase):
@@ -251,8 +627,32 @@ class Dropout(LayerBase):
     inplace: Bool = False
 
 
+class Dropout1d(LayerBase):
+    type: Literal["Dropout1d"] = "Dropout1d"
+    prefix = "drop"
+    spatial = 1
+    p: Probability = 0.5
+    inplace: Bool = False
+
+
 class Dropout2d(LayerBase):
     type: Literal["Dropout2d"] = "Dropout2d"
+    prefix = "drop"
+    spatial = 2
+    p: Probability = 0.5
+    inplace: Bool = False
+
+
+class Dropout3d(LayerBase):
+    type: Literal["Dropout3d"] = "Dropout3d"
+    prefix = "drop"
+    spatial = 3
+    p: Probability = 0.5
+    inplace: Bool = False
+
+
+class AlphaDropout(LayerBase):
+    type: Literal["AlphaDropout"] = "AlphaDropout"
     prefix = "drop"
     p: Probability = 0.5
     inplace: Bool = False
@@ -268,6 +668,7 @@ class Linear(LayerBase):
     type: Literal["Linear"] = "Linear"
     prefix = "fc"
     input_sizes = ("in_features",)
+    weight_init = True
     in_features: PositiveInt | None = None
     out_features: PositiveInt
     bias: Bool = True
@@ -319,6 +720,51 @@ class ReLU6(LayerBase):
     inplace: Bool = False
 
 
+class Hardtanh(LayerBase):
+    type: Literal["Hardtanh"] = "Hardtanh"
+    min_val: Real = -1.0
+    max_val: Real = 1.0
+    inplace: Bool = False
+
+
+class Hardsigmoid(LayerBase):
+    type: Literal["Hardsigmoid"] = "Hardsigmoid"
+    inplace: Bool = False
+
+
+class Mish(LayerBase):
+    type: Literal["Mish"] = "Mish"
+    inplace: Bool = False
+
+
+class Softplus(LayerBase):
+    type: Literal["Softplus"] = "Softplus"
+    beta: Real = 1.0
+    threshold: Real = 20.0
+
+
+class SELU(LayerBase):
+    type: Literal["SELU"] = "SELU"
+    inplace: Bool = False
+
+
+class CELU(LayerBase):
+    type: Literal["CELU"] = "CELU"
+    alpha: Real = 1.0
+    inplace: Bool = False
+
+
+class PReLU(LayerBase):
+    type: Literal["PReLU"] = "PReLU"
+    num_parameters: PositiveInt = 1  # 1, or the number of channels (dim 1)
+    init: Real = 0.25  # torch's initial slope (not netspec's weight `init`)
+
+
+class GLU(LayerBase):
+    type: Literal["GLU"] = "GLU"
+    dim: Dim = -1
+
+
 class LeakyReLU(LayerBase):
     type: Literal["LeakyReLU"] = "LeakyReLU"
     negative_slope: Real = 0.01
@@ -356,6 +802,11 @@ class Hardswish(LayerBase):
 
 class Softmax(LayerBase):
     type: Literal["Softmax"] = "Softmax"
+    dim: Dim | None = None
+
+
+class Softmin(LayerBase):
+    type: Literal["Softmin"] = "Softmin"
     dim: Dim | None = None
 
 
@@ -416,32 +867,78 @@ class Multiply(LayerBase):
 # The one table of layer kinds: a spec's `type` is looked up here and nowhere else.
 Layer = Annotated[
     Union[  # noqa: UP007 - a discriminated union reads best spelled out
+        # convolution
+        Conv1d,
         Conv2d,
+        Conv3d,
+        ConvTranspose1d,
+        ConvTranspose2d,
+        ConvTranspose3d,
+        # pooling
+        MaxPool1d,
         MaxPool2d,
+        MaxPool3d,
+        AvgPool1d,
         AvgPool2d,
+        AvgPool3d,
+        LPPool1d,
+        LPPool2d,
+        AdaptiveAvgPool1d,
         AdaptiveAvgPool2d,
+        AdaptiveAvgPool3d,
+        AdaptiveMaxPool1d,
         AdaptiveMaxPool2d,
-        BatchNorm2d,
-        Dropout,
-        Dropout2d,
+        AdaptiveMaxPool3d,
+        # resizing and reshaping
+        Upsample,
+        PixelShuffle,
+        PixelUnshuffle,
         Flatten,
-        Linear,
-        Identity,
+        Unflatten,
         ZeroPad2d,
         ConstantPad2d,
         ReflectionPad2d,
         ReplicationPad2d,
+        # normalisation and regularisation
+        BatchNorm1d,
+        BatchNorm2d,
+        BatchNorm3d,
+        InstanceNorm1d,
+        InstanceNorm2d,
+        InstanceNorm3d,
+        LayerNorm,
+        GroupNorm,
+        LocalResponseNorm,
+        Dropout,
+        Dropout1d,
+        Dropout2d,
+        Dropout3d,
+        AlphaDropout,
+        # dense
+        Linear,
+        Identity,
+        # activations
         ReLU,
         ReLU6,
         LeakyReLU,
+        PReLU,
+        ELU,
+        CELU,
+        SELU,
+        GELU,
+        SiLU,
+        Mish,
+        Hardswish,
+        Hardsigmoid,
+        Hardtanh,
+        Softplus,
         Sigmoid,
         Tanh,
-        GELU,
-        ELU,
-        SiLU,
-        Hardswish,
+        GLU,
         Softmax,
+        Softmin,
         LogSoftmax,
+        # blocks
         Sequential,
         Residual,
         Concat,
@@ -476,6 +973,11 @@ KINDS: dict[str, type[LayerBase]] = {**LAYER_TYPES, **BLOCK_TYPES}
 # Names users bring from Keras or from torch classes netspec does not support.
 ALIASES: dict[str, str] = {
     "Dense": "Linear",
+    "Conv1D": "Conv1d",
+    "Conv3D": "Conv3d",
+    "Conv2DTranspose": "ConvTranspose2d",
+    "UpSampling2D": "Upsample",
+    "LayerNormalization": "LayerNorm",
     "Conv2D": "Conv2d",
     "Convolution2D": "Conv2d",
     "MaxPooling2D": "MaxPool2d",
@@ -545,18 +1047,15 @@ def params_of(layer: LayerBase) -> dict[str, Any]:
     """The torch constructor arguments a layer record holds (no `type`, `name` or netspec extras)."""
     names = _ARGUMENTS.get(type(layer))
     if names is None:  # once per kind: pydantic's `model_fields` is a slow property
-        names = tuple(k for k in type(layer).model_fields if k not in ("type", "name", "init"))
+        own = ("type", "name", "init") if layer.weight_init else ("type", "name")  # PReLU's `init` is torch's
+        names = tuple(k for k in type(layer).model_fields if k not in own)
         _ARGUMENTS[type(layer)] = names
     return {k: getattr(layer, k) for k in names}
 
 
 def has_init(layer: LayerBase) -> bool:
-    """Whether the kind takes `init` (Conv2d and Linear, whose weights netspec can initialise)."""
-    found = _HAS_INIT.get(type(layer))
-    if found is None:
-        found = _HAS_INIT[type(layer)] = "init" in type(layer).model_fields
-    return found
+    """Whether the kind takes netspec's `init` (convolutions and Linear, whose weights netspec can initialise)."""
+    return layer.weight_init
 
 
 _ARGUMENTS: dict[type[LayerBase], tuple[str, ...]] = {}
-_HAS_INIT: dict[type[LayerBase], bool] = {}

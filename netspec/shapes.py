@@ -18,7 +18,7 @@ from typing import Any
 
 from . import layers as L
 from .diagnostics import Diagnostic
-from .fields import pair, show
+from .fields import ntuple, show
 
 Dim = int | None
 Dims = tuple[Dim, ...]  # one sample: (C, H, W) or (F,); the batch N is implicit
@@ -63,38 +63,46 @@ def _rank(layer: L.LayerBase, x: Dims, expected: str, help: str) -> Outcome:
     )
 
 
+# Per number of spatial axes: their names, the input a layer expects, and where such an input comes from
+AXES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+_LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
+_DECLARE = {1: "[C, L]", 2: "[C, H, W]", 3: "[C, D, H, W]"}
 _SPATIAL_HELP = "put Flatten after the last spatial layer, or declare `input: [C, H, W]`"
 
 
+def _spatial_help(n: int) -> str:
+    return f"put Flatten after the last spatial layer, or declare `input: {_DECLARE[n]}`"
+
+
 def _slide(
-    sizes: tuple[Dim, Dim],
+    sizes: tuple[Dim, ...],
     length: Callable[[int, Dim], Dim],
-    padding: tuple[int, int],
-    k: tuple[int, int],
-    d: tuple[int, int],
-) -> tuple[Dim, Dim, list[Diagnostic]]:
-    """A sliding window's output height and width (`length(axis, size)`); sizes of 0 or less are errors."""
+    padding: tuple[int, ...],
+    k: tuple[int, ...],
+    d: tuple[int, ...],
+) -> tuple[list[Dim], list[Diagnostic]]:
+    """A sliding window's output size per axis (`length(axis, size)`); sizes of 0 or less are errors."""
     out: list[Dim] = []
     empty = {}
-    for i, (axis, n) in enumerate(zip(("height", "width"), sizes)):
+    for i, (axis, n) in enumerate(zip(AXES[len(sizes)], sizes)):
         o = length(i, n)
         if o is not None and o <= 0:
             empty[axis] = (o, n or 0, padding[i], k[i], d[i])
             o = None  # unknown from here on: later layers are judged on what is still known
         out.append(o)
-    return out[0], out[1], _empty(empty)
+    return out, _empty(empty, len(sizes))
 
 
-def _empty(axes: dict[str, tuple[int, int, int, int, int]]) -> list[Diagnostic]:
-    """Outputs of 0 or less, by axis: (out, size, padding, kernel, dilation); one error when both shrink alike."""
+def _empty(axes: dict[str, tuple[int, int, int, int, int]], n: int = 2) -> list[Diagnostic]:
+    """Outputs of 0 or less, by axis: (out, size, padding, kernel, dilation); one error when all shrink alike."""
     if not axes:  # the usual case, on the hot path
         return []
-    both = len(axes) == 2 and len(set(axes.values())) == 1
+    alike = n > 1 and len(axes) == n and len(set(axes.values())) == 1
 
     def sq(v: int) -> str:  # a square input and kernel read as one: 4 × 4
-        return f"{v} × {v}" if both else str(v)
+        return " × ".join([str(v)] * n) if alike else str(v)
 
-    found = [("", next(iter(axes.values())))] if both else [(f" {a}", v) for a, v in axes.items()]
+    found = [("", next(iter(axes.values())))] if alike else [(f" {a}", v) for a, v in axes.items()]
     issues = []
     for axis, (out, size, padding, k, d) in found:
         if d == 1:
@@ -113,23 +121,8 @@ def _empty(axes: dict[str, tuple[int, int, int, int, int]]) -> list[Diagnostic]:
     return issues
 
 
-# -- convolution -------------------------------------------------------------------------
-
-
-def _conv_len(n: Dim, k: int, s: int, lo: int, hi: int, d: int) -> Dim:
-    # H_out = floor((H + pad_lo + pad_hi - d(k-1) - 1) / s) + 1
-    return None if n is None else (n + lo + hi - d * (k - 1) - 1) // s + 1
-
-
-def conv2d(layer: L.Conv2d, x: Dims) -> Outcome:
-    if len(x) != 3:
-        return _rank(layer, x, "4-D (N, C, H, W)", _SPATIAL_HELP)
-    c, h, w = x
-    issues: list[Diagnostic] = []
-    if layer.in_channels is not None and c is not None and c != layer.in_channels:
-        issues.append(_mismatch("in_channels", layer.in_channels, c, "channels"))
-    cin = layer.in_channels if layer.in_channels is not None else c
-    out, g = layer.out_channels, layer.groups
+def _groups(cin: Dim, out: int, g: int) -> list[Diagnostic]:
+    issues = []
     for arg, value in (("in_channels", cin), ("out_channels", out)):
         if value is not None and value % g:
             issues.append(
@@ -140,9 +133,35 @@ def conv2d(layer: L.Conv2d, x: Dims) -> Outcome:
                     help="use a `groups` that divides both channel counts, e.g. 1",
                 )
             )
-    k, s, d = pair(layer.kernel_size), pair(layer.stride), pair(layer.dilation)
+    return issues
+
+
+def _in_channels(layer: Any, c: Dim) -> tuple[Dim, list[Diagnostic]]:
+    """The convolution's input channels: given (and checked) or inferred."""
+    if layer.in_channels is not None and c is not None and c != layer.in_channels:
+        return layer.in_channels, [_mismatch("in_channels", layer.in_channels, c, "channels")]
+    return (layer.in_channels if layer.in_channels is not None else c), []
+
+
+# -- convolution -------------------------------------------------------------------------
+
+
+def _conv_len(n: Dim, k: int, s: int, lo: int, hi: int, d: int) -> Dim:
+    # H_out = floor((H + pad_lo + pad_hi - d(k-1) - 1) / s) + 1
+    return None if n is None else (n + lo + hi - d * (k - 1) - 1) // s + 1
+
+
+def _conv(layer: Any, x: Dims, n: int) -> Outcome:
+    """Conv1d, Conv2d, Conv3d: (N, C, *n sizes) -> (N, out_channels, *n sizes)."""
+    if len(x) != n + 1:
+        return _rank(layer, x, f"{n + 2}-D {_LAYOUT[n]}", _spatial_help(n))
+    c, *sizes = x
+    cin, issues = _in_channels(layer, c)
+    out, g = layer.out_channels, layer.groups
+    issues += _groups(cin, out, g)
+    k, s, d = ntuple(layer.kernel_size, n), ntuple(layer.stride, n), ntuple(layer.dilation, n)
     if layer.padding == "same":
-        if s != (1, 1):
+        if s != (1,) * n:
             issues.append(
                 _issue(
                     "invalid-value",
@@ -152,13 +171,13 @@ def conv2d(layer: L.Conv2d, x: Dims) -> Outcome:
                 )
             )
         # torch pads d(k-1) in total, the extra one (if odd) on the bottom/right
-        pads = tuple((d[i] * (k[i] - 1) // 2, d[i] * (k[i] - 1) - d[i] * (k[i] - 1) // 2) for i in (0, 1))
+        pads = tuple((d[i] * (k[i] - 1) // 2, d[i] * (k[i] - 1) - d[i] * (k[i] - 1) // 2) for i in range(n))
     else:
-        p = (0, 0) if isinstance(layer.padding, str) else pair(layer.padding)  # "valid" is no padding
-        pads = ((p[0], p[0]), (p[1], p[1]))
+        p = (0,) * n if isinstance(layer.padding, str) else ntuple(layer.padding, n)  # "valid" is no padding
+        pads = tuple((p[i], p[i]) for i in range(n))
     if layer.padding_mode in ("reflect", "circular"):
         # non-zero modes pad with F.pad first: reflect needs pad < size, circular pad <= size
-        for axis, size, (lo, hi) in (("height", h, pads[0]), ("width", w, pads[1])):
+        for axis, size, (lo, hi) in zip(AXES[n], sizes, pads):
             limit_ok = size is None or (max(lo, hi) < size if layer.padding_mode == "reflect" else max(lo, hi) <= size)
             if not limit_ok:
                 bound = "smaller than" if layer.padding_mode == "reflect" else "at most"
@@ -171,21 +190,92 @@ def conv2d(layer: L.Conv2d, x: Dims) -> Outcome:
                         help="use a smaller padding, or `padding_mode: zeros` or `replicate`",
                     )
                 )
-    oh, ow, empty = _slide(
-        (h, w), lambda i, n: _conv_len(n, k[i], s[i], *pads[i], d[i]), (sum(pads[0]), sum(pads[1])), k, d
+    outs, empty = _slide(
+        tuple(sizes), lambda i, m: _conv_len(m, k[i], s[i], *pads[i], d[i]), tuple(sum(p) for p in pads), k, d
     )
     issues += empty
     params = 0
     if cin is not None:
-        params = out * (cin // g) * k[0] * k[1] + (out if layer.bias else 0)
+        params = out * (cin // g) * math.prod(k) + (out if layer.bias else 0)
     return Outcome(
-        (out, oh, ow),
+        (out, *outs),
         params=params,
-        mult_adds=params * oh * ow if oh is not None and ow is not None else 0,  # torchinfo: params x positions
-        window=((d[0] * (k[0] - 1) + 1, s[0]), (d[1] * (k[1] - 1) + 1, s[1])),
+        mult_adds=params * _positions(outs),  # torchinfo: params x output positions
+        window=tuple((d[i] * (k[i] - 1) + 1, s[i]) for i in range(n)),
         issues=issues,
         inferred={"in_channels": cin},
     )
+
+
+def _positions(sizes: list[Dim]) -> int:
+    """Output positions, 0 while a size is unknown (after an error)."""
+    return math.prod(v for v in sizes if v is not None) if None not in sizes else 0
+
+
+def conv1d(layer: L.Conv1d, x: Dims) -> Outcome:
+    return _conv(layer, x, 1)
+
+
+def conv2d(layer: L.Conv2d, x: Dims) -> Outcome:
+    return _conv(layer, x, 2)
+
+
+def conv3d(layer: L.Conv3d, x: Dims) -> Outcome:
+    return _conv(layer, x, 3)
+
+
+def _conv_transpose(layer: Any, x: Dims, n: int) -> Outcome:
+    """ConvTranspose1d/2d/3d: H_out = (H - 1) s - 2p + d(k - 1) + output_padding + 1."""
+    if len(x) != n + 1:
+        return _rank(layer, x, f"{n + 2}-D {_LAYOUT[n]}", _spatial_help(n))
+    c, *sizes = x
+    cin, issues = _in_channels(layer, c)
+    out, g = layer.out_channels, layer.groups
+    issues += _groups(cin, out, g)
+    k, s, d = ntuple(layer.kernel_size, n), ntuple(layer.stride, n), ntuple(layer.dilation, n)
+    p, op = ntuple(layer.padding, n), ntuple(layer.output_padding, n)
+    for i in range(n):
+        if op[i] >= s[i] and op[i] >= d[i]:  # torch's own check
+            issues.append(
+                _issue(
+                    "invalid-value",
+                    f"`output_padding` ({show(layer.output_padding)}) must be smaller than `stride`"
+                    f" ({show(layer.stride)}) or `dilation` ({show(layer.dilation)})",
+                    "output_padding",
+                    help="output_padding picks one of the `stride` sizes a strided convolution maps to the same"
+                    " output: use 0 to stride - 1",
+                )
+            )
+            break
+
+    def length(i: int, m: Dim) -> Dim:
+        return None if m is None else (m - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + op[i] + 1
+
+    outs, empty = _slide(tuple(sizes), length, tuple(2 * v for v in p), k, d)
+    issues += empty
+    params = 0
+    if cin is not None:
+        params = cin * (out // g) * math.prod(k) + (out if layer.bias else 0)
+    return Outcome(
+        (out, *outs),
+        params=params,
+        mult_adds=params * _positions(outs),  # torchinfo: params x output positions
+        spatial=False,  # an upsampling: the receptive field is not followed through it
+        issues=issues,
+        inferred={"in_channels": cin},
+    )
+
+
+def conv_transpose1d(layer: L.ConvTranspose1d, x: Dims) -> Outcome:
+    return _conv_transpose(layer, x, 1)
+
+
+def conv_transpose2d(layer: L.ConvTranspose2d, x: Dims) -> Outcome:
+    return _conv_transpose(layer, x, 2)
+
+
+def conv_transpose3d(layer: L.ConvTranspose3d, x: Dims) -> Outcome:
+    return _conv_transpose(layer, x, 3)
 
 
 # -- pooling -----------------------------------------------------------------------------
@@ -200,74 +290,102 @@ def _pool_len(n: Dim, k: int, s: int, p: int, d: int, ceil: bool) -> Dim:
     return out
 
 
-def _pool(layer: Any, x: Dims, dilation: tuple[int, int]) -> Outcome:
-    if len(x) not in (2, 3):
-        return _rank(layer, x, "3-D or 4-D (N, C, H, W)", _SPATIAL_HELP)
-    *lead, h, w = x
-    k = pair(layer.kernel_size)
-    s = pair(layer.stride if layer.stride is not None else layer.kernel_size)
-    p = pair(layer.padding)
+def _pool(layer: Any, x: Dims, dilation: int | tuple[int, ...], n: int, padding: Any = None) -> Outcome:
+    """Max/avg/LP pooling over n axes: (N, C, *sizes), or unbatched (N, *sizes) as torch reads it."""
+    if len(x) not in (n, n + 1):
+        return _rank(layer, x, f"{n + 1}-D or {n + 2}-D {_LAYOUT[n]}", _spatial_help(n))
+    lead, sizes = x[: len(x) - n], x[len(x) - n :]
+    k = ntuple(layer.kernel_size, n)
+    s = ntuple(layer.stride if layer.stride is not None else layer.kernel_size, n)
+    p = ntuple(padding if padding is not None else 0, n)
+    dil = ntuple(dilation, n)
     issues: list[Diagnostic] = []
-    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+    if any(p[i] > k[i] // 2 for i in range(n)):
         # torch compares with kernel_size // 2, ignoring dilation
+        half = [v // 2 for v in k]
         issues.append(
             _issue(
                 "padding-too-large",
-                f"`padding` ({show(layer.padding)}) must be at most half of `kernel_size` ({show(layer.kernel_size)}),"
-                f" rounded down: {k[0] // 2 if k[0] == k[1] else show([k[0] // 2, k[1] // 2])}",
+                f"`padding` ({show(padding)}) must be at most half of `kernel_size` ({show(layer.kernel_size)}),"
+                f" rounded down: {half[0] if len(set(half)) == 1 else show(half)}",
                 "padding",
                 help="use a smaller padding or a larger kernel_size",
             )
         )
-    oh, ow, empty = _slide(
-        (h, w),
-        lambda i, n: _pool_len(n, k[i], s[i], p[i], dilation[i], layer.ceil_mode),
-        (2 * p[0], 2 * p[1]),
+    outs, empty = _slide(
+        tuple(sizes),
+        lambda i, m: _pool_len(m, k[i], s[i], p[i], dil[i], layer.ceil_mode),
+        tuple(2 * v for v in p),
         k,
-        dilation,
+        dil,
     )
-    window = ((dilation[0] * (k[0] - 1) + 1, s[0]), (dilation[1] * (k[1] - 1) + 1, s[1]))
-    return Outcome((*lead, oh, ow), window=window, issues=issues + empty)
+    window = tuple((dil[i] * (k[i] - 1) + 1, s[i]) for i in range(n))
+    return Outcome((*lead, *outs), window=window, issues=issues + empty)
 
 
-def max_pool2d(layer: L.MaxPool2d, x: Dims) -> Outcome:
-    return _pool(layer, x, pair(layer.dilation))
+def max_pool(layer: L.MaxPool1d | L.MaxPool2d | L.MaxPool3d, x: Dims) -> Outcome:
+    return _pool(layer, x, layer.dilation, layer.spatial, layer.padding)
 
 
-def avg_pool2d(layer: L.AvgPool2d, x: Dims) -> Outcome:
-    return _pool(layer, x, (1, 1))
+def avg_pool(layer: L.AvgPool1d | L.AvgPool2d | L.AvgPool3d, x: Dims) -> Outcome:
+    outcome = _pool(layer, x, 1, layer.spatial, layer.padding)
+    if layer.spatial == 3 and outcome.dims is not None:
+        # torch's avg_pool3d also wants every input size at least the kernel's, whatever the padding
+        k = ntuple(layer.kernel_size, 3)
+        for axis, size, kk in zip(AXES[3], x[-3:], k):
+            if size is not None and size < kk and not any(d.code == "empty-output" for d in outcome.issues):
+                outcome.issues.append(
+                    _issue(
+                        "empty-output",
+                        f"AvgPool3d needs an input at least as large as its kernel, padding aside: the input {axis}"
+                        f" {size} is smaller than the kernel ({kk})",
+                        "kernel_size",
+                        help="use a smaller `kernel_size`, or give the network a larger `input`",
+                    )
+                )
+                outcome.dims = None
+                break
+    return outcome
 
 
-def adaptive_pool2d(layer: L.AdaptiveAvgPool2d | L.AdaptiveMaxPool2d, x: Dims) -> Outcome:
-    if len(x) not in (2, 3):
-        return _rank(layer, x, "3-D or 4-D (N, C, H, W)", _SPATIAL_HELP)
-    *lead, h, w = x
-    target = pair(layer.output_size)
-    out = [n if o is None else o for n, o in zip((h, w), target)]  # null keeps the input size
+def lp_pool(layer: L.LPPool1d | L.LPPool2d, x: Dims) -> Outcome:
+    """LPPool: an avg_pool of x^p without padding (torch pads nothing), then the p-th root."""
+    if len(x) not in (layer.spatial, layer.spatial + 1):
+        return _rank(layer, x, f"{layer.spatial + 1}-D or {layer.spatial + 2}-D {_LAYOUT[layer.spatial]}", "")
+    return _pool(layer, x, 1, layer.spatial)
 
-    def window(n: Dim, o: Dim) -> tuple[int, int]:
-        if n is None or o is None:
+
+def adaptive_pool(layer: Any, x: Dims) -> Outcome:
+    n = layer.spatial
+    if len(x) not in (n, n + 1):
+        return _rank(layer, x, f"{n + 1}-D or {n + 2}-D {_LAYOUT[n]}", _spatial_help(n))
+    lead, sizes = x[: len(x) - n], x[len(x) - n :]
+    target = ntuple(layer.output_size, n)
+    out = [m if o is None else o for m, o in zip(sizes, target)]  # null keeps the input size
+
+    def window(m: Dim, o: Dim) -> tuple[int, int]:
+        if m is None or o is None:
             return (1, 1)
-        if n % o == 0:
-            return (n // o, n // o)
+        if m % o == 0:
+            return (m // o, m // o)
         # uneven windows: the largest one, and the largest step between starts
-        step = -(-n // o)
-        return (min(n, step + 1), step)
+        step = -(-m // o)
+        return (min(m, step + 1), step)
 
-    return Outcome((*lead, *out), window=(window(h, out[0]), window(w, out[1])))
+    return Outcome((*lead, *out), window=tuple(window(m, o) for m, o in zip(sizes, out)))
 
 
 # -- normalisation, reshaping, dense -----------------------------------------------------
 
 
-def batch_norm2d(layer: L.BatchNorm2d, x: Dims) -> Outcome:
-    if len(x) != 3:
-        return _rank(layer, x, "4-D (N, C, H, W)", "BatchNorm2d normalises images; for vectors, remove it")
-    issues = []
+def _channel_norm(layer: Any, x: Dims, given: str = "num_features") -> tuple[Dim, list[Diagnostic]]:
+    """The channels (dim 1) a normalisation gets: its argument, checked, or inferred."""
     c = x[0]
-    if layer.num_features is not None and c is not None and c != layer.num_features:
-        issue = _mismatch("num_features", layer.num_features, c, "channels")
-        if not layer.affine and not layer.track_running_stats:
+    declared = getattr(layer, given)
+    issues = []
+    if declared is not None and c is not None and c != declared:
+        issue = _mismatch(given, declared, c, "channels")
+        if not getattr(layer, "affine", True) and not getattr(layer, "track_running_stats", False):
             # torch has no per-channel tensor to check against here, so it runs: warn, as it won't
             issue = replace(
                 issue,
@@ -275,9 +393,101 @@ def batch_norm2d(layer: L.BatchNorm2d, x: Dims) -> Outcome:
                 message=issue.message + " (torch runs it: the layer has no per-channel weights or statistics to check)",
             )
         issues.append(issue)
-    channels = layer.num_features if layer.num_features is not None else c
+    return (declared if declared is not None else c), issues
+
+
+_BATCH_NORM_RANK = {
+    1: ((1, 2), "2-D (N, C) or 3-D (N, C, L)", "BatchNorm1d normalises vectors and signals; for images, BatchNorm2d"),
+    2: ((3,), "4-D (N, C, H, W)", "BatchNorm2d normalises images; for vectors, remove it"),
+    3: ((4,), "5-D (N, C, D, H, W)", "BatchNorm3d normalises volumes; for images, BatchNorm2d"),
+}
+
+
+def batch_norm(layer: L.BatchNorm1d | L.BatchNorm2d | L.BatchNorm3d, x: Dims) -> Outcome:
+    ranks, expected, help = _BATCH_NORM_RANK[layer.spatial]
+    if len(x) not in ranks:
+        return _rank(layer, x, expected, help)
+    channels, issues = _channel_norm(layer, x)
     params = 2 * channels if layer.affine and channels is not None else 0  # weight and bias
     return Outcome(x, params=params, mult_adds=params, issues=issues, inferred={"num_features": channels})
+
+
+def instance_norm(layer: L.InstanceNorm1d | L.InstanceNorm2d | L.InstanceNorm3d, x: Dims) -> Outcome:
+    """Batched only: torch would read an (N, C) input to InstanceNorm1d as one unbatched (C, L) sample."""
+    n = layer.spatial
+    if len(x) != n + 1:
+        return _rank(layer, x, f"{n + 2}-D {_LAYOUT[n]}", _spatial_help(n))
+    channels, issues = _channel_norm(layer, x)
+    if all(d is not None for d in x[1:]) and math.prod(d for d in x[1:] if d is not None) == 1:
+        issues.append(
+            _issue(
+                "invalid-value",
+                f"{layer.type} normalises each channel over its positions, but this {fmt_shape(x)} input has one",
+                help="give it more than one position per channel (torch refuses one when it trains)",
+            )
+        )
+    params = 2 * channels if layer.affine and channels is not None else 0
+    return Outcome(x, params=params, mult_adds=params, issues=issues, inferred={"num_features": channels})
+
+
+def layer_norm(layer: L.LayerNorm, x: Dims) -> Outcome:
+    """Normalises over the last dims: `normalized_shape` must be their sizes (inferred: the last dim)."""
+    if layer.normalized_shape is None:
+        shape: tuple[Dim, ...] = (x[-1],)
+    else:
+        shape = (layer.normalized_shape,) if isinstance(layer.normalized_shape, int) else layer.normalized_shape
+    issues = []
+    if len(shape) > len(x):
+        return _rank(layer, x, f"input with at least {len(shape)} dims after the batch", "check `normalized_shape`")
+    tail = x[len(x) - len(shape) :]
+    if all(t is not None for t in tail) and tail != shape:
+        issues.append(
+            _issue(
+                "shape-mismatch",
+                f"`normalized_shape` is {show(list(shape))} but the last dims of the incoming tensor are"
+                f" {show(list(tail))}",
+                "normalized_shape",
+                help=f"set `normalized_shape: {show(list(tail)) if len(tail) > 1 else tail[0]}`, or remove it"
+                " (netspec then normalises over the last dim)",
+            )
+        )
+    size = math.prod(d for d in shape if d is not None) if None not in shape else None
+    params = size * (2 if layer.bias else 1) if layer.elementwise_affine and size is not None else 0
+    inferred = shape[0] if layer.normalized_shape is None else layer.normalized_shape
+    return Outcome(x, params=params, mult_adds=params, issues=issues, inferred={"normalized_shape": inferred})
+
+
+def group_norm(layer: L.GroupNorm, x: Dims) -> Outcome:
+    channels, issues = _channel_norm(layer, x, "num_channels")
+    g = layer.num_groups
+    if channels is not None and channels % g:
+        divisors = [d for d in range(1, min(channels, 64) + 1) if channels % d == 0]
+        issues.append(
+            _issue(
+                "invalid-value",
+                f"`num_groups` ({g}) must divide the {channels} channels",
+                "num_groups",
+                help=f"use a divisor of {channels}: " + ", ".join(map(str, divisors)),
+            )
+        )
+    params = 2 * channels if layer.affine and channels is not None else 0
+    return Outcome(x, params=params, mult_adds=params, issues=issues, inferred={"num_channels": channels})
+
+
+def local_response_norm(layer: L.LocalResponseNorm, x: Dims) -> Outcome:
+    if len(x) < 2:
+        return _rank(layer, x, "3-D or larger (N, C, ...)", "LocalResponseNorm works across the channels of images")
+    return Outcome(x)
+
+
+def dropout1d(layer: L.Dropout1d, x: Dims) -> Outcome:
+    """Drops whole channels of (N, C, L) (or of (N, C), which torch reads as one unbatched sample).
+
+    Dropout2d and Dropout3d take any input, as torch does (with a deprecation warning of its own).
+    """
+    if len(x) not in (1, 2):
+        return _rank(layer, x, "2-D or 3-D (N, C, L)", _spatial_help(1))
+    return Outcome(x)
 
 
 def flatten(layer: L.Flatten, x: Dims) -> Outcome:
@@ -360,7 +570,7 @@ def linear(layer: L.Linear, x: Dims) -> Outcome:
     )
 
 
-def softmax(layer: L.Softmax | L.LogSoftmax, x: Dims) -> Outcome:
+def softmax(layer: L.Softmax | L.Softmin | L.LogSoftmax, x: Dims) -> Outcome:
     rank = len(x) + 1
     if layer.dim is None:
         implicit = 0 if rank in (1, 3) else 1  # torch's legacy _get_softmax_dim
@@ -388,6 +598,196 @@ def softmax(layer: L.Softmax | L.LogSoftmax, x: Dims) -> Outcome:
     return Outcome(x)
 
 
+def _dim_index(layer: Any, x: Dims, arg: str = "dim") -> tuple[int | None, list[Diagnostic]]:
+    """A `dim` argument against the tensor with its batch: out of range is a rank-mismatch."""
+    rank = len(x) + 1
+    v = getattr(layer, arg)
+    if not -rank <= v < rank:
+        return None, [
+            _issue(
+                "rank-mismatch",
+                f"`{arg}` ({v}) is out of range for the {fmt_shape(x)} input, whose dims are {-rank} to {rank - 1}",
+                arg,
+            )
+        ]
+    return v + rank if v < 0 else v, []
+
+
+def glu(layer: L.GLU, x: Dims) -> Outcome:
+    """Halves `dim`: the first half gated by the sigmoid of the second."""
+    d, issues = _dim_index(layer, x)
+    if d is None:
+        return Outcome(None, issues=issues)
+    if d == 0:
+        return Outcome(
+            None,
+            issues=[
+                _issue(
+                    "invalid-value",
+                    "`dim: 0` would halve the batch",
+                    "dim",
+                    help="use `dim: -1` (the default, the features) or `dim: 1` (the channels)",
+                )
+            ],
+        )
+    size = x[d - 1]
+    if size is not None and size % 2:
+        return Outcome(
+            None,
+            issues=[
+                _issue(
+                    "invalid-value",
+                    f"GLU halves dim {d}, but it has {size} values, an odd number",
+                    "dim",
+                    help="give that dim an even size (e.g. the layer before it twice as many outputs as GLU's)",
+                )
+            ],
+        )
+    out = (*x[: d - 1], None if size is None else size // 2, *x[d:])
+    return Outcome(out, spatial=d == 1)
+
+
+def prelu(layer: L.PReLU, x: Dims) -> Outcome:
+    """One slope, or one per channel (dim 1)."""
+    c = x[0]
+    n = layer.num_parameters
+    issues = []
+    if n != 1 and c is not None and n != c:
+        issues.append(
+            _issue(
+                "shape-mismatch",
+                f"`num_parameters` is {n} but the incoming tensor has {c} channels (dim 1)",
+                "num_parameters",
+                help=f"set `num_parameters: {c}` (a slope per channel), or 1 (one slope for all)",
+            )
+        )
+    return Outcome(x, params=n, mult_adds=n, issues=issues)
+
+
+def hardtanh(layer: L.Hardtanh, x: Dims) -> Outcome:
+    if layer.max_val <= layer.min_val:
+        return Outcome(
+            None,
+            issues=[
+                _issue(
+                    "invalid-value",
+                    f"`max_val` ({layer.max_val:g}) must be greater than `min_val` ({layer.min_val:g})",
+                    "max_val",
+                )
+            ],
+        )
+    return Outcome(x)
+
+
+# -- resizing and reshaping ----------------------------------------------------------------------------
+
+_MODE_RANK = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}  # the spatial axes each mode needs
+_INTERPOLATING = ("linear", "bilinear", "bicubic", "trilinear")
+
+
+def upsample(layer: L.Upsample, x: Dims) -> Outcome:
+    """F.interpolate: a given `size`, or floor(size × scale_factor) per spatial axis."""
+    n = len(x) - 1  # spatial axes
+    if n not in (1, 2, 3):
+        return _rank(layer, x, "3-D, 4-D or 5-D (N, C, L), (N, C, H, W) or (N, C, D, H, W)", _spatial_help(2))
+    if (layer.size is None) == (layer.scale_factor is None):
+        return _bad("size", "give `size` or `scale_factor`, not " + ("both" if layer.size is not None else "neither"))
+    need = _MODE_RANK.get(layer.mode)
+    if need is not None and need != n:
+        right = next(m for m, k in _MODE_RANK.items() if k == n) if n in _MODE_RANK.values() else "nearest"
+        return _bad(
+            "mode", f"`mode: {layer.mode}` needs {need} spatial axes, but the input has {n}", f"use `mode: {right}`"
+        )
+    if layer.align_corners is not None and layer.mode not in _INTERPOLATING:
+        return _bad(
+            "align_corners",
+            "`align_corners` applies to the interpolating modes (linear, bilinear, bicubic, trilinear),"
+            f" not {layer.mode}",
+            "remove `align_corners`",
+        )
+    if layer.recompute_scale_factor and layer.size is not None:
+        return _bad("recompute_scale_factor", "`recompute_scale_factor` has no meaning with a `size`")
+    spatial = x[1:]
+    if layer.size is not None:
+        if isinstance(layer.size, tuple) and len(layer.size) != n:
+            return _bad("size", f"`size` gives {len(layer.size)} sizes for an input of {n} spatial axes")
+        outs: list[Dim] = list(ntuple(layer.size, n))
+    else:
+        scale = layer.scale_factor
+        assert scale is not None  # one of size and scale_factor, checked above
+        if isinstance(scale, tuple) and len(scale) != n:
+            return _bad("scale_factor", f"`scale_factor` gives {len(scale)} factors for an input of {n} spatial axes")
+        factors = scale if isinstance(scale, tuple) else (scale,) * n
+        # in double precision, as torch computes it
+        outs = [None if m is None else math.floor(float(m) * f) for m, f in zip(spatial, factors)]
+        for axis, m, o in zip(AXES[n], spatial, outs):
+            if o is not None and o <= 0:
+                return _bad(
+                    "scale_factor",
+                    f"the output {axis} would be {o}: {m} × {show(scale)} rounds down to nothing",
+                    "use a larger `scale_factor`",
+                )
+    return Outcome((x[0], *outs), spatial=False)
+
+
+def _bad(arg: str, message: str, help: str | None = None) -> Outcome:
+    return Outcome(None, issues=[_issue("invalid-value", message, arg, help=help)])
+
+
+def pixel_shuffle(layer: L.PixelShuffle, x: Dims) -> Outcome:
+    """(N, C·r², H, W) -> (N, C, H·r, W·r)."""
+    if len(x) < 3:
+        return _rank(layer, x, "4-D (N, C, H, W)", _spatial_help(2))
+    r = layer.upscale_factor
+    *lead, c, h, w = x
+    if c is not None and c % (r * r):
+        return _bad(
+            "upscale_factor",
+            f"PixelShuffle({r}) needs channels divisible by {r * r} (upscale_factor squared), but gets {c}",
+            f"give the layer before it a multiple of {r * r} channels",
+        )
+    out = (*lead, None if c is None else c // (r * r), None if h is None else h * r, None if w is None else w * r)
+    return Outcome(out, spatial=False)
+
+
+def pixel_unshuffle(layer: L.PixelUnshuffle, x: Dims) -> Outcome:
+    """(N, C, H·r, W·r) -> (N, C·r², H, W)."""
+    if len(x) < 3:
+        return _rank(layer, x, "4-D (N, C, H, W)", _spatial_help(2))
+    r = layer.downscale_factor
+    *lead, c, h, w = x
+    for axis, size in (("height", h), ("width", w)):
+        if size is not None and size % r:
+            return _bad(
+                "downscale_factor",
+                f"PixelUnshuffle({r}) needs a {axis} divisible by {r}, but gets {size}",
+                "resize or pad the input to a multiple of the factor",
+            )
+    out = (*lead, None if c is None else c * r * r, None if h is None else h // r, None if w is None else w // r)
+    return Outcome(out, window=((r, r), (r, r)))
+
+
+def unflatten(layer: L.Unflatten, x: Dims) -> Outcome:
+    d, issues = _dim_index(layer, x)
+    if d is None:
+        return Outcome(None, issues=issues)
+    if d == 0:
+        return _bad("dim", "`dim: 0` would split the batch", "use `dim: 1`: netspec keeps dim 0 as the batch")
+    size = x[d - 1]
+    sizes = layer.unflattened_size
+    known = math.prod(v for v in sizes if v != -1)
+    if size is not None:
+        fits = size % known == 0 if -1 in sizes else size == known
+        if not fits:
+            return _bad(
+                "unflattened_size",
+                f"`unflattened_size` {show(list(sizes))} does not multiply up to dim {d}'s {size} values",
+                f"give sizes whose product is {size}",
+            )
+    filled = tuple(None if v == -1 and size is None else (size // known if v == -1 and size else v) for v in sizes)
+    return Outcome((*x[: d - 1], *filled, *x[d:]), spatial=False)
+
+
 def elementwise(layer: L.LayerBase, x: Dims) -> Outcome:
     return Outcome(x)
 
@@ -396,7 +796,9 @@ def elementwise(layer: L.LayerBase, x: Dims) -> Outcome:
 
 
 def pad2d(layer: Any, x: Dims) -> Outcome:
-    if len(x) not in (2, 3):
+    """Pads the last two dims: of (N, C, H, W) or (N, H, W); constant padding of any larger tensor too."""
+    constant = layer.type in ("ZeroPad2d", "ConstantPad2d")
+    if len(x) < 2 or (not constant and len(x) > 3):
         return _rank(layer, x, "3-D or 4-D (N, C, H, W)", "padding layers pad images; " + _SPATIAL_HELP)
     *lead, h, w = x
     p = layer.padding
@@ -584,35 +986,74 @@ def multiply(x: Dims, branches: Labelled) -> tuple[Dims | None, list[Diagnostic]
 Rule = Callable[[Any, Dims], Outcome]
 
 RULES: dict[type[L.LayerBase], Rule] = {
+    L.Conv1d: conv1d,
     L.Conv2d: conv2d,
-    L.MaxPool2d: max_pool2d,
-    L.AvgPool2d: avg_pool2d,
-    L.AdaptiveAvgPool2d: adaptive_pool2d,
-    L.AdaptiveMaxPool2d: adaptive_pool2d,
-    L.BatchNorm2d: batch_norm2d,
+    L.Conv3d: conv3d,
+    L.ConvTranspose1d: conv_transpose1d,
+    L.ConvTranspose2d: conv_transpose2d,
+    L.ConvTranspose3d: conv_transpose3d,
+    L.MaxPool1d: max_pool,
+    L.MaxPool2d: max_pool,
+    L.MaxPool3d: max_pool,
+    L.AvgPool1d: avg_pool,
+    L.AvgPool2d: avg_pool,
+    L.AvgPool3d: avg_pool,
+    L.LPPool1d: lp_pool,
+    L.LPPool2d: lp_pool,
+    L.AdaptiveAvgPool1d: adaptive_pool,
+    L.AdaptiveAvgPool2d: adaptive_pool,
+    L.AdaptiveAvgPool3d: adaptive_pool,
+    L.AdaptiveMaxPool1d: adaptive_pool,
+    L.AdaptiveMaxPool2d: adaptive_pool,
+    L.AdaptiveMaxPool3d: adaptive_pool,
+    L.Upsample: upsample,
+    L.PixelShuffle: pixel_shuffle,
+    L.PixelUnshuffle: pixel_unshuffle,
     L.Flatten: flatten,
-    L.Linear: linear,
-    L.Softmax: softmax,
-    L.LogSoftmax: softmax,
+    L.Unflatten: unflatten,
     L.ZeroPad2d: pad2d,
     L.ConstantPad2d: pad2d,
     L.ReflectionPad2d: pad2d,
     L.ReplicationPad2d: pad2d,
+    L.BatchNorm1d: batch_norm,
+    L.BatchNorm2d: batch_norm,
+    L.BatchNorm3d: batch_norm,
+    L.InstanceNorm1d: instance_norm,
+    L.InstanceNorm2d: instance_norm,
+    L.InstanceNorm3d: instance_norm,
+    L.LayerNorm: layer_norm,
+    L.GroupNorm: group_norm,
+    L.LocalResponseNorm: local_response_norm,
+    L.Dropout1d: dropout1d,
+    L.Linear: linear,
+    L.PReLU: prelu,
+    L.Hardtanh: hardtanh,
+    L.GLU: glu,
+    L.Softmax: softmax,
+    L.Softmin: softmax,
+    L.LogSoftmax: softmax,
     **{
         cls: elementwise
         for cls in (
             L.Dropout,
             L.Dropout2d,
+            L.Dropout3d,
+            L.AlphaDropout,
             L.Identity,
             L.ReLU,
             L.ReLU6,
             L.LeakyReLU,
+            L.ELU,
+            L.CELU,
+            L.SELU,
+            L.GELU,
+            L.SiLU,
+            L.Mish,
+            L.Hardswish,
+            L.Hardsigmoid,
+            L.Softplus,
             L.Sigmoid,
             L.Tanh,
-            L.GELU,
-            L.ELU,
-            L.SiLU,
-            L.Hardswish,
         )
     },
 }

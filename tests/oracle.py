@@ -36,14 +36,22 @@ class _Failed(Exception):
     pass
 
 
+# Input sizes a spec may leave out, read off the real tensor as torch defines them: channels are dim 1,
+# features the last dim.
+_FROM_TENSOR = {
+    "in_channels": lambda x: x.shape[1],
+    "num_features": lambda x: x.shape[1],
+    "num_channels": lambda x: x.shape[1],
+    "in_features": lambda x: x.shape[-1],
+    "normalized_shape": lambda x: x.shape[-1],
+}
+
+
 def torch_layer(layer: Any, x: torch.Tensor) -> nn.Module:
     kwargs = params_of(layer)
-    if layer.type == "Conv2d" and kwargs["in_channels"] is None:
-        kwargs["in_channels"] = x.shape[1]
-    if layer.type == "Linear" and kwargs["in_features"] is None:
-        kwargs["in_features"] = x.shape[-1]
-    if layer.type == "BatchNorm2d" and kwargs["num_features"] is None:
-        kwargs["num_features"] = x.shape[1]
+    for arg, read in _FROM_TENSOR.items():
+        if arg in kwargs and kwargs[arg] is None:
+            kwargs[arg] = read(x)
     return getattr(nn, layer.type)(**kwargs)
 
 
@@ -68,7 +76,7 @@ class _Join(nn.Module):
 
 def torch_model(spec: Spec) -> nn.Module:
     """The spec's model made without netspec's builder: sizes read off real tensors, joins of the oracle's own."""
-    model, _ = _module_chain(spec.layers, torch.zeros(1, *spec.input))
+    model, _ = _module_chain(spec.layers, torch.zeros(2, *spec.input))  # two: GroupNorm refuses one value
     return model
 
 
@@ -156,3 +164,29 @@ def _node(layer: Any, path: Path, x: torch.Tensor, run: TorchRun) -> torch.Tenso
     run.shapes[path] = tuple(out.shape)
     run.params[path] = sum(run.params[c] for c in children)
     return out
+
+
+def torchinfo_mult_adds(spec: Spec) -> int:
+    """Mult-adds per sample as torchinfo's main branch counts them, from the installed torchinfo's per-layer data.
+
+    torchinfo totals its leaf layers' counts; its main branch counts a Linear at every position of the leading
+    dims (params × prod(output_size[:-1])), where 1.8 counted it once per sample. Recomputing that one rule
+    from torchinfo's own output sizes makes the figure the same whichever torchinfo is installed.
+    """
+    import math
+
+    import torchinfo
+
+    model = torch_model(spec).eval()
+    dtype = torch.long if spec.input.tokens is not None else torch.float32
+    batch = 2  # GroupNorm refuses a single value per group, and BatchNorm one per channel
+    stats = torchinfo.summary(model, input_size=(batch, *spec.input), dtypes=[dtype], verbose=0, mode="eval")
+    total = 0
+    for layer in stats.summary_list:
+        if not layer.is_leaf_layer:
+            continue
+        if layer.class_name == "Linear":
+            total += layer.trainable_params * math.prod(layer.output_size[:-1])
+        else:
+            total += layer.macs
+    return total // batch

@@ -25,7 +25,7 @@ def test_quick_benchmark_runs_and_reports_every_benchmark(tmp_path: Path) -> Non
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads(out.read_text())
     names = [b["name"] for b in results["benchmarks"]]
-    assert names[:2] == ["check latency", "check at scale"]
+    assert names[:3] == ["check latency", "check at scale", "check with blocks"]
     assert [n for n in names if n.startswith("trainer:")] == [
         "trainer: LeNet on digits",
         "trainer: CIFAR-10 net on 3×32×32",
@@ -34,6 +34,9 @@ def test_quick_benchmark_runs_and_reports_every_benchmark(tmp_path: Path) -> Non
     latency = results["benchmarks"][0]
     assert latency["netspec_s"] > 0 and latency["torch_torchinfo_s"] > 0
     assert latency["speedup"] == pytest.approx(latency["torch_torchinfo_s"] / latency["netspec_s"])
-    for b in results["benchmarks"][2:4]:
+    blocks = results["benchmarks"][2]
+    assert blocks["ratio"] == pytest.approx(blocks["resnet50_s"] / blocks["lenet_s"])
+    assert [r["blocks"] for r in blocks["rows"]] == [100, 1_000] and all(r["nodes"] > 0 for r in blocks["rows"])
+    for b in (b for b in results["benchmarks"] if b["name"].startswith("trainer:")):
         assert 0 <= b["netspec_val_acc"] <= 1 and b["netspec_samples_per_s"] > 0 and b["netspec_startup_s"] > 0
     assert "check latency" in done.stdout and "samples/s" in done.stdout  # the printed table

@@ -116,7 +116,76 @@ def _long_names(layers: list[dict[str, Any]], prefix: str) -> None:
             _long_names(branch, f"{prefix}{i:02d}b{j}")
 
 
+# The kinds that take signals (C, L) and volumes (C, D, H, W), and the image kinds not above, likewise.
+EVERY_OTHER_KIND: list[dict[str, Any]] = [
+    {
+        "name": "s" * 100,
+        "input": [4, 64],
+        "seed": 1,
+        "init": {"type": "kaiming_uniform"},
+        "layers": [
+            {"type": "Conv1d", "out_channels": 8, "kernel_size": 5, "stride": 2, "padding": "valid",
+             "dilation": 2, "groups": 2, "padding_mode": "reflect"},
+            {"type": "ConvTranspose1d", "out_channels": 8, "kernel_size": 4, "stride": 2, "output_padding": 1,
+             "dilation": 1},
+            {"type": "MaxPool1d", "kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
+            {"type": "AvgPool1d", "kernel_size": 2, "count_include_pad": False},
+            {"type": "LPPool1d", "norm_type": 2, "kernel_size": 2, "stride": 1},
+            {"type": "BatchNorm1d", "eps": 1e-3},
+            {"type": "InstanceNorm1d", "affine": True},
+            {"type": "GroupNorm", "num_groups": 4},
+            {"type": "LocalResponseNorm", "size": 3, "alpha": 2e-4},
+            {"type": "Dropout1d", "p": 0.1},
+            {"type": "AlphaDropout", "p": 0.1},
+            {"type": "PReLU", "num_parameters": 8, "init": 0.1},
+            {"type": "Hardtanh", "min_val": -2.0, "max_val": 2.0},
+            {"type": "Hardsigmoid"},
+            {"type": "Mish"},
+            {"type": "Softplus", "beta": 2.0, "threshold": 10.0},
+            {"type": "SELU"},
+            {"type": "CELU", "alpha": 0.5},
+            {"type": "Upsample", "scale_factor": 2.0, "mode": "linear", "align_corners": True},
+            {"type": "AdaptiveMaxPool1d", "output_size": 12},
+            {"type": "AdaptiveAvgPool1d", "output_size": 6},
+            {"type": "LayerNorm", "eps": 1e-6, "bias": False},
+            {"type": "GLU", "dim": 1},
+            {"type": "Softmin", "dim": -1},
+            {"type": "Flatten"},
+            {"type": "Unflatten", "dim": 1, "unflattened_size": [2, -1]},
+        ],
+    },
+    {
+        "name": "v" * 100,
+        "input": [2, 8, 8, 8],
+        "layers": [
+            {"type": "Conv3d", "out_channels": 4, "kernel_size": [3, 1, 3], "padding": "same"},
+            {"type": "ConvTranspose3d", "out_channels": 4, "kernel_size": 2, "stride": 2},
+            {"type": "MaxPool3d", "kernel_size": 2, "dilation": 1},
+            {"type": "AvgPool3d", "kernel_size": 2, "divisor_override": 3},
+            {"type": "BatchNorm3d", "momentum": None},
+            {"type": "InstanceNorm3d", "track_running_stats": True},
+            {"type": "Dropout3d"},
+            {"type": "Upsample", "size": [6, 6, 6], "mode": "trilinear"},
+            {"type": "AdaptiveAvgPool3d", "output_size": [2, None, 2]},
+            {"type": "AdaptiveMaxPool3d", "output_size": 1},
+        ],
+    },
+    {
+        "name": "i" * 100,
+        "input": [4, 8, 8],
+        "layers": [
+            {"type": "ConvTranspose2d", "out_channels": 8, "kernel_size": [2, 3], "stride": [2, 1], "padding": [0, 1]},
+            {"type": "InstanceNorm2d"},
+            {"type": "LPPool2d", "norm_type": 3.5, "kernel_size": 2},
+            {"type": "PixelShuffle", "upscale_factor": 2},
+            {"type": "PixelUnshuffle", "downscale_factor": 2},
+            {"type": "Upsample", "scale_factor": [1.5, 2.0], "mode": "bicubic", "recompute_scale_factor": True},
+        ],
+    },
+]  # fmt: skip
 _long_names(EVERY_KIND_LONG_NAMES["layers"], "layer")
+for _i, _spec in enumerate(EVERY_OTHER_KIND):
+    _long_names(_spec["layers"], f"kind{_i}")
 
 
 def load_class(source: str, path: Path) -> type[nn.Module]:
@@ -190,8 +259,9 @@ def test_seed_and_init_give_builds_exact_weights(tmp_path: Path) -> None:
 
 
 def test_generated_files_are_ruff_clean_and_import_only_torch(tmp_path: Path) -> None:
-    specs = [netspec.load_spec(p) for p in SPECS] + [netspec.spec_from_data(d) for d in (WIDE, EVERY_KIND_LONG_NAMES)]
-    assert {node.kind for node in netspec.check(specs[-1]).walk()} == set(KINDS)
+    every = [EVERY_KIND_LONG_NAMES, *EVERY_OTHER_KIND]
+    specs = [netspec.load_spec(p) for p in SPECS] + [netspec.spec_from_data(d) for d in (WIDE, *every)]
+    assert {node.kind for spec in specs[-len(every) :] for node in netspec.check(spec).walk()} == set(KINDS)
     files = []
     for spec in specs:
         files.append(tmp_path / f"{spec.name.replace('-', '_').replace('.', '_')}.py")

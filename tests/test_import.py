@@ -26,7 +26,9 @@ from netspec.spec import spec_from_data, spec_to_data
 from .conftest import ROOT, SPECS
 from .test_torch_oracle import spec_dicts
 
-INPUT_SIZES = ("in_channels", "in_features", "num_features")
+INPUT_SIZES = ("in_channels", "in_features", "num_features", "num_channels")
+# one value per spatial axis, where torch stores `3` as (3, 3): equal entries collapse
+PER_AXIS = {"kernel_size", "stride", "padding", "dilation", "output_size", "output_padding", "size", "scale_factor"}
 
 
 def canonical(spec: netspec.Spec) -> dict[str, Any]:
@@ -44,16 +46,18 @@ def canonical(spec: netspec.Spec) -> dict[str, Any]:
 def _canonical_layer(layer: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in layer.items():
-        if k in (*INPUT_SIZES, "name"):
-            continue
+        if k in (*INPUT_SIZES, "name") or (k == "normalized_shape" and (isinstance(v, int) or len(v) == 1)):
+            continue  # what netspec infers (LayerNorm over the last dim alone)
         if k in ("layers", "body", "shortcut", "after"):
             out[k] = [_canonical_layer(x) for x in v]
         elif k == "branches":
             out[k] = [[_canonical_layer(x) for x in b] for b in v]
         else:
-            out[k] = _collapse(v)
-    if out["type"] in ("MaxPool2d", "AvgPool2d") and out.get("stride") == out["kernel_size"]:
+            out[k] = _collapse(v) if k in PER_AXIS else v
+    if out["type"].startswith(("MaxPool", "AvgPool", "LPPool")) and out.get("stride") == out["kernel_size"]:
         del out["stride"]
+    if out["type"] == "LayerNorm" and out.get("elementwise_affine") is False:
+        out.pop("bias", None)  # no affine weights: no bias whatever the argument says
     return out
 
 

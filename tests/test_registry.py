@@ -28,7 +28,6 @@ build = pytest.importorskip("netspec.builder")
 SPEC_DOC = (ROOT / "docs" / "spec.md").read_text(encoding="utf-8")
 ERRORS_DOC = (ROOT / "docs" / "errors.md").read_text(encoding="utf-8")
 GOLDEN = ROOT / "tests" / "golden"
-NOT_ARGUMENTS = ("type", "name", "init")  # netspec's own fields, not the torch constructor's
 
 
 def test_every_kind_has_a_rule_and_a_torch_class() -> None:
@@ -51,7 +50,7 @@ def test_arguments_have_torchs_names_and_defaults(kind: str) -> None:
     record = LAYER_TYPES[kind]
     torch_params = inspect.signature(build.torch_class(kind).__init__).parameters
     for arg, field in record.model_fields.items():
-        if arg in NOT_ARGUMENTS:
+        if arg in ("type", "name") or (arg == "init" and record.weight_init):
             continue
         assert arg in torch_params, f"{kind} has `{arg}`, torch.nn.{kind} does not"
         torch_default = torch_params[arg].default
@@ -79,8 +78,9 @@ def test_every_init_has_torchs_function_with_those_arguments() -> None:
 
 def test_inferred_sizes_are_the_optional_input_arguments() -> None:
     """A record declares what its rule infers; those arguments are optional, and the rule returns each of them."""
+    sizes = ("in_channels", "in_features", "num_features", "num_channels", "normalized_shape", "input_size", "d_model")
     for kind, record in LAYER_TYPES.items():
-        inputs = {a for a in record.model_fields if a in ("in_channels", "in_features", "num_features")}
+        inputs = {a for a in record.model_fields if a in sizes}
         assert inputs == set(record.input_sizes), kind
         for arg in record.input_sizes:
             assert record.model_fields[arg].default is None, f"{kind}.{arg} is inferred, so it may be left out"

@@ -33,7 +33,7 @@ def diagnostics(layers: list[Any], input: tuple[int, ...]) -> list[netspec.Diagn
 
 
 ELEMENTWISE = ["ReLU", "ReLU6", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "ELU", "SiLU", "Hardswish", "Identity"]
-ELEMENTWISE += ["Dropout", "Dropout2d"]
+ELEMENTWISE += ["Dropout", "Dropout2d", "Mish", "SELU", "Hardsigmoid"]
 
 # (layer, one sample's input, its output, trainable params, mult-adds per sample)
 SHAPES: list[tuple[Any, tuple[int, ...], tuple[int, ...], int, int]] = [
@@ -157,8 +157,10 @@ SHAPES: list[tuple[Any, tuple[int, ...], tuple[int, ...], int, int]] = [
     # LeNet's fc1 and fc3
     ({"type": "Linear", "out_features": 120}, (400,), (120,), 48120, 48120),
     ({"type": "Linear", "in_features": 84, "out_features": 10, "bias": False}, (84,), (10,), 840, 840),
-    # on a 4-D input Linear acts on the last dim, as torch does (with a warning, tested below)
-    ({"type": "Linear", "out_features": 120}, (16, 5, 5), (16, 5, 120), 720, 720),
+    # on a 4-D input Linear acts on the last dim, as torch does (with a warning, tested below), at 16 × 5 positions
+    ({"type": "Linear", "out_features": 120}, (16, 5, 5), (16, 5, 120), 720, 720 * 80),
+    # a sequence of 10 steps of 8 features: 10 × (8 × 4 + 4)
+    ({"type": "Linear", "out_features": 4}, (10, 8), (10, 4), 36, 360),
     # padding layers: an int pads all four sides; a list is [left, right, top, bottom]
     ({"type": "ZeroPad2d", "padding": 1}, (1, 5, 5), (1, 7, 7), 0, 0),
     ({"type": "ZeroPad2d", "padding": [1, 2, 3, 4]}, (1, 5, 5), (1, 12, 8), 0, 0),
@@ -167,6 +169,74 @@ SHAPES: list[tuple[Any, tuple[int, ...], tuple[int, ...], int, int]] = [
     ({"type": "ReplicationPad2d", "padding": 7}, (1, 2, 2), (1, 16, 16), 0, 0),
     ({"type": "Softmax", "dim": 1}, (10,), (10,), 0, 0),
     ({"type": "LogSoftmax", "dim": -1}, (3, 4, 4), (3, 4, 4), 0, 0),
+    # 1-d: L_out = floor((L + 2p - d(k-1) - 1)/s) + 1: (16 + 2 - 2 - 1)//2 + 1 = 8
+    ({"type": "Conv1d", "out_channels": 4, "kernel_size": 3, "stride": 2, "padding": 1}, (2, 16), (4, 8), 28, 28 * 8),
+    # an M5-style first layer: 80-sample kernels, stride 16, on one second of 8 kHz audio: (8000 - 80)//16 + 1 = 496
+    ({"type": "Conv1d", "out_channels": 32, "kernel_size": 80, "stride": 16}, (1, 8000), (32, 496), 2592, 2592 * 496),
+    # 3-d: a 3×3×3 kernel with padding 1 keeps a volume's size; 3 × 8 × 27 + 8 = 656 parameters
+    ({"type": "Conv3d", "out_channels": 8, "kernel_size": 3, "padding": 1}, (3, 4, 8, 8), (8, 4, 8, 8), 656, 656 * 256),
+    # transposed: (L - 1)s - 2p + d(k - 1) + output_padding + 1: (4 - 1)2 - 0 + 2 + 0 + 1 = 9; an autoencoder's 2× up
+    ({"type": "ConvTranspose1d", "out_channels": 2, "kernel_size": 3, "stride": 2}, (4, 4), (2, 9), 26, 26 * 9),
+    (
+        {"type": "ConvTranspose2d", "out_channels": 16, "kernel_size": 2, "stride": 2},
+        (32, 7, 7),
+        (16, 14, 14),
+        32 * 16 * 4 + 16,
+        (32 * 16 * 4 + 16) * 196,
+    ),
+    (
+        {"type": "ConvTranspose3d", "out_channels": 1, "kernel_size": 3, "padding": 1, "output_padding": 0},
+        (2, 4, 4, 4),
+        (1, 4, 4, 4),
+        55,
+        55 * 64,
+    ),
+    ({"type": "MaxPool1d", "kernel_size": 2}, (3, 9), (3, 4), 0, 0),
+    ({"type": "MaxPool1d", "kernel_size": 2, "ceil_mode": True}, (3, 9), (3, 5), 0, 0),
+    ({"type": "MaxPool3d", "kernel_size": 2}, (3, 4, 6, 6), (3, 2, 3, 3), 0, 0),
+    ({"type": "AvgPool1d", "kernel_size": 3, "stride": 1, "padding": 1}, (3, 9), (3, 9), 0, 0),
+    ({"type": "AvgPool3d", "kernel_size": [1, 2, 2]}, (3, 4, 6, 6), (3, 4, 3, 3), 0, 0),
+    ({"type": "LPPool1d", "norm_type": 2, "kernel_size": 3}, (3, 9), (3, 3), 0, 0),
+    ({"type": "LPPool2d", "norm_type": 1, "kernel_size": 2}, (3, 5, 5), (3, 2, 2), 0, 0),
+    ({"type": "AdaptiveAvgPool1d", "output_size": 1}, (64, 31), (64, 1), 0, 0),
+    ({"type": "AdaptiveMaxPool1d", "output_size": 4}, (64, 31), (64, 4), 0, 0),
+    ({"type": "AdaptiveAvgPool3d", "output_size": 1}, (8, 4, 7, 7), (8, 1, 1, 1), 0, 0),
+    ({"type": "AdaptiveMaxPool3d", "output_size": [2, None, 3]}, (8, 4, 7, 7), (8, 2, 7, 3), 0, 0),
+    # Upsample: a size, or floor(size × factor) (7 × 1.5 = 10.5 -> 10)
+    ({"type": "Upsample", "scale_factor": 2}, (3, 7, 7), (3, 14, 14), 0, 0),
+    ({"type": "Upsample", "scale_factor": 1.5, "mode": "bilinear"}, (3, 7, 7), (3, 10, 10), 0, 0),
+    ({"type": "Upsample", "size": [5, 6, 7], "mode": "trilinear"}, (1, 2, 2, 2), (1, 5, 6, 7), 0, 0),
+    ({"type": "Upsample", "size": 16, "mode": "linear", "align_corners": True}, (2, 8), (2, 16), 0, 0),
+    # pixel (un)shuffle: (C·r², H, W) <-> (C, H·r, W·r)
+    ({"type": "PixelShuffle", "upscale_factor": 3}, (18, 4, 4), (2, 12, 12), 0, 0),
+    ({"type": "PixelUnshuffle", "downscale_factor": 2}, (3, 8, 6), (12, 4, 3), 0, 0),
+    ({"type": "Unflatten", "dim": 1, "unflattened_size": [16, 5, 5]}, (400,), (16, 5, 5), 0, 0),
+    ({"type": "Unflatten", "dim": -1, "unflattened_size": [2, -1]}, (3, 12), (3, 2, 6), 0, 0),
+    # normalisations: 2 per channel with affine weights (BatchNorm, GroupNorm, affine InstanceNorm)
+    ({"type": "BatchNorm1d"}, (12,), (12,), 24, 24),
+    ({"type": "BatchNorm1d"}, (12, 50), (12, 50), 24, 24),
+    ({"type": "BatchNorm3d"}, (8, 4, 4, 4), (8, 4, 4, 4), 16, 16),
+    ({"type": "InstanceNorm1d"}, (6, 9), (6, 9), 0, 0),
+    ({"type": "InstanceNorm2d", "affine": True}, (6, 9, 9), (6, 9, 9), 12, 12),
+    ({"type": "InstanceNorm3d"}, (6, 2, 3, 3), (6, 2, 3, 3), 0, 0),
+    ({"type": "GroupNorm", "num_groups": 4}, (32, 8, 8), (32, 8, 8), 64, 64),
+    # LayerNorm over the last dim (inferred), or the last dims: a weight and a bias per value
+    ({"type": "LayerNorm"}, (10, 64), (10, 64), 128, 128),
+    ({"type": "LayerNorm", "normalized_shape": [5, 5], "bias": False}, (16, 5, 5), (16, 5, 5), 25, 25),
+    ({"type": "LocalResponseNorm", "size": 5}, (96, 55, 55), (96, 55, 55), 0, 0),
+    ({"type": "Dropout1d"}, (6, 9), (6, 9), 0, 0),
+    ({"type": "Dropout3d"}, (6, 2, 3, 3), (6, 2, 3, 3), 0, 0),
+    ({"type": "AlphaDropout", "p": 0.1}, (10,), (10,), 0, 0),
+    # PReLU: one slope, or one per channel
+    ({"type": "PReLU"}, (3, 4, 4), (3, 4, 4), 1, 1),
+    ({"type": "PReLU", "num_parameters": 3}, (3, 4, 4), (3, 4, 4), 3, 3),
+    # GLU halves its dim
+    ({"type": "GLU"}, (10, 8), (10, 4), 0, 0),
+    ({"type": "GLU", "dim": 1}, (6, 4, 4), (3, 4, 4), 0, 0),
+    ({"type": "Softmin", "dim": 1}, (10,), (10,), 0, 0),
+    ({"type": "Hardtanh", "min_val": -2.0, "max_val": 2.0}, (10,), (10,), 0, 0),
+    ({"type": "Softplus", "beta": 2.0}, (10,), (10,), 0, 0),
+    ({"type": "CELU", "alpha": 0.5}, (10,), (10,), 0, 0),
     *[(kind, (3, 4, 4), (3, 4, 4), 0, 0) for kind in ELEMENTWISE],
     *[(kind, (10,), (10,), 0, 0) for kind in ("ReLU", "Sigmoid", "Dropout")],
 ]

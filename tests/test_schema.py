@@ -83,7 +83,7 @@ def test_broken_specs_fail_the_schema_and_netspec(body: str, validator: jsonsche
 
 
 BEYOND_LIMITS = {  # netspec's bounds on sizes, names and dims, which the schema used to leave out
-    "two input sizes": "input: [3, 32]\nlayers: [ReLU]",
+    "five input sizes": "input: [3, 8, 8, 8, 8]\nlayers: [ReLU]",
     "input beyond int64": "input: [9223372036854775808]\nlayers: [ReLU]",
     "seed beyond int64": "input: [3]\nseed: 9223372036854775808\nlayers: [ReLU]",
     "name over 100 characters": f"name: {'a' * 101}\ninput: [3]\nlayers: [ReLU]",

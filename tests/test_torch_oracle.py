@@ -13,7 +13,7 @@ from netspec.diagnostics import SpecError
 from netspec.layers import BLOCK_TYPES
 
 from .conftest import SPECS
-from .oracle import BATCH, TorchRun, run_torch
+from .oracle import BATCH, TorchRun, run_torch, torchinfo_mult_adds
 
 small = st.integers(1, 4)
 pairs = st.one_of(small, st.tuples(small, small))
@@ -87,6 +87,91 @@ LAYERS = st.one_of(
 )
 
 
+# The 1-d and 3-d kinds, resizing, normalisation and activations: 1-d layers meet (C, L) inputs, 3-d ones
+# (C, D, H, W) volumes, and each meets the other ranks too, where torch refuses them.
+triples = st.one_of(small, st.tuples(small, small, small))
+scales = st.sampled_from([0.5, 1.5, 2.0, 2.7])
+LAYERS_ND = st.one_of(
+    *[
+        _layer(
+            kind,
+            out_channels=st.integers(1, 6),
+            kernel_size=st.integers(1, 4),
+            stride=st.integers(1, 3),
+            padding=st.one_of(st.integers(0, 2), st.sampled_from(["same", "valid"])),
+            dilation=st.integers(1, 2),
+            groups=st.sampled_from([1, 2]),
+            bias=st.booleans(),
+            padding_mode=st.sampled_from(["zeros", "reflect", "replicate", "circular"]),
+        ).map(lambda d: {"out_channels": 2, "kernel_size": 2, **d})
+        for kind in ("Conv1d", "Conv3d")
+    ],
+    *[
+        _layer(
+            kind,
+            out_channels=st.integers(1, 6),
+            kernel_size=st.integers(1, 4),
+            stride=st.integers(1, 3),
+            padding=st.integers(0, 2),
+            output_padding=st.integers(0, 2),
+            dilation=st.integers(1, 2),
+            groups=st.sampled_from([1, 2]),
+            bias=st.booleans(),
+        ).map(lambda d: {"out_channels": 2, "kernel_size": 2, **d})
+        for kind in ("ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d")
+    ],
+    *[
+        _layer(kind, kernel_size=small, stride=small, padding=st.integers(0, 2), dilation=st.integers(1, 2),
+               ceil_mode=st.booleans()).map(lambda d: {"kernel_size": 2, **d})
+        for kind in ("MaxPool1d", "MaxPool3d")
+    ],
+    _layer("AvgPool1d", kernel_size=small, stride=small, padding=st.integers(0, 2), ceil_mode=st.booleans(),
+           count_include_pad=st.booleans()).map(lambda d: {"kernel_size": 2, **d}),
+    _layer("AvgPool3d", kernel_size=triples, stride=small, padding=st.integers(0, 1), ceil_mode=st.booleans(),
+           divisor_override=st.integers(1, 4)).map(lambda d: {"kernel_size": 2, **d}),
+    *[
+        _layer(kind, norm_type=st.sampled_from([1, 2, 3.5]), kernel_size=small, stride=small,
+               ceil_mode=st.booleans()).map(lambda d: {"norm_type": 2, "kernel_size": 2, **d})
+        for kind in ("LPPool1d", "LPPool2d")
+    ],
+    *[
+        _layer(kind, output_size=small).map(lambda d: {"output_size": 2, **d})
+        for kind in ("AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "AdaptiveAvgPool3d", "AdaptiveMaxPool3d")
+    ],
+    _layer(
+        "Upsample",
+        size=st.one_of(st.integers(1, 8), st.lists(st.integers(1, 8), min_size=1, max_size=3)),
+        scale_factor=st.one_of(scales, st.lists(scales, min_size=1, max_size=3)),
+        mode=st.sampled_from(["nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear"]),
+        align_corners=st.booleans(),
+        recompute_scale_factor=st.booleans(),
+    ),
+    _layer("PixelShuffle", upscale_factor=st.integers(1, 3)).map(lambda d: {"upscale_factor": 2, **d}),
+    _layer("PixelUnshuffle", downscale_factor=st.integers(1, 3)).map(lambda d: {"downscale_factor": 2, **d}),
+    _layer("Unflatten", dim=st.integers(-3, 3), unflattened_size=st.lists(st.sampled_from([1, 2, 3, 4, -1]),
+           min_size=1, max_size=3).filter(lambda v: v.count(-1) <= 1)).map(
+        lambda d: {"dim": 1, "unflattened_size": [2, -1], **d}),
+    *[
+        _layer(kind, num_features=st.integers(1, 6), affine=st.booleans(), track_running_stats=st.booleans())
+        for kind in ("BatchNorm1d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d")
+    ],
+    _layer("LayerNorm", normalized_shape=st.one_of(st.integers(1, 8), st.lists(st.integers(1, 8), min_size=1,
+           max_size=2)), elementwise_affine=st.booleans(), bias=st.booleans()),
+    _layer("GroupNorm", num_groups=st.integers(1, 4), num_channels=st.integers(1, 6), affine=st.booleans()).map(
+        lambda d: {"num_groups": 1, **d}
+    ),
+    _layer("LocalResponseNorm", size=st.integers(1, 5)).map(lambda d: {"size": 2, **d}),
+    *[_layer(kind, p=st.floats(0, 1)) for kind in ("Dropout1d", "Dropout3d", "AlphaDropout")],
+    _layer("PReLU", num_parameters=st.integers(1, 6)),
+    _layer("Hardtanh", min_val=st.floats(-2, 0), max_val=st.floats(-1, 2)),
+    _layer("Softplus", beta=st.floats(0.5, 2), threshold=st.floats(1, 20)),
+    _layer("CELU", alpha=st.floats(0.1, 2)),
+    _layer("GLU", dim=st.integers(-4, 3)),
+    _layer("Softmin", dim=st.integers(-4, 3)),
+    st.sampled_from(["ReLU6", "Hardsigmoid", "Mish", "SELU"]),
+)  # fmt: skip
+
+
 # Inside blocks, mostly layers that keep the shape, so that branches often agree and joins get exercised.
 KEEP = st.one_of(
     st.sampled_from(["ReLU", "Sigmoid", "Identity", "BatchNorm2d"]),
@@ -129,11 +214,15 @@ TREES = st.recursive(st.one_of(KEEP, KEEP, LAYERS), _blocks, max_leaves=10)
 
 @st.composite
 def spec_dicts(draw: st.DrawFn, blocks: bool = False) -> dict[str, Any]:
-    if draw(st.integers(0, 5)):
-        shape = [draw(st.integers(1, 4)), draw(st.integers(1, 24)), draw(st.integers(1, 24))]
-    else:
-        shape = [draw(st.integers(1, 32))]
-    item = st.one_of(LAYERS, _blocks(TREES)) if blocks else LAYERS
+    rank = draw(st.sampled_from([1, 2, 3, 3, 3, 4]))
+    shape = {
+        1: lambda: [draw(st.integers(1, 32))],
+        2: lambda: [draw(st.integers(1, 4)), draw(st.integers(1, 24))],
+        3: lambda: [draw(st.integers(1, 4)), draw(st.integers(1, 24)), draw(st.integers(1, 24))],
+        4: lambda: [draw(st.integers(1, 3)), draw(st.integers(1, 8)), draw(st.integers(1, 8)), draw(st.integers(1, 8))],
+    }[rank]()
+    layers = st.one_of(LAYERS, LAYERS_ND)
+    item = st.one_of(layers, _blocks(TREES)) if blocks else layers
     return {"name": "generated", "input": shape, "layers": draw(st.lists(item, min_size=1, max_size=6))}
 
 
@@ -156,8 +245,10 @@ def deliberately_stricter(spec: netspec.Spec, failed_at: tuple[Any, ...] | None,
 
     ZeroPad2d, ConstantPad2d and AdaptiveAvgPool2d act on the last two dims of an (N, F) tensor,
     padding or pooling the batch; a Flatten whose start_dim resolves to 0 merges the batch into the
-    features, and so would a Concat along dim 0; a residual adds, and Multiply multiplies, only
-    branches whose shapes (ranks) agree, where torch would broadcast a mistake silently.
+    features, and so would a Concat along dim 0 (GLU and Unflatten would halve or split it); an
+    InstanceNorm or PixelShuffle given a tensor one dim short would read the batch as its channels; a
+    residual adds, and Multiply multiplies, only branches whose shapes (ranks) agree, where torch would
+    broadcast a mistake silently.
     """
     if failed_at is None or failed_at not in real.inputs:
         return False
@@ -170,6 +261,12 @@ def deliberately_stricter(spec: netspec.Spec, failed_at: tuple[Any, ...] | None,
         return failed_at in real.broadcast_at
     if layer.type == "Concat":  # along dim 0, the batch
         return layer.dim in (0, -rank)
+    if layer.type in ("GLU", "Unflatten"):  # halving or splitting the batch
+        return layer.dim in (0, -rank)
+    if layer.type.startswith("InstanceNorm"):  # an unbatched (C, L) read as (N, L): the batch as channels
+        return rank == int(layer.type[-2]) + 1
+    if layer.type in ("PixelShuffle", "PixelUnshuffle"):  # (N, H, W) read as one (C, H, W): the batch as channels
+        return rank == 3
     return layer.type in ("ZeroPad2d", "ConstantPad2d", "AdaptiveAvgPool2d") and rank == 2
 
 
@@ -193,6 +290,7 @@ def assert_agrees(spec: netspec.Spec) -> str:
         for node in nodes:
             assert (BATCH, *node.output_shape[1:]) == real.shapes[node.path], f"{node.key} ({node.type})"
             assert node.params == real.params[node.path], f"{node.key} ({node.type}) params"
+        assert report.total_mult_adds == torchinfo_mult_adds(spec), "mult-adds differ from torchinfo's"
     return real.error or "accepts"
 
 

@@ -112,10 +112,13 @@ def test_d2l_resnet18_is_the_books_model() -> None:
     summary = torchinfo.summary(reference, input_size=(1, 1, 96, 96), verbose=0)
     assert (report.total_params, report.total_mult_adds) == (summary.total_params, summary.total_mult_adds)
     model = netspec.build(spec).eval()
-    ours, theirs = model.state_dict(), reference.state_dict()
-    # the same tensors in the same order (the book names its layers by position, netspec by kind)
-    assert [tuple(v.shape) for v in ours.values()] == [tuple(v.shape) for v in theirs.values()]
-    model.load_state_dict(dict(zip(ours, theirs.values(), strict=True)))
+    # the book's model is an nn.Sequential of b1 ... b5, pool, flatten, fc: its keys start with their positions
+    position = {node.name: str(i) for i, node in enumerate(report.layers)}
+    theirs = reference.state_dict()
+    ours = {".".join([position[k.split(".")[0]], *k.split(".")[1:]]): k for k in model.state_dict()}
+    assert set(ours) == set(theirs)
+    assert all(model.state_dict()[ours[k]].shape == v.shape for k, v in theirs.items())
+    model.load_state_dict({ours[k]: v for k, v in theirs.items()})
     x = torch.randn(2, 1, 96, 96)
     with torch.no_grad():
         assert (model(x) - reference(x)).abs().max().item() < 1e-4
