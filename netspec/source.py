@@ -169,8 +169,9 @@ def load_yaml(text: str, source: str) -> tuple[Any, SourceMap]:
                 )
             ]
         )
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)  # the pure-Python reader refuses control characters here, libyaml while parsing
         return _compose(loader, smap), smap
     except yaml.MarkedYAMLError as e:
         raise SpecError([_own_limit_before(text, e, smap) or _syntax_diagnostic(e, smap)]) from None
@@ -194,7 +195,8 @@ def load_yaml(text: str, source: str) -> tuple[Any, SourceMap]:
             ]
         ) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _own_limit_before(text: str, error: yaml.MarkedYAMLError, smap: SourceMap) -> Diagnostic | None:
@@ -215,15 +217,17 @@ def _own_limit_before(text: str, error: yaml.MarkedYAMLError, smap: SourceMap) -
         if end == 0:
             end = len(text)
             break
-    loader = yaml.SafeLoader(text[:end])
+    loader = None
     try:
-        _compose(loader, SourceMap(smap.source, text))
+        loader = yaml.SafeLoader(text[:end])  # its reader checks the whole text at once: a control character
+        _compose(loader, SourceMap(smap.source, text))  # that libyaml has not reached yet raises here
     except SpecError as own:
         return own.diagnostics[0]
     except yaml.YAMLError:
-        return None  # the same syntax error (or the cut-off end): libyaml's report stands
+        return None  # the same syntax error (or the cut-off end, or such a character): libyaml's report stands
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return None  # the pure-Python parser accepts what libyaml refused: libyaml's report stands
 
 

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 import netspec
+import netspec.source
 from netspec.cli import cli
 
 from .conftest import ROOT
@@ -394,6 +395,30 @@ def test_control_characters_in_values_are_escaped_not_printed(tmp_path: Path, mo
         assert "\x1b" not in result.stderr and "\u202e" not in result.stderr
         assert "unknown layer type `\\x1b[2JReLU`" in result.stderr
         assert "unknown layer type `\\u202eReLU`" in result.stderr
+
+
+@pytest.mark.parametrize("loader", ["CSafeLoader", "SafeLoader"])
+def test_control_characters_through_either_parser(monkeypatch: pytest.MonkeyPatch, loader: str) -> None:
+    """The pure-Python reader refuses a control character when the loader is made, libyaml while parsing."""
+    yaml = pytest.importorskip("yaml")
+    if not hasattr(yaml, loader):
+        pytest.skip("this PyYAML was built without libyaml")
+    monkeypatch.setattr(netspec.source, "_Loader", getattr(yaml, loader))
+    with pytest.raises(netspec.SpecError) as e:
+        netspec.parse_spec("input: [1, 28, 28]\x07\nlayers: [ReLU]\n")
+    (d,) = e.value.diagnostics
+    assert (d.code, d.message) == ("yaml-syntax", "the character U+0007 is not allowed in a YAML file")
+    assert d.span is not None and (d.span.line, d.span.col) == (1, 19)
+
+
+def test_a_control_character_past_a_syntax_error() -> None:
+    """libyaml reports the syntax error before it reads that far; netspec's second look must not trip on it."""
+    text = "input: [1, 28, 28\nlayers: " + "x" * 20_000 + " \x07\n"
+    with pytest.raises(netspec.SpecError) as e:
+        netspec.parse_spec(text)
+    (d,) = e.value.diagnostics
+    assert d.code == "yaml-syntax"
+    assert d.span is not None and (d.span.line, d.span.col) == (2, 7)  # the `:` after `layers`
 
 
 def test_yaml_1_1_numbers_that_read_the_same_are_fine(tmp_path: Path) -> None:
