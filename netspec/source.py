@@ -13,12 +13,13 @@ import gc
 import re
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from .diagnostics import Diagnostic, Path, Span, SpecError
+from .yaml_syntax import syntax_diagnostic
 
 try:  # libyaml's parser is ~10x faster; the pure-Python one gives the same events
     from yaml import CSafeLoader as _Loader
@@ -53,10 +54,14 @@ class SourceMap:
     keys: dict[Path, Mark] = field(default_factory=dict)
     _lines: list[str] | None = None
 
-    def line(self, n: int) -> str:
+    @property
+    def lines(self) -> list[str]:
         if self._lines is None:
             self._lines = self.text.splitlines()
-        return self._lines[n] if 0 <= n < len(self._lines) else ""
+        return self._lines
+
+    def line(self, n: int) -> str:
+        return self.lines[n] if 0 <= n < len(self.lines) else ""
 
     def span(self, path: Path, *, key: bool = False) -> Span | None:
         """The span of `path`, or of its closest ancestor that has one."""
@@ -174,7 +179,7 @@ def load_yaml(text: str, source: str) -> tuple[Any, SourceMap]:
         loader = _Loader(text)  # the pure-Python reader refuses control characters here, libyaml while parsing
         return _compose(loader, smap), smap
     except yaml.MarkedYAMLError as e:
-        raise SpecError([_own_limit_before(text, e, smap) or _syntax_diagnostic(e, smap)]) from None
+        raise SpecError([_own_limit_before(text, e, smap) or syntax_diagnostic(e, smap)]) from None
     except yaml.YAMLError as e:  # ReaderError: a control character YAML forbids
         position = getattr(e, "position", 0)
         line = text.count("\n", 0, position)
@@ -229,36 +234,6 @@ def _own_limit_before(text: str, error: yaml.MarkedYAMLError, smap: SourceMap) -
         if loader is not None:
             loader.dispose()
     return None  # the pure-Python parser accepts what libyaml refused: libyaml's report stands
-
-
-# What to close when the parser ran off the end of a construct it names in its context.
-_UNCLOSED_HELP = {
-    "flow sequence": "close the `[` with `]`",
-    "flow mapping": "close the `{` with `}`",
-    "quoted scalar": "close the quoted string with the same quote it opens with",
-}
-
-
-def _syntax_diagnostic(e: yaml.MarkedYAMLError, smap: SourceMap) -> Diagnostic:
-    mark = e.problem_mark or e.context_mark
-    problem = (e.problem or e.context or "invalid YAML").strip()
-    help = None
-    notes: tuple[str, ...] = ()
-    # libyaml's messages don't name the tab ("found character that cannot start any token"): look at the text
-    at_tab = mark is not None and smap.line(mark.line)[mark.column : mark.column + 1] == "\t"
-    if at_tab or "'\\t'" in problem or "tab" in problem:
-        problem = "a tab character where YAML expects indentation or a value"
-        help = "indent with spaces: YAML does not allow tabs"
-    elif e.context and e.problem and "while" in e.context:
-        problem = f"{problem} ({e.context})"
-        start = e.context_mark
-        what = e.context.split(" a ", 1)[-1]  # "while parsing a flow sequence" -> "flow sequence"
-        if start is not None and mark is not None and start.line != mark.line:
-            notes = (f"the {what} starts on line {start.line + 1}: `{smap.line(start.line).strip()}`",)
-            help = _UNCLOSED_HELP.get(what)
-    if mark is None:  # pragma: no cover - the parser always marks its errors
-        return Diagnostic("yaml-syntax", problem, source=smap.source, help=help)
-    return replace(diagnostic_at(smap, mark.line, mark.column, "yaml-syntax", problem, help=help), notes=notes)
 
 
 def _show_tag(tag: str) -> str:
@@ -364,7 +339,13 @@ def _compose(loader: Any, smap: SourceMap) -> Any:
             finish(frame.value, (frame.start[0], frame.start[1], end[2], end[3]), frame.nodes, frame.anchor, event)
         elif isinstance(event, yaml.AliasEvent):
             if event.anchor not in anchors:
-                raise _fail(smap, event, "yaml-syntax", f"the alias `*{event.anchor}` has no anchor before it")
+                raise _fail(
+                    smap,
+                    event,
+                    "yaml-syntax",
+                    f"the alias `*{event.anchor}` has no anchor before it",
+                    help=f"mark the value to repeat with `&{event.anchor}` above, or quote text that starts with `*`",
+                )
             value, nodes = anchors[event.anchor]
             expanded += nodes
             if expanded > MAX_ALIAS_NODES:

@@ -47,7 +47,7 @@ CASES: list[tuple[str, bytes, str, str]] = [
         "yaml-syntax",
         b"input: [1, 28, 28\n" + LAYERS.encode(),
         "yaml-syntax",
-        "did not find expected ',' or ']' (while parsing a flow sequence)",
+        "expected `,` or `]` in the list, found `:`",
     ),
     (
         "tab-indent",
