@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from click.testing import Result
 from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +39,18 @@ def run_python(args: list[str], folder: Path) -> subprocess.CompletedProcess[str
             "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
         },
     )
+
+
+def usage_error_line(result: Result, *parts: str) -> str:
+    """The line of a usage error (exit 2) that holds every part: netspec's own words and the option's name.
+
+    click frames that line itself ("Error: Invalid value for '--input': ...") and may reword the framing in any
+    release, so tests look for netspec's text and the option, not for click's words around them.
+    """
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if all(part in line for part in parts)]
+    assert lines, f"no line of stderr holds all of {parts}:\n{result.stderr}"
+    return lines[0]
 
 
 def pytest_addoption(parser: object) -> None:

@@ -28,7 +28,7 @@ from netspec.cli import cli
 from netspec.diagnostics import SpecError
 from netspec.verify import VerificationError
 
-from .conftest import DOCS, ROOT, SPECS
+from .conftest import DOCS, ROOT, SPECS, usage_error_line
 from .test_torch_oracle import spec_dicts
 
 builder = importlib.import_module("netspec.builder")  # the module behind the function `netspec.build`
@@ -129,7 +129,7 @@ def test_meta_verification_agrees_on_generated_specs(data: dict[str, Any]) -> No
             "nin.yaml",
             2,
             {"args": {"in_channels": 95, "out_channels": 96, "kernel_size": 1}},  # 96 channels arrive: torch fails
-            "netspec bug: layer 2 (b1_mix1: Conv2d) fails in torch (RuntimeError: ",
+            "netspec bug: layer 2 (b1_mix1: Conv2d) fails in torch (",
         ),
     ],
     ids=["shape", "params", "torch-fails"],
@@ -145,6 +145,10 @@ def test_verification_names_the_layer_and_both_shapes(
     with pytest.raises(VerificationError) as e:
         netspec.build(spec, report=wrong)
     assert str(e.value).startswith(message)
+    if "fails in torch" in message:  # torch's own error, quoted in the words of the torch installed
+        torch_error = e.value.__cause__
+        assert torch_error is not None and not isinstance(torch_error, VerificationError)
+        assert f"fails in torch ({type(torch_error).__name__}: {torch_error})," in str(e.value)
 
 
 def test_verification_can_be_skipped() -> None:
@@ -507,7 +511,7 @@ def test_torchinfo_counting_mult_adds_otherwise_is_information(monkeypatch: pyte
     [
         (["build", "specs/nope.yaml"], 2, "error[io-error]: no such file: specs/nope.yaml"),
         (["build", "specs/lenet.yaml", "--input", "1,28,28"], 1, "error[shape-mismatch]: `in_features` is 400"),
-        (["build", "specs/lenet.yaml", "--device", "gpu"], 2, "Invalid value for '--device': unknown device `gpu`"),
+        (["build", "specs/lenet.yaml", "--device", "gpu"], 2, "unknown device `gpu`"),
         (["build", "specs/lenet.yaml", "--device", "meta"], 2, "`meta` allocates nothing to run"),
         (
             ["build", "specs/lenet.yaml", "--input", "0"],
@@ -522,6 +526,8 @@ def test_build_command_errors(monkeypatch: pytest.MonkeyPatch, args: list[str], 
     assert result.exit_code == code
     assert message in result.stderr
     assert "Traceback" not in result.output
+    if args[-2].startswith("--") and code == 2:  # a bad option value: its line names the option
+        usage_error_line(result, args[-2], message)
 
 
 @pytest.mark.parametrize("name", ["lenet.yaml", "lenet.bin"])
@@ -531,7 +537,7 @@ def test_save_takes_only_a_checkpoint_name(tmp_path: Path, name: str) -> None:
     spec.write_bytes((ROOT / "specs" / "lenet.yaml").read_bytes())
     result = run("build", str(spec), "--save", str(tmp_path / name))
     assert result.exit_code == 2
-    assert f"Error: --save writes a checkpoint: name it .pt, .pth or .ckpt (got {tmp_path / name})" in result.stderr
+    usage_error_line(result, f"--save writes a checkpoint: name it .pt, .pth or .ckpt (got {tmp_path / name})")
     assert spec.read_bytes() == (ROOT / "specs" / "lenet.yaml").read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lenet.yaml"]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ from click.testing import CliRunner, Result
 import netspec
 from netspec.cli import cli
 
-from .conftest import ROOT, SPECS
+from .conftest import ROOT, SPECS, usage_error_line
 
 LENET = "specs/lenet.yaml"
 BROKEN = "tests/golden/shape-mismatch.yaml"  # LeNet with in_features 256 where 400 arrive
@@ -67,29 +68,31 @@ def test_missing_file_exits_2() -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "parts"),
     [
         (
             ["--input", "0,28,28", LENET],
-            "Invalid value for '--input': expected 1 to 4 positive sizes such as C,H,W or F, got '0,28,28'",
+            ["--input", "expected 1 to 4 positive sizes such as C,H,W or F, got '0,28,28'"],
         ),
-        (["--input", "1,2,3,4,5", LENET], "expected 1 to 4 positive sizes such as C,H,W or F, got '1,2,3,4,5'"),
-        (["--input", "one", LENET], "expected 1 to 4 positive sizes such as C,H,W or F, got 'one'"),
+        (
+            ["--input", "1,2,3,4,5", LENET],
+            ["--input", "expected 1 to 4 positive sizes such as C,H,W or F, got '1,2,3,4,5'"],
+        ),
+        (["--input", "one", LENET], ["--input", "expected 1 to 4 positive sizes such as C,H,W or F, got 'one'"]),
         (  # one past torch's int64 limit: a usage error, not an internal error
             ["--input", "9223372036854775808", LENET],
-            "Invalid value for '--input': sizes must be at most 2^63 - 1 (torch's int64 limit),"
-            " got '9223372036854775808'",
+            ["--input", "sizes must be at most 2^63 - 1 (torch's int64 limit), got '9223372036854775808'"],
         ),
-        (["--format", "short", LENET], "Invalid value for '--format'"),
-        (["--bogus", LENET], "No such option: --bogus"),
-        ([], "Missing argument 'FILES...'"),
+        # click words these three itself (and rewords them between releases): the option and value it names count
+        (["--format", "short", LENET], ["--format", "short"]),
+        (["--bogus", LENET], ["--bogus"]),
+        ([], ["FILES"]),
     ],
 )
-def test_usage_errors_exit_2(args: list[str], message: str) -> None:
+def test_usage_errors_exit_2(args: list[str], parts: list[str]) -> None:
     result = check(*args)
-    assert result.exit_code == 2
+    usage_error_line(result, *parts)
     assert result.stdout == ""
-    assert message in result.stderr.replace("No such option '--bogus'.", "No such option: --bogus")
 
 
 def test_with_input_refuses_a_bad_shape_with_a_diagnostic() -> None:
@@ -108,10 +111,8 @@ def test_with_input_refuses_a_bad_shape_with_a_diagnostic() -> None:
 
 def test_unknown_command_suggests_check() -> None:
     result = CliRunner().invoke(cli, ["chek", LENET])
-    assert result.exit_code == 2
-    error = result.stderr.splitlines()[-1]
-    assert error.startswith("Error: No such command 'chek'.")
-    assert "'check'" in error  # click's did-you-mean
+    error = usage_error_line(result, "chek")
+    assert re.search(r"\bcheck\b", error)  # click's did-you-mean, in whatever words this click uses
 
 
 def test_input_override_makes_lenet_mismatch() -> None:

@@ -94,7 +94,7 @@ def test_a_progress_bar_only_when_asked(tmp_path: Path, capsys: pytest.CaptureFi
     from netspec.training.trainer import run_training
 
     run_training(spec_file(tmp_path), [], out=tmp_path / "bar", resume=None, echo=print, progress=True)
-    assert "epoch 1: 100%" in capsys.readouterr().err  # tqdm's bar, on stderr
+    assert "epoch 1" in capsys.readouterr().err  # tqdm's bar on stderr, described by netspec (the bar is tqdm's)
     run_training(spec_file(tmp_path), [], out=tmp_path / "plain", resume=None, echo=print, progress=False)
     assert capsys.readouterr().err == ""
 
