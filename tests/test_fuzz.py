@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import netspec
@@ -68,6 +68,7 @@ def test_any_bytes_load_or_give_diagnostics(tmp_path_factory: Any, data: bytes) 
 
 @settings(max_examples=300)
 @given(st.dictionaries(KEYS, VALUES, max_size=6))
+@example({"init": {"type": []}})  # a list where the init table is looked up: a TypeError before
 def test_any_data_validates_or_gives_diagnostics(data: dict[str, Any]) -> None:
     outcome(lambda: netspec.check(netspec.spec_from_data(data)))
 
