@@ -460,14 +460,15 @@ def layer_norm(layer: L.LayerNorm, x: Dims) -> Outcome:
 def group_norm(layer: L.GroupNorm, x: Dims) -> Outcome:
     channels, issues = _channel_norm(layer, x, "num_channels")
     g = layer.num_groups
-    if channels is not None and channels % g:
-        divisors = [d for d in range(1, min(channels, 64) + 1) if channels % d == 0]
+    actual = x[0] if x[0] is not None else channels  # torch divides the channels it gets
+    if actual is not None and actual % g:
+        divisors = [d for d in range(1, min(actual, 64) + 1) if actual % d == 0]
         issues.append(
             _issue(
                 "invalid-value",
-                f"`num_groups` ({g}) must divide the {channels} channels",
+                f"`num_groups` ({g}) must divide the {actual} channels",
                 "num_groups",
-                help=f"use a divisor of {channels}: " + ", ".join(map(str, divisors)),
+                help=f"use a divisor of {actual}: " + ", ".join(map(str, divisors)),
             )
         )
     params = 2 * channels if layer.affine and channels is not None else 0

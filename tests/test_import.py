@@ -186,7 +186,7 @@ def test_unsupported_modules_are_all_listed_by_path() -> None:
             conv=nn.Conv2d(1, 4, 3),
             encoder=nn.Sequential(OrderedDict(rnn=nn.LSTM(4, 4), gate=Gate())),
             pool=nn.MaxPool2d(2, return_indices=True),
-            norm=nn.LayerNorm(4),
+            norm=nn.Fold(output_size=(4, 4), kernel_size=2),
         )
     )
     with pytest.raises(SpecError) as e:
@@ -196,10 +196,10 @@ def test_unsupported_modules_are_all_listed_by_path() -> None:
         "the module's `encoder.rnn` is nn.LSTM, which netspec does not support",
         f"the module's `encoder.gate` is {Gate.__module__}.{Gate.__qualname__}, a custom module a spec cannot express",
         "the module's `pool` (MaxPool2d) has return_indices=True, which netspec does not support",
-        "the module's `norm` is nn.LayerNorm, which netspec does not support",
+        "the module's `norm` is nn.Fold, which netspec does not support",
     ]
     helps = [d.help for d in e.value.diagnostics]
-    assert helps[0] is not None and helps[0].startswith("netspec supports these torch.nn classes: Conv2d, MaxPool2d")
+    assert helps[0] is not None and helps[0].startswith("netspec supports these torch.nn classes: Conv1d, Conv2d, Conv3d")
     assert helps[3] is None  # the list of supported classes is shown once
     assert helps[1] == "netspec cannot see what its forward does: rewrite it as netspec layers"
 
