@@ -460,17 +460,19 @@ def layer_norm(layer: L.LayerNorm, x: Dims) -> Outcome:
 def group_norm(layer: L.GroupNorm, x: Dims) -> Outcome:
     channels, issues = _channel_norm(layer, x, "num_channels")
     g = layer.num_groups
-    actual = x[0] if x[0] is not None else channels  # torch divides the channels it gets
-    if actual is not None and actual % g:
-        divisors = [d for d in range(1, min(actual, 64) + 1) if actual % d == 0]
-        issues.append(
-            _issue(
-                "invalid-value",
-                f"`num_groups` ({g}) must divide the {actual} channels",
-                "num_groups",
-                help=f"use a divisor of {actual}: " + ", ".join(map(str, divisors)),
+    # torch divides both: `num_channels` when it makes the layer, the channels it gets when it runs
+    for count in dict.fromkeys(c for c in (channels, x[0]) if c is not None):
+        if count % g:
+            divisors = [d for d in range(1, min(count, 64) + 1) if count % d == 0]
+            issues.append(
+                _issue(
+                    "invalid-value",
+                    f"`num_groups` ({g}) must divide the {count} channels",
+                    "num_groups",
+                    help=f"use a divisor of {count}: " + ", ".join(map(str, divisors)),
+                )
             )
-        )
+            break
     params = 2 * channels if layer.affine and channels is not None else 0
     return Outcome(x, params=params, mult_adds=params, issues=issues, inferred={"num_channels": channels})
 
