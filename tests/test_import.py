@@ -199,7 +199,9 @@ def test_unsupported_modules_are_all_listed_by_path() -> None:
         "the module's `norm` is nn.Fold, which netspec does not support",
     ]
     helps = [d.help for d in e.value.diagnostics]
-    assert helps[0] is not None and helps[0].startswith("netspec supports these torch.nn classes: Conv1d, Conv2d, Conv3d")
+    assert helps[0] is not None and helps[0].startswith(
+        "netspec supports these torch.nn classes: Conv1d, Conv2d, Conv3d"
+    )
     assert helps[3] is None  # the list of supported classes is shown once
     assert helps[1] == "netspec cannot see what its forward does: rewrite it as netspec layers"
 
