@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .diagnostics import Diagnostic, Path, SpecError, did_you_mean
+from .diagnostics import Diagnostic, Fix, Path, SpecError, did_you_mean
 from .expr import ExprError, is_template, substitute
 from .fields import show
 from .layers import ALIASES, BLOCK_TYPES, BRANCH_FIELDS, BRANCH_LISTS, KINDS
@@ -121,8 +121,13 @@ def _needs_expansion(value: Any) -> bool:
     return False
 
 
-def _error(path: Path, code: str, message: str, help: str | None = None) -> Diagnostic:
-    return Diagnostic(code, message, path=path, help=help)
+def _error(path: Path, code: str, message: str, help: str | None = None, fixes: tuple[Fix, ...] = ()) -> Diagnostic:
+    return Diagnostic(code, message, path=path, help=help, fixes=fixes)
+
+
+def _rename(path: Path, guess: str | None, mapping: Mapping[Any, Any]) -> tuple[Fix, ...]:
+    """The fix for a misspelt key: rename it to the guess, unless the mapping already has that key."""
+    return (Fix(f"rename to `{guess}`", path, "rename", guess),) if guess and guess not in mapping else ()
 
 
 def _definitions(raw: Any) -> dict[str, BlockDef]:
@@ -180,6 +185,7 @@ def _definitions(raw: Any) -> dict[str, BlockDef]:
                     help=f"did you mean `{guess}`?"
                     if guess
                     else "a block takes `params`, `layer` or `layers`, and `description`",
+                    fixes=_rename((*where, key), guess, definition),
                 )
             )
         has = [k for k in ("layer", "layers") if k in definition]
@@ -421,6 +427,7 @@ class _Expander:
                         "unknown-field",
                         f"block `{block.name}` has no parameter `{key}`",
                         help=f"did you mean `{guess}`?" if guess else f"its parameters: {listed}",
+                        fixes=_rename((*written, key), guess, args),
                     )
                 )
                 ok = False

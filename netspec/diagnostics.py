@@ -5,8 +5,8 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from typing import Literal
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
 PathItem = str | int
@@ -65,6 +65,24 @@ class Related:
     message: str
 
 
+FixOp = Literal["set", "rename", "remove", "insert"]
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A fix as data, for editors to apply (`netspec lsp`'s quick fixes); the terminal shows the `help` instead.
+
+    `path` is a place in the document, as a diagnostic's is. `set` writes `value` there (adding the key when it
+    is missing), `rename` renames that key to `value`, `remove` deletes the key and its value, and `insert` puts
+    the layer `value` before the list item at `path`.
+    """
+
+    title: str  # what an editor's menu offers: "set `in_features: 400`"
+    path: Path
+    op: FixOp = "set"
+    value: Any = field(default=None, hash=False)  # plain data, as YAML would load it
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     """One finding: rendered by the CLI, carried by SpecError in the library."""
@@ -78,6 +96,7 @@ class Diagnostic:
     help: str | None = None
     source: str | None = None  # the file, when there is no span to say it
     related: tuple[Related, ...] = ()  # other places it concerns, each shown with its own caret
+    fixes: tuple[Fix, ...] = ()  # the edits that resolve it, for editors (never rendered in the terminal)
 
     def __post_init__(self) -> None:
         if self.code not in CODES:  # a typo in a code is a netspec bug, caught by the tests

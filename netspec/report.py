@@ -409,7 +409,8 @@ class _Checker:
     ) -> None:
         d = _context(d, label, dims, step)
         where = (*path, *(d.path or ((arg,) if arg else ("type",))))
-        d = replace(d, related=(*d.related, *related))
+        fixes = tuple(replace(f, path=(*path, *f.path)) for f in d.fixes)  # a rule's fixes are relative to the layer
+        d = replace(d, related=(*d.related, *related), fixes=fixes)
         self.diagnostics.append(self.spec.at(where, d))
 
 

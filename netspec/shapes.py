@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import layers as L
-from .diagnostics import Diagnostic
+from .diagnostics import Diagnostic, Fix
 from .fields import ntuple, show
 
 Dim = int | None
@@ -42,9 +42,14 @@ def fmt_shape(dims: Dims) -> str:
 
 
 def _issue(
-    code: str, message: str, at: str | None = None, help: str | None = None, severity: Any = "error"
+    code: str,
+    message: str,
+    at: str | None = None,
+    help: str | None = None,
+    severity: Any = "error",
+    fixes: tuple[Fix, ...] = (),  # paths relative to the layer, as `at` is
 ) -> Diagnostic:
-    return Diagnostic(code, message, severity=severity, path=(at,) if at else (), help=help)
+    return Diagnostic(code, message, severity=severity, path=(at,) if at else (), help=help, fixes=fixes)
 
 
 def _mismatch(arg: str, declared: int, actual: int, what: str) -> Diagnostic:
@@ -53,6 +58,10 @@ def _mismatch(arg: str, declared: int, actual: int, what: str) -> Diagnostic:
         f"`{arg}` is {declared} but the incoming tensor has {actual} {what if actual != 1 else what[:-1]}",
         arg,
         help=f"set `{arg}: {actual}`, or remove it and netspec infers it",
+        fixes=(
+            Fix(f"set `{arg}: {actual}`", (arg,), "set", actual),
+            Fix(f"remove `{arg}` (inferred)", (arg,), "remove"),
+        ),
     )
 
 
@@ -557,6 +566,7 @@ def linear(layer: L.Linear, x: Dims) -> Outcome:
                 f" giving {fmt_shape((*x[:-1], layer.out_features))}",
                 severity="warning",
                 help=f"add `- Flatten` before it to feed it all {flat} values per sample, if that was the intent",
+                fixes=(Fix("add `- Flatten` before it", (), "insert", "Flatten"),),
             )
         )
     fin = layer.in_features if layer.in_features is not None else f
@@ -578,12 +588,14 @@ def softmax(layer: L.Softmax | L.Softmin | L.LogSoftmax, x: Dims) -> Outcome:
     if layer.dim is None:
         implicit = 0 if rank in (1, 3) else 1  # torch's legacy _get_softmax_dim
         over = "the batch dimension" if implicit == 0 else f"dim {implicit}"
+        dim = -1 if rank == 3 else 1
         issue = _issue(
             "implicit-dim",
             f"{layer.type} without `dim` normalises over {over} of this {fmt_shape(x)} input"
             " (torch's implicit choice, deprecated)",
             severity="warning",
-            help=f"set `dim: {-1 if rank == 3 else 1}` explicitly",
+            help=f"set `dim: {dim}` explicitly",
+            fixes=(Fix(f"set `dim: {dim}`", ("dim",), "set", dim),),
         )
         return Outcome(x, issues=[issue])
     if not -rank <= layer.dim < rank:
@@ -858,20 +870,16 @@ def add(x: Dims, branches: Labelled, identity_shortcut: bool) -> tuple[Dims, lis
         if len(a) == len(b) and all(_agree(p, q) for p, q in zip(a, b)):
             continue
         message = f"{first} gives {fmt_shape(a)} but {label} gives {fmt_shape(b)}: a residual adds tensors of one shape"
-        return a, [
-            _issue(
-                "branch-mismatch",
-                message,
-                help=_shortcut_help(x, a)
-                if identity_shortcut
-                else f"make {label} give {fmt_shape(a)}, as {first} does",
-            )
-        ]
+        help, fix = (
+            _shortcut(x, a) if identity_shortcut else (f"make {label} give {fmt_shape(a)}, as {first} does", None)
+        )
+        return a, [_issue("branch-mismatch", message, help=help, fixes=(fix,) if fix else ())]
     return _merge([a, *(b for _, b in rest)]), []
 
 
-def _shortcut_help(x: Dims, body: Dims) -> str:
-    """The torchvision downsample that makes an identity shortcut match the body: a 1×1 Conv2d and a BatchNorm2d."""
+def _shortcut(x: Dims, body: Dims) -> tuple[str, Fix | None]:
+    """The torchvision downsample that makes an identity shortcut match the body: a 1×1 Conv2d and a BatchNorm2d
+    (the help, and the fix that adds it)."""
     if len(x) == 3 and len(body) == 3 and None not in x and None not in body:
         _, h, w = x
         out, oh, ow = body
@@ -881,8 +889,16 @@ def _shortcut_help(x: Dims, body: Dims) -> str:
             conv = f"{{type: Conv2d, out_channels: {out}, kernel_size: 1" + (
                 f", stride: {stride}" if stride > 1 else ""
             )
-            return f"give the block a shortcut that matches: `shortcut: [{conv}, bias: false}}, BatchNorm2d]`"
-    return f"give the block a `shortcut` whose output is {fmt_shape(body)}, as the body's is"
+            strided = {"stride": stride} if stride > 1 else {}
+            layers = [
+                {"type": "Conv2d", "out_channels": out, "kernel_size": 1, **strided, "bias": False},
+                "BatchNorm2d",
+            ]
+            return (
+                f"give the block a shortcut that matches: `shortcut: [{conv}, bias: false}}, BatchNorm2d]`",
+                Fix("add the shortcut (a 1×1 Conv2d and a BatchNorm2d)", ("shortcut",), "set", layers),
+            )
+    return f"give the block a `shortcut` whose output is {fmt_shape(body)}, as the body's is", None
 
 
 def concat(x: Dims, branches: Labelled, dim: int) -> tuple[Dims | None, list[Diagnostic], str | None]:

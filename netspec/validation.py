@@ -14,7 +14,7 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from .blocks import Origins
-from .diagnostics import Diagnostic, Related, did_you_mean, path_str
+from .diagnostics import Diagnostic, Fix, Related, did_you_mean, path_str
 from .diagnostics import Path as DocPath
 from .fields import show
 from .layers import ALIASES, BRANCH_FIELDS, BRANCH_LISTS, KINDS
@@ -31,6 +31,7 @@ def at(
     """
     written = origins.written(path) if origins else path
     span = smap.span(written, key=key) if smap is not None else None
+    fixes = tuple(replace(f, path=origins.written(f.path)) for f in d.fixes) if origins else d.fixes
     related = d.related
     for block, call in origins.calls(path) if origins else ():
         site = smap.span(call) if smap is not None else None
@@ -38,7 +39,7 @@ def at(
             related = (*related, Related(site, f"in this `{block}`"))
         else:
             d = d.with_note(f"in the `{block}` at {path_str(call)}")
-    return replace(d, path=written, span=span, source=smap.source if smap else d.source, related=related)
+    return replace(d, path=written, span=span, source=smap.source if smap else d.source, related=related, fixes=fixes)
 
 
 # -- pydantic errors -> diagnostics -------------------------------------------------------
@@ -214,7 +215,9 @@ def _diagnostic(
         choices = [f for f in model.model_fields if f != "type"]
         guess = did_you_mean(str(path[-1]), choices)
         help = f"did you mean `{guess}`?" if guess else f"{owner} takes: " + ", ".join(f"`{c}`" for c in choices)
-        return Diagnostic("unknown-field", f"{owner} has no argument `{path[-1]}`", help=help), True
+        return Diagnostic(
+            "unknown-field", f"{owner} has no argument `{path[-1]}`", help=help, fixes=_rename(data, path, guess)
+        ), True
     if kind in ("union_tag_invalid", "union_tag_not_found") and not is_layer(data, path):
         return _section_tag(kind, ctx, path, data, root), False
     if kind == "invalid_key":
@@ -229,7 +232,9 @@ def _diagnostic(
         own = list(data.get("blocks") or {}) if isinstance(data, dict) and isinstance(data.get("blocks"), dict) else []
         guess = did_you_mean(tag, [*KINDS, *own], ALIASES)
         help = f"did you mean `{guess}`?" if guess else "netspec knows: " + ", ".join([*KINDS, *own])
-        return Diagnostic("unknown-layer", f"unknown layer type `{tag}`", help=help), False
+        where = (*path, "type") if isinstance(_lookup(data, path), dict) else path  # `- Dense` is the type itself
+        retype = (Fix(f"change the type to `{guess}`", where, "set", guess),) if guess else ()
+        return Diagnostic("unknown-layer", f"unknown layer type `{tag}`", help=help, fixes=retype), False
     if kind == "union_tag_not_found" or (kind in ("model_attributes_type", "model_type") and is_layer(data, path)):
         item = value
         if isinstance(item, dict):
@@ -249,7 +254,11 @@ def _diagnostic(
             message = f"`{field}` {message}"
         wants_int = "integer" in message or not isinstance(value, float)  # `lr: -1.0` needs no advice to write -1
         hint = _value_help(str(field), value) if wants_int else None
-        return Diagnostic("invalid-value", message, help=hint), False
+        integer: tuple[Fix, ...] = ()
+        if hint is not None and path and _lookup(data, path) is value:  # the value itself, written as an integer
+            number = int(value) if isinstance(value, float) else int(str(value).strip())
+            integer = (Fix(f"write `{field}: {number}`", path, "set", number),)
+        return Diagnostic("invalid-value", message, help=hint, fixes=integer), False
     if kind == "duplicate-name":
         return Diagnostic("duplicate-name", e["msg"], help="give each layer a unique `name`, or drop it"), False
     if kind == "literal_error":
@@ -257,8 +266,12 @@ def _diagnostic(
         guess = did_you_mean(str(value), choices) if isinstance(value, str) else None
         hint = f"did you mean `{guess}`?" if guess else None
         name = path[-1] if path and isinstance(path[-1], str) else field  # `init: foo` names `init`, not `type`
+        choice = (Fix(f"change it to `{guess}`", path, "set", guess),) if guess and _lookup(data, path) == value else ()
         return Diagnostic(
-            "invalid-value", f"`{name}` must be one of {ctx.get('expected')}, got {show(value)}", help=hint
+            "invalid-value",
+            f"`{name}` must be one of {ctx.get('expected')}, got {show(value)}",
+            help=hint,
+            fixes=choice,
         ), False
     if kind == "too_short" and field == "layers":
         return Diagnostic(
@@ -286,11 +299,21 @@ def _section_tag(kind: str, ctx: dict[str, Any], path: DocPath, data: Any, root:
     tag = str(ctx.get("tag"))
     guess = did_you_mean(tag, choices)
     what = next((p for p in reversed(mapping) if isinstance(p, str)), "value")
+    where = (*mapping, key) if isinstance(_lookup(data, mapping), dict) else mapping  # `optimizer: Adamw` is the tag
     return Diagnostic(
         "invalid-value",
         f"unknown `{what}` {key} `{tag}`",
         help=f"did you mean `{guess}`?" if guess else f"netspec knows: {listed}",
+        fixes=(Fix(f"change it to `{guess}`", where, "set", guess),) if guess else (),
     )
+
+
+def _rename(data: Any, path: DocPath, guess: str | None) -> tuple[Fix, ...]:
+    """The fix for a misspelt key: rename it to the guess, unless the mapping already has that key."""
+    mapping = _lookup(data, path[:-1])
+    if guess is None or not isinstance(mapping, dict) or guess in mapping:
+        return ()
+    return (Fix(f"rename to `{guess}`", path, "rename", guess),)
 
 
 def _missing_help(field: str, owner: str) -> str:
