@@ -23,7 +23,7 @@ pytest: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check netspec tests examples benchmarks
 	$(BIN)/ruff format --check netspec tests examples benchmarks
-	$(BIN)/mypy netspec
+	$(BIN)/mypy --python-executable $(BIN)/python netspec  # the venv's packages, whichever mypy runs
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

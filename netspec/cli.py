@@ -18,6 +18,7 @@ from .commands.check import check
 from .commands.evaluate import evaluate
 from .commands.export import export
 from .commands.import_ import import_
+from .commands.lsp import lsp
 from .commands.output import echo_diagnostics, exit_code
 from .commands.plot import plot
 from .commands.predict import predict
@@ -78,6 +79,7 @@ cli.add_command(export)
 cli.add_command(build)
 cli.add_command(import_)
 cli.add_command(schema)
+cli.add_command(lsp)
 
 
 def main() -> NoReturn:
