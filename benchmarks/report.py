@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import check_blocks, check_scale
+from . import check_blocks, check_scale, lsp
 
 
 def _row(name: str, ours: str, theirs: str, result: str, goal: str, met: bool | None) -> tuple[str, ...]:
@@ -73,6 +73,19 @@ def rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
                         f"{r['nodes']:,} nodes" + (f"; {b['growth_per_10x'][-1]:.1f}x per 10x" if timed else ""),
                         f"< {check_blocks.GOAL_10K_S:g} s" if timed else "",
                         r["check_s"] < check_blocks.GOAL_10K_S if timed else None,
+                    )
+                )
+        elif name == "language server":
+            for r in b["rows"]:
+                out.append(
+                    _row(
+                        f"lsp: re-check {r['spec']} after an edit",
+                        f"{r['median_ms']:.1f} ms",
+                        "",
+                        f"p90 {r['p90_ms']:.1f} ms; {r['final_rss_mib']:.0f} MiB resident,"
+                        f" {r['growth_mib']:+.1f} MiB over edits {min(100, r['edits'])} to {r['edits']:,}",
+                        f"median <= {lsp.GOAL_MS:g} ms, memory flat",
+                        r["median_ms"] <= lsp.GOAL_MS and r["growth_mib"] <= lsp.GOAL_GROWTH_MIB,
                     )
                 )
         elif name.startswith("trainer:"):

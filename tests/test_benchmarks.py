@@ -40,3 +40,9 @@ def test_quick_benchmark_runs_and_reports_every_benchmark(tmp_path: Path) -> Non
     for b in (b for b in results["benchmarks"] if b["name"].startswith("trainer:")):
         assert 0 <= b["netspec_val_acc"] <= 1 and b["netspec_samples_per_s"] > 0 and b["netspec_startup_s"] > 0
     assert "check latency" in done.stdout and "samples/s" in done.stdout  # the printed table
+    [server] = [b for b in results["benchmarks"] if b["name"] == "language server"]
+    assert [r["spec"] for r in server["rows"]] == ["resnet50", "chain-201"]
+    for r in server["rows"]:
+        assert r["edits"] == 20 and r["with_errors"] == 4  # every fifth edit is invalid, and says so
+        assert 0 < r["median_ms"] <= r["p90_ms"] <= r["max_ms"] and r["final_rss_mib"] > 0
+    assert "lsp: re-check resnet50 after an edit" in done.stdout
