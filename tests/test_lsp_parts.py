@@ -390,3 +390,16 @@ def test_every_check_error_of_the_cli_is_a_diagnostic_of_the_server() -> None:
             continue
         got = analyse(text, str(path)).diagnostics
         assert [(d.code, d.message, d.span) for d in got] == [(d.code, d.message, d.span) for d in expected], path.name
+
+
+def test_the_editors_page_shows_what_the_server_shows() -> None:
+    """docs/editors.md's spec and the lines an editor shows for it: each with the hint the server gives."""
+    page = (ROOT / "docs" / "editors.md").read_text(encoding="utf-8")
+    spec = page.split("```yaml\n", 1)[1].split("```", 1)[0]
+    shown = page.split("the editor shows\n\n```text\n", 1)[1].split("```", 1)[0]
+    a = analyse(spec, "docs/editors.md")
+    assert a.report is not None and a.spec is not None and a.written is not None
+    hints = line_places(places(a.report, a.spec, a.written))
+    expected = [f"{line} {hint(hints[i])}" if i in hints else line for i, line in enumerate(spec.splitlines())]
+    assert shown.splitlines() == expected
+    assert "→ (N, 16, 32, 32) · 448 params" in shown  # 16 × 3 × 3 × 3 + 16, worked by hand
