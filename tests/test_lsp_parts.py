@@ -403,3 +403,45 @@ def test_the_editors_page_shows_what_the_server_shows() -> None:
     expected = [f"{line} {hint(hints[i])}" if i in hints else line for i, line in enumerate(spec.splitlines())]
     assert shown.splitlines() == expected
     assert "→ (N, 16, 32, 32) · 448 params" in shown  # 16 × 3 × 3 × 3 + 16, worked by hand
+
+
+def test_the_server_keeps_nothing_per_edit() -> None:
+    """pygls 2.1 files a future for every notification and never drops it; the server's protocol drops them."""
+    import asyncio
+    import json
+
+    from netspec.lsp.server import create
+
+    class Sink:
+        def write(self, data: bytes) -> None:
+            pass
+
+        def flush(self) -> None:
+            pass
+
+    async def edit_fifty_times() -> tuple[int, int | None]:
+        server = create()
+        server.protocol.set_writer(Sink())
+
+        def send(method: str, params: object, id: int | None = None) -> None:
+            message = {"jsonrpc": "2.0", "method": method, "params": params, **({"id": id} if id else {})}
+            server.protocol.handle_message(
+                json.loads(json.dumps(message), object_hook=server.protocol.structure_message)
+            )
+
+        send("initialize", {"processId": None, "rootUri": None, "capabilities": {}}, id=1)
+        send("initialized", {})
+        item = {"uri": "file:///x.yaml", "languageId": "yaml", "version": 1, "text": "input: [3]\nlayers: [ReLU]\n"}
+        send("textDocument/didOpen", {"textDocument": item})
+        for version in range(2, 52):
+            change = {"text": f"input: [{version}]\nlayers: [ReLU]\n"}
+            send(
+                "textDocument/didChange",
+                {"textDocument": {"uri": item["uri"], "version": version}, "contentChanges": [change]},
+            )
+            await asyncio.sleep(0)
+        analysis = await server.current("file:///x.yaml")
+        server.checker.shutdown()
+        return len(server.protocol._request_futures), analysis.version if analysis else None
+
+    assert asyncio.run(edit_fifty_times()) == (0, 51)

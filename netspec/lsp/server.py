@@ -105,7 +105,8 @@ class NetspecServer(LanguageServer):
 
     def closed(self, uri: str) -> None:
         self.dirty.discard(uri)
-        if self.analyses.pop(uri, None) is not None:
+        analysis = self.analyses.pop(uri, None)
+        if analysis is not None and analysis.spec_file:  # clear what was said; of other files nothing was
             self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
     # -- positions: netspec's are characters; the client's are UTF-16 units unless it chose others ----------------
