@@ -409,6 +409,16 @@ async def test_edits_typed_quickly_end_with_the_last_versions_diagnostics(client
     assert versions == sorted(versions) and versions[-1] == 5  # never an older version after a newer one
 
 
+@pytest.mark.asyncio
+async def test_positions_are_in_the_clients_utf16_units(client: LanguageClient) -> None:
+    published = Published(client)
+    line = '  - {"😀": 1, type: Dense}'  # the emoji is one character but two UTF-16 units
+    doc = Editor(client, published, "emoji.yaml", f"input: [4]\nlayers:\n{line}\n")
+    [d] = await doc.diagnostics()
+    assert d.code == "unknown-layer"
+    assert at(d) == (2, line.index("Dense") + 1, 2, line.index("Dense") + 6)
+
+
 HOSTILE = {
     "alias-bomb.yaml": (golden("unsupported-yaml-alias-bomb.yaml"), "unsupported-yaml"),
     "huge.yaml": ("input: [8]\nlayers:\n" + "  - ReLU\n" * 120_000, "unsupported-yaml"),  # over the server's 1 MiB
