@@ -32,6 +32,15 @@ NETSPEC_ARGS = {
 _MORE = {
     ("ConstantPad2d", "value"): "the value the padding is filled with",
     ("SiLU", "inplace"): "can optionally do the operation in-place. Default: `False`",
+    ("Mish", "inplace"): "can optionally do the operation in-place. Default: `False`",
+    **{
+        (f"ConvTranspose{n}d", "padding_mode"): "must be `zeros`, the only mode torch implements for transposed"
+        " convolutions. Default: `zeros`"
+        for n in (1, 2, 3)
+    },
+    **{
+        (f"LPPool{n}d", "norm_type"): "the power p of the norm: p = 1 is a sum pool, large p a max pool" for n in (1, 2)
+    },
 }
 BLOCK_ARGS = {
     "layers": "the layers, run in order",
