@@ -366,10 +366,12 @@ def lp_pool(layer: L.LPPool1d | L.LPPool2d, x: Dims) -> Outcome:
 
 def adaptive_pool(layer: Any, x: Dims) -> Outcome:
     n = layer.spatial
-    if len(x) not in (n, n + 1):
+    target = ntuple(layer.output_size, n)
+    # ATen averages to size 1 as a mean over the last n dims, whatever leads them (2-D and 3-D only)
+    mean = layer.type in ("AdaptiveAvgPool2d", "AdaptiveAvgPool3d") and all(o == 1 for o in target)
+    if len(x) not in (n, n + 1) and not (mean and len(x) > n):
         return _rank(layer, x, f"{n + 1}-D or {n + 2}-D {_LAYOUT[n]}", _spatial_help(n))
     lead, sizes = x[: len(x) - n], x[len(x) - n :]
-    target = ntuple(layer.output_size, n)
     out = [m if o is None else o for m, o in zip(sizes, target)]  # null keeps the input size
 
     def window(m: Dim, o: Dim) -> tuple[int, int]:
