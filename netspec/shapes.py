@@ -262,7 +262,7 @@ def _conv_transpose(layer: Any, x: Dims, n: int) -> Outcome:
 
     outs = [length(i, m) for i, m in enumerate(sizes)]
     for i, (axis, m, o) in enumerate(zip(AXES[n], sizes, outs)):
-        if o is not None and o <= 0:  # torch returns an empty tensor for 0: netspec keeps every dim positive
+        if m is not None and o is not None and o <= 0:  # torch returns 0 as an empty tensor; netspec refuses it
             issues.append(_transposed_empty(layer, n, axis, m, o, (k[i], s[i], p[i], d[i], op[i])))
             outs[i] = None  # unknown from here on
             break
