@@ -359,3 +359,20 @@ def test_a_missing_val_path_is_pointed_at(tmp_path: Path, kind: str) -> None:
     [d] = info.value.diagnostics
     assert (d.code, d.message) == ("dataset-missing", f"{tmp_path / 'nope'} does not exist")
     assert d.span is not None and d.span.text == f"    val_path: {tmp_path / 'nope'}"
+
+
+@pytest.mark.slow
+def test_the_3d_example_trains_from_the_volumes_its_script_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """specs/c3d-small.yaml with examples/make_volumes.py, as the README says: (N, 1, 16, 16, 16) volumes."""
+    from .conftest import ROOT, run_python
+
+    made = run_python([str(ROOT / "examples" / "make_volumes.py")], tmp_path)
+    assert made.returncode == 0, made.stderr
+    with np.load(tmp_path / "volumes.npz") as f:
+        assert f["x"].shape[1:] == (1, 16, 16, 16) and f["y"].dtype == np.int64
+    monkeypatch.chdir(tmp_path)  # the spec's `path: volumes.npz` is relative to where netspec runs
+    result = netspec.train(ROOT / "specs" / "c3d-small.yaml", epochs=1, out=tmp_path / "run", quiet=True)
+    assert result.final is not None and result.final.val_acc is not None
+    assert (tmp_path / "run" / "last.pt").exists()
