@@ -376,3 +376,19 @@ def test_the_3d_example_trains_from_the_volumes_its_script_writes(
     result = netspec.train(ROOT / "specs" / "c3d-small.yaml", epochs=1, out=tmp_path / "run", quiet=True)
     assert result.final is not None and result.final.val_acc is not None
     assert (tmp_path / "run" / "last.pt").exists()
+
+
+@pytest.mark.slow
+def test_the_autoencoder_learns_to_give_back_its_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """specs/autoencoder.yaml on the digits16.npz its script writes: float targets of the input's own shape."""
+    from .conftest import ROOT, run_python
+
+    made = run_python([str(ROOT / "examples" / "make_autoencoder_data.py")], tmp_path)
+    assert made.returncode == 0, made.stderr
+    monkeypatch.chdir(tmp_path)
+    result = netspec.train(ROOT / "specs" / "autoencoder.yaml", epochs=2, out=tmp_path / "run", quiet=True)
+    first, last = result.history[0].val_loss, result.history[-1].val_loss
+    assert first is not None and last is not None
+    with np.load(tmp_path / "digits16.npz") as f:
+        baseline = float(((f["x"] - f["x"].mean()) ** 2).mean())  # the loss of giving back the mean pixel
+    assert last < first and last < baseline / 2
