@@ -272,7 +272,7 @@ class {kind}(nn.{kind}):
             return sequence
         h_n = state[0] if isinstance(state, tuple) else state  # an LSTM's state is (h_n, c_n)
         directions = 2 if self.bidirectional else 1
-        return torch.cat(list(h_n[-directions:]), dim=-1)  # (N, D·H)'''
+        return h_n[-directions:].transpose(0, 1).flatten(1)  # (D, N, H) -> (N, D·H)'''
 _MODULE_ARGS = {"encoder_layer": "TransformerEncoderLayer", "norm": "LayerNorm"}
 
 

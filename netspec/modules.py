@@ -96,7 +96,8 @@ class _Recurrent(nn.RNNBase):
             return sequence  # type: ignore[no-any-return]  # (N, L, D·H_out)
         h_n = state[0] if isinstance(state, tuple) else state  # (num_layers·D, N, H_out); an LSTM's is (h_n, c_n)
         directions = 2 if self.bidirectional else 1
-        return torch.cat(list(h_n[-directions:]), dim=-1)  # (N, D·H_out)
+        last: torch.Tensor = h_n[-directions:].transpose(0, 1).flatten(1)  # (D, N, H_out) -> (N, D·H_out)
+        return last
 
     def extra_repr(self) -> str:
         return super().extra_repr() + (f", output={self.output!r}" if self.output != "sequence" else "")

@@ -90,6 +90,13 @@ def torch_layer(layer: Any, x: torch.Tensor) -> nn.Module:
     return getattr(nn, layer.type)(**kwargs)
 
 
+def random_input(spec: Spec, batch: int) -> torch.Tensor:
+    """A random batch of the spec's input: normal floats, or token ids below its vocabulary (int64)."""
+    if spec.input.tokens is not None:
+        return torch.randint(0, spec.input.tokens, (batch, *spec.input))
+    return torch.randn(batch, *spec.input)
+
+
 def example(spec: Spec, batch: int) -> torch.Tensor:
     """Zeros of the spec's input, or for token ids the largest id its vocabulary allows (int64)."""
     if spec.input.tokens is not None:

@@ -26,6 +26,7 @@ from netspec.layers import KINDS
 from netspec.spec import spec_to_data
 
 from .conftest import DOCS, ROOT, SPECS, usage_error_line
+from .oracle import random_input
 from .test_torch_oracle import spec_dicts
 
 # Every argument away from its default, long names and a description that could break a docstring:
@@ -231,7 +232,7 @@ def test_python_export_has_builds_weights_and_outputs(path: Path, tmp_path: Path
     assert shapes(exported) == shapes(built)
     assert list(exported.state_dict()) == list(built.state_dict())  # the same order, too
     exported.load_state_dict(built.state_dict())
-    x = torch.randn(2, *spec.input)
+    x = random_input(spec, 2)
     with torch.no_grad():
         assert torch.equal(exported(x), built(x))
 
@@ -243,10 +244,7 @@ def test_every_other_kind_exports_to_the_built_model(data: dict[str, Any], tmp_p
     exported = load_class(to_python(spec), tmp_path / f"kind_{data['name'][0]}.py")().eval()
     assert list(exported.state_dict()) == list(built.state_dict())
     exported.load_state_dict(built.state_dict())
-    if spec.input.tokens is not None:
-        x = torch.randint(0, spec.input.tokens, (2, *spec.input))
-    else:
-        x = torch.randn(2, *spec.input)
+    x = random_input(spec, 2)
     with torch.no_grad():  # LPPool2d's x^3.5 of a negative input is NaN in both
         torch.testing.assert_close(exported(x), built(x), rtol=0, atol=0, equal_nan=True)
 
@@ -268,7 +266,7 @@ def test_random_specs_export_to_the_same_model(data: dict[str, Any]) -> None:
     built = build(spec, verify=False).eval()  # the same weights: both are seeded
     for (key, mine), theirs in zip(exported.state_dict().items(), built.state_dict().values(), strict=True):
         assert torch.equal(mine, theirs), key
-    x = torch.randn(2, *spec.input)
+    x = random_input(spec, 2)
     with torch.no_grad():
         torch.testing.assert_close(exported(x), built(x), rtol=0, atol=0, equal_nan=True)
 
@@ -405,7 +403,7 @@ def test_onnx_export_runs_in_onnxruntime_like_torch(path: Path, tmp_path: Path) 
     session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
     assert session.get_inputs()[0].shape[0] == "batch"  # a symbolic batch dimension
     for batch in (1, 5):
-        x = torch.randn(batch, *spec.input)
+        x = random_input(spec, batch)
         (got,) = session.run(None, {"input": x.numpy()})
         with torch.no_grad():
             np.testing.assert_allclose(got, model(x).numpy(), atol=1e-5, rtol=0)

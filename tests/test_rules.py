@@ -600,13 +600,13 @@ def test_totals_equal_torchinfo(path: Path) -> None:
     """Parameters and mult-adds of every shipped spec, against torchinfo on a model built without netspec."""
     torch = pytest.importorskip("torch")
     torchinfo = pytest.importorskip("torchinfo")
-    from .oracle import torch_model
+    from .oracle import example, torch_model
 
     loaded = netspec.load_spec(path)
     model = torch_model(loaded).eval()  # sizes read off the real tensors, not netspec's inference
     with torch.no_grad():
-        x = model(torch.zeros(1, *loaded.input))
-    summary = torchinfo.summary(model, input_size=(1, *loaded.input), verbose=0)
+        x = model(example(loaded, 1))
+    summary = torchinfo.summary(model, input_data=[example(loaded, 1)], verbose=0)
     report = netspec.check(loaded)
     assert report.total_params == summary.trainable_params
     assert report.total_mult_adds == summary.total_mult_adds
