@@ -1,13 +1,12 @@
-"""Write small generated `tensors` files for the sequence specs: token ids for text-lstm, waveforms for m5-audio.
+"""Write small generated `tensors` files for the sequence specs: token ids for text-lstm, waveforms for m5-audio."""
 
-    python examples/make_sequence_data.py            # data/text-tokens.npz and data/audio.npz
-    netspec train specs/text-lstm.yaml
-    netspec train specs/m5-audio.yaml
-
-Nothing is downloaded: each class has a pattern a model can learn. A text of class c uses the
-ids c·100+1 to c·100+100 more often than the rest of the vocabulary, padded with id 0 in front; a
-clip of class k is a tone at 100 + 60·k Hz with a random phase, in noise.
-"""
+# python examples/make_sequence_data.py            # data/text-tokens.npz and data/audio.npz
+# netspec train specs/text-lstm.yaml
+# netspec train specs/m5-audio.yaml
+#
+# Nothing is downloaded: each class has a pattern a model can learn. A text of class c uses the
+# ids c·100+1 to c·100+100 more often than the rest of the vocabulary, padded with id 0 in front; a
+# clip of class k is a tone at 100 + 60·k Hz with a random phase, in noise.
 
 from __future__ import annotations
 
