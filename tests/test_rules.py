@@ -17,7 +17,6 @@ from netspec.report import LayerReport
 
 from .conftest import SPECS
 
-
 TOKENS = 1000  # the vocabulary of the token ids an Embedding first in a list gets
 
 

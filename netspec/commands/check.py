@@ -20,7 +20,24 @@ Examples:
   netspec check lenet.yaml --format concise one line per problem, for CI
   netspec check lenet.yaml --json           a machine-readable report
   netspec check resnet50.yaml --depth 1     blocks as one row each, their layers hidden
+  netspec check lenet.yaml --sizes          which input sizes check: 32 ≤ H ≤ 35
 """
+
+
+def _sizes(spec: Any, up_to: int | None, result: dict[str, Any] | None) -> None:
+    """--sizes: the lines under the table, or a `sizes` entry in the file's JSON."""
+    from ..sizes import input_sizes
+    from ..sizes import render as render_sizes
+
+    rows = input_sizes(spec, up_to)
+    if result is None:
+        click.echo(render_sizes(rows) + "\n")
+        return
+    result["sizes"] = [
+        {"axis": r.axis, "dims": list(r.dims), "declared": r.declared, "up_to": r.up_to, "rule": r.rule}
+        | {"accepted": list(r.accepted)}
+        for r in rows
+    ]
 
 
 def _spec_files(paths: tuple[Path, ...]) -> list[Path]:
@@ -59,6 +76,18 @@ def _spec_files(paths: tuple[Path, ...]) -> list[Path]:
     show_default=True,
     help="full: tables and compiler-style diagnostics; concise: one line each.",
 )
+@click.option(
+    "--sizes",
+    is_flag=True,
+    help="Also say which input sizes check: each axis but the channels swept from 1 (every size a full check).",
+)
+@click.option(
+    "--up-to",
+    type=click.IntRange(min=1, max=1_000_000),
+    default=None,
+    metavar="N",
+    help="With --sizes: sweep each axis up to N (default: twice the declared size, at least 64).",
+)
 @click.pass_context
 def check(
     ctx: click.Context,
@@ -67,6 +96,8 @@ def check(
     as_json: bool,
     depth: int | None,
     fmt: str,
+    sizes: bool,
+    up_to: int | None,
 ) -> None:
     """Check FILES (specs, or folders of them) and print each one's layer table."""
     from ..report import check as check_spec
@@ -75,6 +106,7 @@ def check(
     results: list[dict[str, Any]] = []
     worst = 0
     for path in _spec_files(files):
+        spec = None
         try:
             spec = load_spec(path)
             if input_shape is not None:
@@ -88,6 +120,8 @@ def check(
                 )
             else:
                 echo_diagnostics(e.diagnostics, fmt)
+            if sizes and spec is not None:  # the sizes that do check are the answer to a size that does not
+                _sizes(spec, up_to, results[-1] if as_json else None)
             continue
         if as_json:
             results.append(
@@ -98,9 +132,11 @@ def check(
                     "diagnostics": [render.diagnostic_json(d) for d in report.warnings],
                 }
             )
-            continue
-        echo_diagnostics(report.warnings, fmt)
-        click.echo(render.summary_line(report) if fmt == "concise" else render.table(report, depth) + "\n")
+        else:
+            echo_diagnostics(report.warnings, fmt)
+            click.echo(render.summary_line(report) if fmt == "concise" else render.table(report, depth) + "\n")
+        if sizes:
+            _sizes(spec, up_to, results[-1] if as_json else None)
     if as_json:
         click.echo(json.dumps({"files": results}, indent=2))
     ctx.exit(worst)
