@@ -817,6 +817,118 @@ class LogSoftmax(LayerBase):
     dim: Dim | None = None
 
 
+# -- sequences: token embeddings, recurrent layers, transformer encoders ----------------------
+#
+# netspec's tensors carry the batch first, (N, L, F), so a recurrent or transformer layer must say
+# `batch_first: true`; torch's default (false) would read the batch as the steps, which the checker refuses.
+
+
+def _index(v: Any) -> int:
+    if not isinstance(v, int) or isinstance(v, bool) or not -INT64_MAX <= v <= INT64_MAX:
+        raise invalid("an integer (a token id; negative counts from the end of the vocabulary)", v)
+    return v
+
+
+class Embedding(LayerBase):
+    type: Literal["Embedding"] = "Embedding"
+    prefix = "embed"
+    input_sizes = ("num_embeddings",)
+    takes_tokens = True
+    num_embeddings: PositiveInt | None = None  # inferred: the input's vocabulary (`tokens`)
+    embedding_dim: PositiveInt
+    padding_idx: Annotated[int, BeforeValidator(_index)] | None = None
+    max_norm: PositiveReal | None = None
+    norm_type: PositiveReal = 2.0
+    scale_grad_by_freq: Bool = False
+    sparse: Bool = False
+
+
+def _count(v: Any) -> int:
+    if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= INT64_MAX:
+        raise invalid("an integer ≥ 0", v)
+    return v
+
+
+# netspec's own argument of the recurrent kinds: what the layer passes on in a chain of layers
+RecurrentOutput = Literal["sequence", "last"]
+
+
+class RNN(LayerBase):
+    type: Literal["RNN"] = "RNN"
+    prefix = "rnn"
+    input_sizes = ("input_size",)
+    input_size: PositiveInt | None = None
+    hidden_size: PositiveInt
+    num_layers: PositiveInt = 1
+    nonlinearity: Literal["tanh", "relu"] = "tanh"
+    bias: Bool = True
+    batch_first: Bool = False
+    dropout: Probability = 0.0
+    bidirectional: Bool = False
+    output: RecurrentOutput = "sequence"  # netspec's: every step's output (N, L, D·H), or the last (N, D·H)
+
+
+class LSTM(LayerBase):
+    type: Literal["LSTM"] = "LSTM"
+    prefix = "lstm"
+    input_sizes = ("input_size",)
+    input_size: PositiveInt | None = None
+    hidden_size: PositiveInt
+    num_layers: PositiveInt = 1
+    bias: Bool = True
+    batch_first: Bool = False
+    dropout: Probability = 0.0
+    bidirectional: Bool = False
+    proj_size: Annotated[int, Field(ge=0), BeforeValidator(_count)] = 0
+    output: RecurrentOutput = "sequence"
+
+
+class GRU(LayerBase):
+    type: Literal["GRU"] = "GRU"
+    prefix = "gru"
+    input_sizes = ("input_size",)
+    input_size: PositiveInt | None = None
+    hidden_size: PositiveInt
+    num_layers: PositiveInt = 1
+    bias: Bool = True
+    batch_first: Bool = False
+    dropout: Probability = 0.0
+    bidirectional: Bool = False
+    output: RecurrentOutput = "sequence"
+
+
+class TransformerEncoderLayer(LayerBase):
+    type: Literal["TransformerEncoderLayer"] = "TransformerEncoderLayer"
+    prefix = "encoder"
+    input_sizes = ("d_model",)
+    d_model: PositiveInt | None = None  # inferred: the features of the incoming (N, L, F)
+    nhead: PositiveInt
+    dim_feedforward: PositiveInt = 2048
+    dropout: Probability = 0.1
+    activation: Literal["relu", "gelu"] = "relu"
+    layer_norm_eps: PositiveReal = 1e-5
+    batch_first: Bool = False
+    norm_first: Bool = False
+    bias: Bool = True
+
+
+def _layer_norm(v: Any) -> Any:
+    """`norm: LayerNorm` is shorthand for `norm: {type: LayerNorm}`."""
+    return {"type": v} if isinstance(v, str) else v
+
+
+class TransformerEncoder(LayerBase):
+    """`num_layers` copies of `encoder_layer` (a TransformerEncoderLayer's arguments), then `norm` if given."""
+
+    type: Literal["TransformerEncoder"] = "TransformerEncoder"
+    prefix = "encoder"
+    encoder_layer: TransformerEncoderLayer
+    num_layers: PositiveInt
+    norm: Annotated[LayerNorm | None, BeforeValidator(_layer_norm)] = None
+    enable_nested_tensor: Bool = True
+    mask_check: Bool = True
+
+
 # -- blocks: layers whose arguments hold layer lists ----------------------------------------
 #
 # A branch is a list of layers (a single layer, or a bare name, stands for a list of one). Its layers
@@ -919,6 +1031,13 @@ Layer = Annotated[
         # dense
         Linear,
         Identity,
+        # sequences
+        Embedding,
+        RNN,
+        LSTM,
+        GRU,
+        TransformerEncoderLayer,
+        TransformerEncoder,
         # activations
         ReLU,
         ReLU6,

@@ -9,6 +9,7 @@ may be just its type (`init: kaiming_normal`).
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any, get_args
 
@@ -37,6 +38,7 @@ def json_schema() -> dict[str, Any]:
     for node in _nodes([raw, definitions]):
         if "discriminator" in node:
             _tagged_union(node, definitions)
+    _nested_records(definitions)
     for name in LAYER_TYPES:  # the records have no docstrings: their documentation is torch's
         definitions[name].setdefault("description", f"torch.nn.{name}, with torch's arguments: {_DOCS.format(name)}")
     _one_layer_definition(raw, definitions)
@@ -44,6 +46,29 @@ def json_schema() -> dict[str, Any]:
         {"$schema": DRAFT, **_draft7(raw), "title": "netspec spec", "definitions": _draft7(definitions)}
     )
     return schema
+
+
+def _nested_records(definitions: dict[str, Any]) -> None:
+    """A TransformerEncoder's `encoder_layer` and `norm` are records whose `type` may be left out (`norm: LayerNorm`
+    names one with its defaults)."""
+
+    def untyped(kind: str) -> dict[str, Any]:
+        member: dict[str, Any] = copy.deepcopy(definitions[kind])
+        member["required"] = [r for r in member.get("required", []) if r != "type"]
+        if not member["required"]:
+            del member["required"]
+        return member
+
+    properties = definitions["TransformerEncoder"]["properties"]
+    properties["encoder_layer"] = untyped("TransformerEncoderLayer")
+    properties["norm"] = {
+        "anyOf": [
+            {"enum": ["LayerNorm"], "description": "a LayerNorm with its defaults"},
+            untyped("LayerNorm"),
+            {"type": "null"},
+        ],
+        "default": None,
+    }
 
 
 _LAYER_REF = {"$ref": "#/$defs/Layer"}

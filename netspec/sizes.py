@@ -25,8 +25,8 @@ MAX_TRIES = 4096  # sizes tried per axis at most: a range wider than this is ref
 class AxisSizes:
     """The sizes of one axis of `input` that check, from `low` to `high`, with the others as declared."""
 
-    axis: str  # its name: C, H, W, L, F, ...
-    index: int  # its position in `input`
+    axis: str  # its name: C, H, W, L, F, ...; `H = W` for the spatial axes varied together
+    dims: tuple[int, ...]  # its positions in `input`
     declared: int
     low: int
     high: int
@@ -40,24 +40,31 @@ class AxisSizes:
 
 def input_sizes(spec: Spec, low: int = 1, high: int | None = None) -> list[AxisSizes]:
     """Every axis of the spec's input: the sizes from `low` to `high` (default: twice the declared size, at
-    least 16) that pass `check`, the other axes as declared. Raises ValueError for a range that is empty or
+    least 16) that pass `check`, the other axes as declared; then, where there are several spatial axes
+    (H and W), those together, as a square image grows. Raises ValueError for a range that is empty or
     wider than MAX_TRIES."""
+    names = spec.input.dims
+    groups: list[tuple[int, ...]] = [(i,) for i in range(len(names))]
+    spatial = tuple(i for i, name in enumerate(names) if name != "C") if names[0] == "C" else ()
+    if len(spatial) > 1:
+        groups.append(spatial)
     out = []
-    for i, (name, declared) in enumerate(zip(spec.input.dims, spec.input)):
+    for dims in groups:
+        declared = max(spec.input[i] for i in dims)
         top = high if high is not None else max(2 * declared, 16)
         if low < 1 or top < low:
             raise ValueError(f"the range {low}:{top} holds no positive size")
         if top - low + 1 > MAX_TRIES:
             raise ValueError(f"the range {low}:{top} holds {top - low + 1:,} sizes; at most {MAX_TRIES:,} are tried")
-        fits = tuple(n for n in range(low, top + 1) if _fits(spec, i, n))
-        out.append(AxisSizes(name, i, declared, low, top, fits))
+        fits = tuple(n for n in range(low, top + 1) if _fits(spec, dims, n))
+        out.append(AxisSizes(" = ".join(names[i] for i in dims), dims, declared, low, top, fits))
     return out
 
 
 def text(spec: Spec, axes: list[AxisSizes]) -> str:
     """The answer as `netspec check --sizes` prints it: one line per axis."""
-    head = f"{spec.name}{f'  ({spec.source.source})' if spec.source else ''}: input sizes that check, each axis"
-    lines = [head + " varied alone, the others as declared"]
+    head = f"{spec.name}{f'  ({spec.source.source})' if spec.source else ''}: the input sizes that check"
+    lines = [head + " (each axis alone, the others as declared)"]
     width = max(len(a.axis) for a in axes)
     for a in axes:
         lines.append(
@@ -71,7 +78,7 @@ def as_json(axes: list[AxisSizes]) -> list[dict[str, object]]:
     return [
         {
             "axis": a.axis,
-            "index": a.index,
+            "dims": list(a.dims),
             "declared": a.declared,
             "low": a.low,
             "high": a.high,
@@ -82,9 +89,8 @@ def as_json(axes: list[AxisSizes]) -> list[dict[str, object]]:
     ]
 
 
-def _fits(spec: Spec, axis: int, size: int) -> bool:
-    shape = list(spec.input)
-    shape[axis] = size
+def _fits(spec: Spec, dims: tuple[int, ...], size: int) -> bool:
+    shape = [size if i in dims else n for i, n in enumerate(spec.input)]
     try:
         check(spec.model_copy(update={"input": spec.input.resized(tuple(shape))}))
     except SpecError:

@@ -25,8 +25,7 @@ def test_the_sizes_that_fit_are_the_sizes_torch_runs(path: object, high: int) ->
     for axis in input_sizes(spec, 1, high):
         runs = []
         for size in range(1, high + 1):
-            shape = list(spec.input)
-            shape[axis.index] = size
+            shape = [size if i in axis.dims else n for i, n in enumerate(spec.input)]
             if run_torch(spec.with_input(tuple(shape)), batch=2).failed_at is None:
                 runs.append(size)
         assert axis.fits == tuple(runs), axis.axis
@@ -68,7 +67,7 @@ def test_cli_prints_one_line_per_axis_and_json_carries_the_sets() -> None:
     text = runner.invoke(cli, ["check", str(LENET), "--sizes", "1:40"])
     assert text.exit_code == 0, text.output
     lines = text.stdout.splitlines()
-    assert [line.split()[0] for line in lines[1:4]] == ["C", "H", "W"]
+    assert [line.split("  ")[1] for line in lines[1:5]] == ["C", "H", "W", "H = W"]
     assert "32 ≤ H ≤ 35" in lines[2] and "declared 32" in lines[2]
     data = json.loads(runner.invoke(cli, ["check", str(LENET), "--sizes", "30:40", "--json"]).stdout)
     [entry] = data["files"]
@@ -77,10 +76,12 @@ def test_cli_prints_one_line_per_axis_and_json_carries_the_sets() -> None:
 
 
 def test_a_spec_whose_input_does_not_fit_gets_its_errors_and_the_sizes_that_would() -> None:
+    """LeNet given 28×28: no height fits with the width at 28, but a square of 32 to 35 does."""
     result = CliRunner().invoke(cli, ["check", str(LENET), "--input", "1,28,28", "--sizes", "20:40"])
     assert result.exit_code == 1
     assert "shape-mismatch" in result.stderr
-    assert "declared 28, which does not fit" in result.stdout
+    square = [line for line in result.stdout.splitlines() if line.startswith("  H = W")]
+    assert square and "32 ≤ H = W ≤ 35" in square[0] and "declared 28, which does not fit" in square[0]
 
 
 @pytest.mark.parametrize("value", ["5", "a:b", "10:5", "0:3", "1:100000"])
@@ -88,3 +89,13 @@ def test_a_bad_range_is_a_usage_error(value: str) -> None:
     result = CliRunner().invoke(cli, ["check", str(LENET), "--sizes", value])
     assert result.exit_code == 2
     assert "--sizes" in result.stderr and "Traceback" not in result.output
+
+
+def test_a_token_sequence_varies_its_length_and_a_signal_its_samples() -> None:
+    """The text classifier takes any length (its LSTM passes on the last step); M5 needs enough samples."""
+    [length] = input_sizes(netspec.load_spec(ROOT / "specs" / "text-lstm.yaml"), 1, 40)
+    assert (length.axis, length.fits) == ("L", tuple(range(1, 41)))
+    m5 = {a.axis: a for a in input_sizes(netspec.load_spec(ROOT / "specs" / "m5-audio.yaml"), 6000, 8192)}
+    assert set(m5) == {"C", "L"}  # one spatial axis: no row for several together
+    fits = m5["L"].fits
+    assert fits and fits[0] > 6000 and fits == tuple(range(fits[0], 8193))  # every length from its smallest

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import pytest
-from hypothesis import event, example, given, note
+from hypothesis import event, example, given, note, settings
 from hypothesis import strategies as st
 
 import netspec
@@ -173,6 +173,76 @@ LAYERS_ND = st.one_of(
 )  # fmt: skip
 
 
+# Sequences: (L, F) inputs and token ids. Recurrent and transformer layers mostly with `batch_first: true`, which
+# netspec requires (torch's default reads the batch as the steps).
+first = st.sampled_from([True, True, True, False])
+encoder_args = {
+    "d_model": st.integers(1, 8),
+    "nhead": st.integers(1, 4),
+    "dim_feedforward": st.integers(1, 12),
+    "dropout": st.sampled_from([0.0, 0.1]),
+    "activation": st.sampled_from(["relu", "gelu"]),
+    "batch_first": first,
+    "norm_first": st.booleans(),
+    "bias": st.booleans(),
+}
+SEQUENCE_LAYERS = st.one_of(
+    *[
+        _layer(
+            kind,
+            input_size=st.integers(1, 8),
+            hidden_size=st.integers(1, 6),
+            num_layers=st.integers(1, 2),
+            bias=st.booleans(),
+            batch_first=first,
+            dropout=st.sampled_from([0.0, 0.5]),
+            bidirectional=st.booleans(),
+            output=st.sampled_from(["sequence", "last"]),
+            **({"proj_size": st.integers(0, 6)} if kind == "LSTM" else {}),
+            **({"nonlinearity": st.sampled_from(["tanh", "relu"])} if kind == "RNN" else {}),
+        ).map(lambda d: {"hidden_size": 4, "batch_first": True, **d})
+        for kind in ("RNN", "LSTM", "GRU")
+    ],
+    _layer("TransformerEncoderLayer", **encoder_args).map(lambda d: {"nhead": 1, "batch_first": True, **d}),
+    _layer(
+        "TransformerEncoder",
+        encoder_layer=_layer("TransformerEncoderLayer", **encoder_args).map(
+            lambda d: {"nhead": 1, "batch_first": True, **d}
+        ),
+        num_layers=st.integers(1, 2),
+        norm=st.one_of(
+            st.just("LayerNorm"), _layer("LayerNorm", normalized_shape=st.integers(1, 8), bias=st.booleans())
+        ),
+    ).map(lambda d: {"num_layers": 1, "encoder_layer": {"nhead": 1, "batch_first": True}, **d}),
+    _layer("Linear", in_features=st.integers(1, 8), out_features=st.integers(1, 8)).map(
+        lambda d: {"out_features": 4, **d}
+    ),
+    _layer("LayerNorm", normalized_shape=st.integers(1, 8)),
+    st.sampled_from(["ReLU", "GELU", "Dropout", "Tanh"]),
+)
+EMBEDDING = _layer(
+    "Embedding",
+    num_embeddings=st.integers(1, 12),
+    embedding_dim=st.integers(1, 8),
+    padding_idx=st.integers(-12, 11),
+    max_norm=st.sampled_from([1.0, 2.5]),
+    norm_type=st.sampled_from([1.0, 2.0]),
+    scale_grad_by_freq=st.booleans(),
+).map(lambda d: {"embedding_dim": 4, **d})
+
+
+@st.composite
+def sequence_specs(draw: st.DrawFn) -> dict[str, Any]:
+    """Token ids into an Embedding, or an (L, F) sequence, then sequence layers (and now and then any other)."""
+    layers = st.lists(st.one_of(SEQUENCE_LAYERS, SEQUENCE_LAYERS, SEQUENCE_LAYERS, LAYERS), min_size=1, max_size=4)
+    if draw(st.booleans()):
+        shape = [draw(st.integers(1, 8))] + ([draw(st.integers(1, 3))] if draw(st.integers(0, 4)) == 0 else [])
+        given: Any = {"shape": shape, "tokens": draw(st.integers(1, 12))}
+        return {"name": "generated", "input": given, "layers": [draw(EMBEDDING), *draw(layers)]}
+    given = {"shape": [draw(st.integers(1, 8)), draw(st.integers(1, 8))], "dims": ["L", "F"]}
+    return {"name": "generated", "input": given, "layers": draw(layers)}
+
+
 # Inside blocks, mostly layers that keep the shape, so that branches often agree and joins get exercised.
 KEEP = st.one_of(
     st.sampled_from(["ReLU", "Sigmoid", "Identity", "BatchNorm2d"]),
@@ -215,6 +285,8 @@ TREES = st.recursive(st.one_of(KEEP, KEEP, LAYERS), _blocks, max_leaves=10)
 
 @st.composite
 def spec_dicts(draw: st.DrawFn, blocks: bool = False) -> dict[str, Any]:
+    if draw(st.integers(0, 7)) == 0:  # now and then a sequence, of features or of token ids
+        return draw(sequence_specs())
     rank = draw(st.sampled_from([1, 2, 3, 3, 3, 4]))
     shape = {
         1: lambda: [draw(st.integers(1, 32))],
@@ -271,6 +343,10 @@ def deliberately_stricter(spec: netspec.Spec, failed_at: tuple[Any, ...] | None,
         return rank == int(layer.type[-2]) + 1
     if layer.type in ("PixelShuffle", "PixelUnshuffle"):  # (N, H, W) read as one (C, H, W): the batch as channels
         return rank == 3
+    if layer.type in ("RNN", "LSTM", "GRU", "TransformerEncoderLayer", "TransformerEncoder"):
+        # `batch_first: false` reads the batch as the steps; an (N, F) input would be one unbatched sequence
+        record = layer.encoder_layer if layer.type == "TransformerEncoder" else layer
+        return not record.batch_first or rank == 2
     spatial = re.fullmatch(r"\w*(?:Pool|Pad)([123])d", layer.type)  # pools the batch as a spatial dim
     return spatial is not None and rank == int(spatial.group(1))
 
@@ -350,6 +426,18 @@ def test_random_specs_agree_with_torch(data: dict[str, Any]) -> None:
     note(f"torch: {verdict}")
     event("accepted" if verdict == "accepts" else "rejected: " + verdict.split(":")[0])
     event("a tree" if any(layer.type in BLOCK_TYPES for layer in spec.layers) else "a chain")
+
+
+@settings(max_examples=100)
+@given(sequence_specs())
+def test_random_sequence_specs_agree_with_torch(data: dict[str, Any]) -> None:
+    try:
+        spec = netspec.spec_from_data(data)
+    except SpecError as e:
+        pytest.fail(f"schema rejected a generated spec: {e}")
+    verdict = assert_agrees(spec)
+    note(f"torch: {verdict}")
+    event("accepted" if verdict == "accepts" else "rejected: " + verdict.split(":")[0])
 
 
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: p.name)

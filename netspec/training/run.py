@@ -23,6 +23,7 @@ import numpy as np
 import torch
 import yaml
 from torch import Tensor, nn
+from torch.jit._trace import TracerWarning  # not re-exported by torch.jit for type checkers
 
 from .. import checkpoint
 from ..diagnostics import Diagnostic, SpecError, cannot_write
@@ -142,6 +143,7 @@ class Run:
         was_training = model.training
         with torch.random.fork_rng(devices=[example.device] if example.is_cuda else []), warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # add_graph traces with torch.jit, which torch deprecates
+            warnings.simplefilter("ignore", TracerWarning)  # the RNNs' size checks, constant in a trace
             model.eval()
             self.writer.add_graph(model, example)
         model.train(was_training)

@@ -242,7 +242,8 @@ def _train(
             return TrainResult(done if d is None or d.rank == 0 else None, history, _best(history), None, hint)
     run = _start_run(spec, out, resume.path.parent if resume is not None else None, history, d, echo)
     if run is not None and resume is None:
-        run.add_graph(model, torch.zeros(1, *spec.input, device=device))
+        ids = spec.input.tokens is not None  # an Embedding takes int64 token ids
+        run.add_graph(model, torch.zeros(1, *spec.input, device=device, dtype=torch.long if ids else None))
     run_dir = run.path if run is not None else None
     hint = f"netspec train {_spec_path(spec)} --resume {run_dir}"
 
