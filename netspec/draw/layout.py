@@ -175,8 +175,8 @@ class Layout:
                         out.entries = [([(0.0, 0.0), *e], skip) for e, skip in entries]
                 else:
                     out.items.extend(Edge(simplify(p + e), skip) for p in pending for e, skip in entries)
-            if piece.exits is not None:
-                pending = [_moved_path(e, m, 0) for e in piece.exits]
+            if piece.entries is not None:  # what leaves it, if anything (a layer that fails has no output)
+                pending = None if piece.exits is None else [_moved_path(e, m, 0) for e in piece.exits]
             out.items.extend(_moved(item, m, 0) for item in piece.items)
             out.before = max(out.before, piece.before)
             out.after = max(out.after, piece.after)
@@ -210,7 +210,10 @@ class Layout:
         code = self.failed.get(node.path)
         if code is not None or not node.output_shape:
             shown = fmt_shape(node.output_shape) if node.output_shape else f"gets {fmt_shape(node.input_shape)}"
-            return self.box("failed", (head, shown, f"error[{code or 'unknown'}]"), node)
+            failed = self.box("failed", (head, shown, f"error[{code or 'unknown'}]"), node)
+            if not node.output_shape:
+                failed.exits = None  # nothing flows on from a layer without an output
+            return failed
         lines = [head, fmt_shape(node.output_shape)]
         if node.params:
             lines.append(f"{fmt_int(node.params)} params" + (" each" if times > 1 else ""))
