@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -187,6 +188,17 @@ def test_every_golden_diagram_has_its_case() -> None:
     assert {p.stem for p in GOLDEN.glob("*.svg")} == set(CASES)
 
 
+def test_the_figures_in_the_documentation_are_what_make_diagrams_draws(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    lines = re.findall(r"^\t\$\(BIN\)/netspec draw (.*?) -o (docs/figures/[\w.-]+\.svg)", makefile, flags=re.MULTILINE)
+    assert {Path(out).name for _, out in lines} == {p.name for p in (ROOT / "docs" / "figures").glob("*.svg")}
+    for args, out in lines:
+        result = CliRunner().invoke(cli, ["draw", *args.split(), "-o", "-"])
+        assert result.exit_code in (0, 1), result.output
+        assert result.stdout == (ROOT / out).read_text(encoding="utf-8"), f"{out} is stale: run `make diagrams`"
+
+
 def test_the_same_spec_gives_the_same_bytes_in_another_process(tmp_path: Path) -> None:
     outs = []
     for seed in ("1", "2"):
@@ -229,6 +241,19 @@ def test_resnet_draws_joins_skips_groups_and_repeats_once() -> None:
     assert not any("×" in f.what for f in expanded.frames)
 
 
+def test_depth_folds_blocks_into_boxes_with_their_totals() -> None:
+    d = read(_draw("specs/resnet18.yaml", Options(depth=1)))
+    assert [f.what for f in d.frames] == ["layer1 · Stage", "layer2 · Stage", "layer3 · Stage", "layer4 · Stage"]
+    heads = [" / ".join(t.what for t in texts) for _, texts in d.node_texts]
+    assert "0–1 · BasicBlock ×2 / (N, 64, 56, 56) / 73,984 params each" in heads
+    assert "1 · BasicBlock / (N, 512, 7, 7) / 4,720,640 params" in heads  # torchvision's layer4[1]
+    assert not any(h.startswith("add") for h in heads)
+    top = read(_draw("specs/resnet18.yaml", Options(depth=0)))
+    assert not top.frames and "layer4 · Stage / (N, 512, 7, 7) / 8,393,728 params" in [
+        " / ".join(t.what for t in texts) for _, texts in top.node_texts
+    ]
+
+
 def test_a_spec_with_errors_is_drawn_up_to_the_failure() -> None:
     svg = _draw("tests/golden/empty-output.yaml", Options())
     assert 'class="node failed conv"' in svg
@@ -264,21 +289,34 @@ layers:
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.name)
-@pytest.mark.parametrize("options", [Options(), Options("LR"), Options("TB", "blocks"), Options("LR", "blocks", True)])
+@pytest.mark.parametrize(
+    "options", [Options(), Options("LR"), Options("TB", "blocks"), Options("LR", "blocks", True), Options(depth=1)]
+)
 def test_every_bundled_spec_draws_without_overlaps(spec: Path, options: Options) -> None:
     svg = draw.svg(check_partial(load_spec(spec)), options)
     assert_well_formed(svg, boxes_style=options.style == "boxes")
     assert len(svg) < 200_000
 
 
-@given(spec_dicts(blocks=True), st.sampled_from(["TB", "LR"]), st.sampled_from(["boxes", "blocks"]), st.booleans())
-def test_random_specs_draw_without_overlaps(data: dict[str, Any], direction: str, style: str, expand: bool) -> None:
+@given(
+    spec_dicts(blocks=True),
+    st.sampled_from(["TB", "LR"]),
+    st.sampled_from(["boxes", "blocks"]),
+    st.booleans(),
+    st.sampled_from([None, None, 0, 1, 2]),
+)
+def test_random_specs_draw_without_overlaps(
+    data: dict[str, Any], direction: str, style: str, expand: bool, depth: int | None
+) -> None:
     try:
         spec = spec_from_data(data)
     except SpecError:
         return  # not a spec: nothing to draw
-    svg = draw.svg(check_partial(spec), Options(direction, style, expand))
+    partial = check_partial(spec)
+    svg = draw.svg(partial, Options(direction, style, expand, depth))
     assert_well_formed(svg, boxes_style=style == "boxes")
+    assert svg == draw.svg(partial, Options(direction, style, expand, depth))  # the same bytes every time
+    assert draw.dot(partial, Options(direction, style, expand, depth)).endswith("}\n")
 
 
 def test_dot_has_a_node_per_layer_and_clusters_for_blocks() -> None:

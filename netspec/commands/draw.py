@@ -15,6 +15,7 @@ Examples:
   netspec draw specs/lenet.yaml                 lenet.svg, in the current folder
   netspec draw specs/resnet18.yaml -o r18.png   PNG (needs the extra: pip install 'netspec[draw]')
   netspec draw specs/resnet18.yaml --expand     every repeated block drawn, not once with ×n
+  netspec draw specs/resnet50.yaml --depth 1    the stages' blocks as one box each
   netspec draw specs/lenet.yaml --direction LR --style blocks -o lenet.svg   boxes sized by tensor, for papers
   netspec draw specs/lenet.yaml -o - --format dot | dot -Tpdf > lenet.pdf  DOT for Graphviz, on stdout
 """
@@ -53,6 +54,13 @@ FORMATS = {".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot"}
 )
 @click.option("--expand", is_flag=True, help="Draw every repeated block, not the first with ×n.")
 @click.option(
+    "--depth",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Draw blocks N levels down as one box each, with their totals (0: the model's own layers).",
+)
+@click.option(
     "--input",
     "input_shape",
     metavar="C,H,W",
@@ -68,6 +76,7 @@ def draw(
     direction: str,
     style: str,
     expand: bool,
+    depth: int | None,
     input_shape: tuple[int, ...] | None,
 ) -> None:
     """Draw SPEC_FILE's layers, blocks and joins with their shapes and parameters.
@@ -89,7 +98,7 @@ def draw(
         spec = spec.with_input(input_shape)
     partial = check_partial(spec)
     echo_diagnostics(partial.diagnostics)
-    options = drawing.Options(direction=direction.upper(), style=style, expand=expand)
+    options = drawing.Options(direction=direction.upper(), style=style, expand=expand, depth=depth)
     if fmt == "dot":
         data = drawing.dot(partial, options).encode()
     else:

@@ -53,7 +53,8 @@ class _Dot:
         head = f"{name} · {node.type}" + (f" ×{times}" if times > 1 else "")
         code = self.failed.get(node.path)
         failed = code is not None or not node.output_shape
-        if not node.is_block:
+        folded = self.options.depth is not None and node.depth >= self.options.depth and not failed
+        if not node.is_block or folded:
             lines = [head, fmt_shape(node.output_shape) if node.output_shape else "no output"]
             if code is not None:
                 lines.append(f"error[{code}]")

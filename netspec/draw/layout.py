@@ -39,6 +39,7 @@ class Options:
     direction: str = "TB"  # TB: top to bottom; LR: left to right
     style: str = "boxes"  # boxes: text in boxes; blocks: boxes sized by tensor, text beside them
     expand: bool = False  # draw repeated blocks once each, not once with ×n
+    depth: int | None = None  # blocks this many levels down are drawn as one box each (0: the model's own layers)
 
 
 @dataclass(frozen=True)
@@ -203,7 +204,8 @@ class Layout:
 
     def node(self, node: LayerReport, times: int = 1, last: LayerReport | None = None) -> Laid:
         name = node.name if times == 1 or last is None else f"{node.name}–{last.name}"
-        if node.is_block:
+        folded = self.options.depth is not None and node.depth >= self.options.depth
+        if node.is_block and not (folded and node.output_shape and node.path not in self.failed):
             inner = self.join(node) if node.join else self.chain(node.branches[0] if node.branches else ())
             return self.frame(inner, node, name, times)
         head = f"{name} · {node.type}" + (f" ×{times}" if times > 1 else "")
@@ -231,7 +233,8 @@ class Layout:
         lines = tuple(clip(line) for line in lines)
         ml, cl = self.span(*text_size(lines))
         rect = Rect(0, -cl / 2, ml, cl)
-        box = Box(rect, kind, lines, rect, node.key if node else "input", tint(node.kind) if node else "")
+        tinted = ("block" if node.is_block else tint(node.kind)) if node else ""
+        box = Box(rect, kind, lines, rect, node.key if node else "input", tinted)
         return Laid([box], ml, cl / 2, cl / 2, [([(0.0, 0.0)], False)], [[(ml, 0.0)]])
 
     def block(self, kind: str, lines: tuple[str, ...], shape: Shape, node: LayerReport | None) -> Laid:
@@ -248,7 +251,8 @@ class Layout:
         ml = max(thick, tml)
         rect = Rect((ml - thick) / 2, -length / 2, thick, length)
         text = Rect((ml - tml) / 2, length / 2 + LABEL_GAP, tml, tcl)
-        box = Box(rect, kind, lines, text, node.key if node else "input", tint(node.kind) if node else "")
+        tinted = ("block" if node.is_block else tint(node.kind)) if node else ""
+        box = Box(rect, kind, lines, text, node.key if node else "input", tinted)
         top, bottom = rect.m, rect.m + thick
         return Laid(
             [box], ml, length / 2, length / 2 + LABEL_GAP + tcl, [([(0.0, 0.0), (top, 0.0)], False)], [[(bottom, 0.0)]]

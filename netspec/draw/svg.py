@@ -24,7 +24,7 @@ STYLE = """\
 .node text{fill:#111827}
 .node .head{font-weight:bold}
 .conv rect{fill:#dbe8f7}.pool rect{fill:#f6dcd7}.linear rect{fill:#dcefd8}
-.norm rect{fill:#ece4f5}.act rect{fill:#fdf3d3}.other rect{fill:#eceff1}
+.norm rect{fill:#ece4f5}.act rect{fill:#fdf3d3}.other rect{fill:#eceff1}.block rect{fill:#e3f1f0}
 .input rect{fill:#ffffff}
 .join rect{fill:#fff1cc;stroke:#c77d10}
 .failed rect{fill:#fde2e0;stroke:#c0392b;stroke-width:2}
