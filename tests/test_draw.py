@@ -370,6 +370,16 @@ def test_cli_png_without_resvg_says_what_to_install(tmp_path: Path, monkeypatch:
     assert not (tmp_path / "x.png").exists()
 
 
+def test_drawing_imports_no_torch(tmp_path: Path) -> None:
+    code = (
+        "import sys; from netspec.cli import cli; "
+        f"code = cli.main(['draw', 'specs/resnet18.yaml', '-o', {str(tmp_path / 'r.svg')!r}], standalone_mode=False); "
+        "assert code == 0, code; assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+
+
 def test_cli_draws_a_failing_spec_and_exits_1(tmp_path: Path) -> None:
     out = tmp_path / "broken.svg"
     result = CliRunner().invoke(cli, ["draw", str(ROOT / "tests/golden/shape-mismatch.yaml"), "-o", str(out)])
