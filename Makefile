@@ -27,13 +27,13 @@ lint: $(STAMP)
 	$(BIN)/mypy --python-executable $(BIN)/python netspec  # the venv's packages, whichever mypy runs
 
 # Chromium for the browser test of `netspec draw` (tests/test_draw.py), installed only where that can be done quietly:
-# as root with apt-get (CI), within 10 minutes, never failing the run (the test skips with a reason without it).
+# as root with apt-get (CI), within 5 minutes, never failing the run (the test skips with a reason without it).
 # NETSPEC_NO_BROWSER=1 skips the attempt.
 browser:
 	@if command -v chromium >/dev/null 2>&1 || [ -n "$$NETSPEC_NO_BROWSER" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "installing chromium for the browser test (NETSPEC_NO_BROWSER=1 skips this)"; \
-	  timeout 600 sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	  timeout 300 sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	    --no-install-recommends chromium fonts-dejavu-core' >/dev/null 2>&1 \
 	    || echo "could not install chromium: the browser test will skip"; \
 	else echo "no chromium, and no root apt-get to install it: the browser test will skip"; fi

@@ -169,14 +169,14 @@ class Layout:
         for i, piece in enumerate(pieces):
             if i:
                 m += GAP
-            if piece.entries is not None:
+            if piece.entries is not None:  # else an empty piece: the edges pass straight through it
                 entries = [(_moved_path(e, m, 0), skip) for e, skip in piece.entries]
                 if pending is None:
                     if out.entries is None:
                         out.entries = [([(0.0, 0.0), *e], skip) for e, skip in entries]
                 else:
                     out.items.extend(Edge(simplify(p + e), skip) for p in pending for e, skip in entries)
-            if piece.entries is not None:  # what leaves it, if anything (a layer that fails has no output)
+                # what leaves it, if anything: nothing flows on from a layer without an output
                 pending = None if piece.exits is None else [_moved_path(e, m, 0) for e in piece.exits]
             out.items.extend(_moved(item, m, 0) for item in piece.items)
             out.before = max(out.before, piece.before)
