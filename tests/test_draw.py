@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from netspec import draw
 from netspec.cli import cli
-from netspec.diagnostics import SpecError
+from netspec.diagnostics import Diagnostic, SpecError
 from netspec.draw import Options
 from netspec.report import check_partial
 from netspec.spec import load_spec, parse_spec, spec_from_data
@@ -239,6 +239,13 @@ def test_resnet_draws_joins_skips_groups_and_repeats_once() -> None:
     assert len([t for _, t in expanded.node_texts if t[0].what == "add"]) == 8
     assert "layer1 · Stage" in [f.what for f in expanded.frames]
     assert not any("×" in f.what for f in expanded.frames)
+
+
+def test_text_is_escaped() -> None:
+    partial = check_partial(load_spec(ROOT / "tests/golden/shape-mismatch.yaml"))
+    odd = Diagnostic("shape-mismatch", "a <b> & c", path=partial.diagnostics[0].path)
+    svg = draw.svg(partial._replace(diagnostics=(odd,)))
+    assert "error[shape-mismatch]: a <b> & c" in [t.what for t in read(svg).texts]  # parsed back as written
 
 
 def test_depth_folds_blocks_into_boxes_with_their_totals() -> None:

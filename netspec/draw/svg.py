@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from xml.sax.saxutils import escape
 
 from .layout import FONT_SIZE, LINE_H, PAD_X, PAD_Y, Box, Edge, Frame, Item, Rect, text_size
 
@@ -49,6 +48,11 @@ class XY:
     y: float
     w: float
     h: float
+
+
+def escape(text: str) -> str:
+    """Text as XML character data (xml.sax.saxutils would cost 10 ms of imports at every start)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def num(v: float) -> str:
