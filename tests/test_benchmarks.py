@@ -49,5 +49,5 @@ def test_quick_benchmark_runs_and_reports_every_benchmark(tmp_path: Path) -> Non
     [drawing] = [b for b in results["benchmarks"] if b["name"] == "draw"]
     assert [r["spec"] for r in drawing["rows"]] == ["resnet50", "tower-200"]
     for r in drawing["rows"]:
-        assert 0 < r["in_process_s"] < r["draw_s"] and r["svg_kb"] > 10
+        assert 0 < r["in_process_s"] < r["draw_s"] and r["draw_cpu_s"] > 0 and r["svg_kb"] > 10
     assert "draw tower-200 (every block)" in done.stdout
