@@ -271,6 +271,15 @@ def test_a_spec_with_errors_is_drawn_up_to_the_failure() -> None:
     assert caption and caption[0].startswith("error[empty-output]: the output would be 0")
 
 
+@pytest.mark.parametrize("style", ["boxes", "blocks"])
+def test_an_empty_output_is_drawn(style: str) -> None:
+    # a 2×9 input to a 5×5 kernel: the checker goes on with (N, 4, 0, 5), which has no area to size a block by
+    spec = parse_spec("input: [1, 2, 9]\nlayers: [{type: Conv2d, out_channels: 4, kernel_size: 5}, ReLU]")
+    svg = draw.svg(check_partial(spec), Options(style=style))
+    assert_well_formed(svg, boxes_style=style == "boxes")
+    assert "error[empty-output]" in svg
+
+
 def test_a_block_that_stops_keeps_the_layers_checked_before() -> None:
     text = """
 name: deep-error

@@ -241,7 +241,7 @@ class Layout:
         """The blocks style: a box whose thickness grows with the channels and length with the spatial size
         (log scale, clamped), its text beside it."""
         lines = tuple(clip(line) for line in lines)
-        dims = [d for d in shape[1:] if isinstance(d, int)]
+        dims = [max(d, 0) for d in shape[1:] if isinstance(d, int)]  # never below 0, even after an error
         channels, spatial = (dims[0], dims[1:]) if len(dims) >= 2 else (1, dims)
         side = math.prod(spatial) ** (1 / len(spatial)) if spatial else 1
         thick = min(max(4 * math.log2(1 + channels), 6), 44)
