@@ -169,16 +169,13 @@ def _conv(layer: Any, x: Dims, n: int) -> Outcome:
     out, g = layer.out_channels, layer.groups
     issues += _groups(cin, out, g)
     k, s, d = ntuple(layer.kernel_size, n), ntuple(layer.stride, n), ntuple(layer.dilation, n)
-    if layer.padding == "same":
-        if s != (1,) * n:
-            issues.append(
-                _issue(
-                    "invalid-value",
-                    f"`padding: same` needs stride 1, but `stride` is {show(layer.stride)}",
-                    "padding",
-                    help=f"write the padding out, e.g. `padding: {k[0] // 2}`",
-                )
-            )
+    if layer.padding == "same" and s != (1,) * n:
+        # torch refuses 'same' with a stride; the padding that centres the kernel is d(k-1)/2 per side, and
+        # the check carries on with it, so the next layers see what the fix gives
+        half = tuple(d[i] * (k[i] - 1) // 2 for i in range(n))
+        pads = tuple((h, h) for h in half)
+        issues.append(_same_with_stride(layer, sizes, k, s, d, half))
+    elif layer.padding == "same":
         # torch pads d(k-1) in total, the extra one (if odd) on the bottom/right
         pads = tuple((d[i] * (k[i] - 1) // 2, d[i] * (k[i] - 1) - d[i] * (k[i] - 1) // 2) for i in range(n))
     else:
@@ -213,6 +210,26 @@ def _conv(layer: Any, x: Dims, n: int) -> Outcome:
         window=tuple((d[i] * (k[i] - 1) + 1, s[i]) for i in range(n)),
         issues=issues,
         inferred={"in_channels": cin},
+    )
+
+
+def _same_with_stride(
+    layer: Any, sizes: list[Dim], k: tuple[int, ...], s: tuple[int, ...], d: tuple[int, ...], half: tuple[int, ...]
+) -> Diagnostic:
+    """`padding: same` with a stride: the explicit padding torch would take instead, and the size it gives."""
+    value: Any = half[0] if len(set(half)) == 1 else list(half)
+    dilated = any(x != 1 for x in d)
+    rule = "dilation × (kernel_size − 1) / 2" if dilated else "(kernel_size − 1) / 2"
+    outs = [_conv_len(m, k[i], s[i], half[i], half[i], d[i]) for i, m in enumerate(sizes)]
+    gives = f", which gives {fmt_shape((layer.out_channels, *outs))}" if None not in outs else ""
+    odd = any(d[i] * (k[i] - 1) % 2 for i in range(len(k)))
+    uneven = " (an even kernel cannot be centred: torch's 'same' would pad one side more)" if odd else ""
+    return _issue(
+        "invalid-value",
+        f"`padding: same` needs stride 1, but `stride` is {show(layer.stride)}",
+        "padding",
+        help=f"write the padding out: `padding: {show(value)}` ({rule}){gives}{uneven}",
+        fixes=(Fix(f"set `padding: {show(value)}`", ("padding",), "set", value),),
     )
 
 
@@ -553,6 +570,9 @@ def flatten(layer: L.Flatten, x: Dims) -> Outcome:
 
 
 def linear(layer: L.Linear, x: Dims) -> Outcome:
+    whole = math.prod(d for d in x if d is not None) if None not in x else None
+    if len(x) > 1 and layer.in_features is not None and layer.in_features == whole != x[-1]:
+        return _unflattened(layer, x)
     issues = []
     f = x[-1]
     if layer.in_features is not None and f is not None and f != layer.in_features:
@@ -581,6 +601,22 @@ def linear(layer: L.Linear, x: Dims) -> Outcome:
         issues=issues,
         inferred={"in_features": fin},
     )
+
+
+def _unflattened(layer: L.Linear, x: Dims) -> Outcome:
+    """`in_features` equal to C × H × W of an unflattened input: the Flatten is missing, not the size wrong."""
+    flat = " × ".join(str(d) for d in x)
+    issue = _issue(
+        "missing-flatten",
+        f"a Flatten is missing: `in_features` is {layer.in_features} = {flat}, the whole {fmt_shape(x)} input,"
+        f" but Linear acts on its last dimension ({x[-1]})",
+        "in_features",
+        help="add `- Flatten` before this layer",
+        fixes=(Fix("add `- Flatten` before it", (), "insert", "Flatten"),),
+    )
+    params = layer.out_features * (layer.in_features or 0) + (layer.out_features if layer.bias else 0)
+    # checking carries on as the fix would have it: (N, in_features) -> (N, out_features)
+    return Outcome((layer.out_features,), params=params, mult_adds=params, spatial=False, issues=[issue], inferred={})
 
 
 def softmax(layer: L.Softmax | L.Softmin | L.LogSoftmax, x: Dims) -> Outcome:
