@@ -173,7 +173,8 @@ def test_folder_with_broken_specs(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stdout == f"{tmp_path / 'a.yaml'}: ok, 22 params, 22 mult-adds, output (N, 2)\n"
     assert result.stderr == (
-        f"{tmp_path / 'b.yml'}:2:38: error[shape-mismatch]: `in_features` is 3 but the incoming tensor has 10 features\n"
+        f"{tmp_path / 'b.yml'}:2:38: error[shape-mismatch]: `in_features` is 3 but the incoming tensor has 10"
+        " features\n"
     )
 
 
