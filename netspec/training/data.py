@@ -7,7 +7,6 @@ transforms applied once up front. Random transforms, and images read from files,
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from torch import Tensor
 from ..diagnostics import Diagnostic, SpecError
 from ..report import ShapeReport
 from ..spec import Spec
+from . import misfit
 from .config import Digits, ImageFolder, TensorFile, TorchvisionDataset, TrainConfig
 from .overrides import locate
 from .samples import FolderSamples, SampleError, Samples, TensorSamples, failure
@@ -328,12 +328,20 @@ def target_shape(split: Split) -> tuple[int, ...]:
 
 def check_fits(spec: Spec, report: ShapeReport, data: Data, config: TrainConfig) -> None:
     """Samples must have the spec's input shape, labels must fit its output: else `dataset-shape` with the fix."""
+    val_key = "val_transforms" if config.val_transforms is not None else "transforms"
+    splits: list[tuple[str, Split, Sequence[TransformBase]]] = [
+        ("transforms", data.train, config.transforms),
+        (val_key, data.val, config.validation_transforms()),
+    ]
+    mixed = misfit.mixed_sizes(config, splits, spec.input)
+    if mixed is not None:
+        raise mixed
     for which, split in (("training", data.train), ("validation", data.val)):
         if len(split) == 0:
             raise _shape_error(f"the {which} split is empty", "use a larger dataset or another `val_fraction`")
         got = sample_shape(split)
         if got != spec.input:
-            raise _input_mismatch(spec, which, got, config)
+            raise misfit.input_mismatch(spec, which, got, config)
     out = report.output_shape[1:]
     if config.loss == "CrossEntropyLoss" and out == (1,):  # the default loss, left on a regression
         raise _output_error(
@@ -354,6 +362,9 @@ def check_fits(spec: Spec, report: ShapeReport, data: Data, config: TrainConfig)
             )
         return
     target = target_shape(data.train)
+    floats = misfit.float_labels(data.train.y, int(out[0])) if isinstance(data.train, InMemory) and out else None
+    if floats is not None and target == () and len(out) == 1:
+        raise floats
     if target != out and not (target == () and out == (1,)):
         raise _output_error(
             spec,
@@ -362,33 +373,6 @@ def check_fits(spec: Spec, report: ShapeReport, data: Data, config: TrainConfig)
         )
     if config.loss == "CrossEntropyLoss" and len(out) != 1:
         raise _output_error(spec, "CrossEntropyLoss needs an output of (N, classes)")
-
-
-def _input_mismatch(spec: Spec, which: str, got: tuple[int, ...], config: TrainConfig) -> SpecError:
-    want = spec.input
-    fixes = []
-    if len(got) == 3 and len(want) == 3:
-        if got[0] != want[0]:
-            fixes.append("Grayscale" if want[0] == 1 else f"Grayscale(num_output_channels: {want[0]})")
-        if got[1:] != want[1:]:
-            fixes.append(f"Resize({want[1]})" if want[1] == want[2] else f"Resize([{want[1]}, {want[2]}])")
-    if len(want) == 1 and math.prod(got) != want[0]:
-        fixes = []  # a vector input takes the flattened sample; only `input` can fix a different count
-    random_note: tuple[str, ...] = ()
-    if which == "validation" and any(t.random for t in config.transforms) and config.val_transforms is None:
-        random_note = ("validation samples skip the random transforms: list `val_transforms` to resize them",)
-    fix = f"add {' and '.join(fixes)} transforms, or " if fixes else ""
-    return SpecError(  # the trainer's `locate` points it at the file
-        [
-            Diagnostic(
-                "dataset-shape",
-                f"{which} samples are {_dims(got)} but the spec takes {_dims(want)}",
-                path=("input",),
-                notes=random_note,
-                help=f"{fix}change `input` to {list(got) if len(want) == len(got) else [math.prod(got)]}",
-            )
-        ]
-    )
 
 
 def _output_error(spec: Spec, message: str, help: str | None = None) -> SpecError:
