@@ -19,7 +19,7 @@ from .commands.evaluate import evaluate
 from .commands.export import export
 from .commands.import_ import import_
 from .commands.lsp import lsp
-from .commands.output import echo_diagnostics, exit_code
+from .commands.output import echo_diagnostics, exit_code, warnings_once
 from .commands.plot import plot
 from .commands.predict import predict
 from .commands.schema import schema
@@ -40,7 +40,8 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with warnings_once():
+                return super().invoke(ctx)
         except SpecError as e:
             echo_diagnostics(e.diagnostics)
             ctx.exit(exit_code(e))
