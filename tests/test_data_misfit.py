@@ -129,3 +129,16 @@ def test_an_image_folder_of_mixed_sizes_gets_a_resize(tmp_path: Path) -> None:
     data = _load(text + f", transforms: {yaml.safe_dump(added, default_flow_style=True).strip()}}}\n")
     for split in (data.train, data.val):
         assert all(tuple(split[(i, 0)][0].shape) == (3, 32, 32) for i in range(len(split)))
+
+
+@pytest.mark.parametrize(("features", "fits"), [(784, True), (64, True), (100, True), (700, False)])
+def test_digits_for_a_vector_input(features: int, fits: bool) -> None:
+    """`input: [784]` takes the digits resized to 28×28 and flattened, as README says they are resized."""
+    text = f"input: [{features}]\nlayers: [{{type: Linear, out_features: 10}}]\n"
+    if fits:
+        assert _load(text).train.x.shape[1:] == (features,)  # type: ignore[union-attr]
+        return
+    d = problem(text)
+    suggested = re.search(r"`input: \[(\d+)\]`", d.help or "")
+    assert suggested is not None
+    assert _load(f"input: [{suggested.group(1)}]\nlayers: [{{type: Linear, out_features: 10}}]\n")

@@ -7,6 +7,7 @@ transforms applied once up front. Random transforms, and images read from files,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,12 +131,16 @@ def _read(ds: Digits | TorchvisionDataset | TensorFile, input_shape: tuple[int, 
 
 
 def _digits(ds: Digits, input_shape: tuple[int, ...]) -> _Raw:
-    """scikit-learn's 1,797 8×8 digits (values 0-16), scaled to [0, 1] and resized to the spec's (C, H, W)."""
+    """scikit-learn's 1,797 8×8 digits (values 0-16), scaled to [0, 1] and resized to the spec's (C, H, W), or to
+    a square whose flattened size is the spec's [F]."""
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
     x = torch.from_numpy(bunch.images).float().unsqueeze(1) / 16.0  # (1797, 1, 8, 8)
     y = torch.from_numpy(bunch.target).long()
+    side = math.isqrt(input_shape[0]) if len(input_shape) == 1 else 0
+    if side > 1 and side * side == input_shape[0] and side != 8:  # `input: [784]`: 28×28 images, flattened later
+        x = F.interpolate(x, size=(side, side), mode="bilinear", align_corners=False)  # (1797, 1, side, side)
     if len(input_shape) == 3:
         c, h, w = input_shape
         if (h, w) != (8, 8):

@@ -15,7 +15,7 @@ from torch import Tensor
 
 from ..diagnostics import Diagnostic, SpecError
 from ..spec import Spec
-from .config import ImageFolder, TensorFile, TrainConfig
+from .config import Digits, ImageFolder, TensorFile, TrainConfig
 from .transforms import TransformBase
 
 SIZING = ("Resize", "CenterCrop", "RandomCrop", "RandomResizedCrop")  # transforms that set an image's size
@@ -42,6 +42,13 @@ def input_mismatch(spec: Spec, which: str, got: tuple[int, ...], config: TrainCo
             f" ({_dims(want, ' × ')} = {got[0]})",
             help=f"reshape `x` when saving it: `x.reshape(-1, {_dims(want, ', ')})`"
             + (f", or change `input` to [{got[0]}]" if vectors else ""),
+        )
+    if isinstance(config.dataset, Digits) and len(want) == 1:  # resized only to a square number of features
+        side = math.isqrt(want[0])
+        return _error(
+            f"{which} samples are {_dims(got)} values but the spec takes {want[0]}: the digits are 8×8 images,"
+            " resized to a square",
+            help=f"use a square number of features, e.g. `input: [{side * side}]` ({side}×{side}), or `input: [64]`",
         )
     fixes = _transforms(got, want)
     random_note: tuple[str, ...] = ()
