@@ -142,3 +142,18 @@ def test_digits_for_a_vector_input(features: int, fits: bool) -> None:
     suggested = re.search(r"`input: \[(\d+)\]`", d.help or "")
     assert suggested is not None
     assert _load(f"input: [{suggested.group(1)}]\nlayers: [{{type: Linear, out_features: 10}}]\n")
+
+
+def test_a_classifier_without_flatten_is_told_where_to_flatten() -> None:
+    """It said "end the network with Linear" of a network that ends with one."""
+    text = (
+        "input: [1, 8, 8]\nlayers:\n  - {type: Conv2d, out_channels: 4, kernel_size: 3}\n"
+        "  - {type: Linear, out_features: 10}\n"
+    )
+    d = problem(text)
+    assert "end the network with Linear" not in (d.help or "")
+    where = re.search(r"before `layers\[(\d+)\]`", d.help or "")
+    assert where is not None
+    lines = text.splitlines()
+    lines.insert(lines.index("layers:") + 1 + int(where.group(1)), "  - Flatten")
+    assert _load("\n".join(lines) + "\n").classes is not None

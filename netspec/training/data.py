@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..diagnostics import Diagnostic, SpecError
+from ..diagnostics import Diagnostic, SpecError, path_str
 from ..report import ShapeReport
 from ..spec import Spec
 from . import misfit
@@ -356,8 +356,14 @@ def check_fits(spec: Spec, report: ShapeReport, data: Data, config: TrainConfig)
         )
     if data.classes is not None:
         if len(out) != 1:
-            raise _output_error(
-                spec, f"the spec's output is {_shape(report.output_shape)} but class labels need (N, classes)"
+            flatten = next((w for w in report.warnings if w.code == "missing-flatten"), None)
+            raise _output_error(  # a Linear on an unflattened input ends the network with (N, C, H, classes)
+                spec,
+                f"the spec's output is {_shape(report.output_shape)} but class labels need (N, classes)",
+                help=f"add `- Flatten` before `{path_str(_layer_of(flatten.path))}`, the Linear the missing-flatten"
+                " warning points at: it acts on the last dimension only"
+                if flatten is not None
+                else None,
             )
         if len(data.classes) > int(out[0]):
             raise _output_error(
@@ -378,6 +384,12 @@ def check_fits(spec: Spec, report: ShapeReport, data: Data, config: TrainConfig)
         )
     if config.loss == "CrossEntropyLoss" and len(out) != 1:
         raise _output_error(spec, "CrossEntropyLoss needs an output of (N, classes)")
+
+
+def _layer_of(path: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A diagnostic's path cut to the layer it is in: ("layers", 1, "type") -> ("layers", 1)."""
+    last = max((i for i, p in enumerate(path) if isinstance(p, int)), default=len(path) - 1)
+    return path[: last + 1]
 
 
 def _output_error(spec: Spec, message: str, help: str | None = None) -> SpecError:
