@@ -121,25 +121,51 @@ def traced_steps(module: nn.Module, input_shape: Sequence[int]) -> list[Step]:
             f"torch.fx cannot trace {what}.forward: {_first_line(e)}",
             help="netspec imports a forward that runs the same steps for every input (no `if` on tensor values)",
         ) from None
+    inputs = [n for n in graph.nodes if n.op == "placeholder"]
+    extra = [n for n in inputs[1:] if n.users or not n.args]  # an unused argument with a default is no input
+    if extra:
+        names = ", ".join(f"`{n.target}`" for n in extra)
+        raise _error(
+            f"{what}.forward takes more than one input ({names} besides `{inputs[0].target}`)",
+            help="netspec imports a forward of one tensor, x -> layers -> output",
+        )
     _run(fx.GraphModule(module, graph), input_shape)
+    steps, problems = _steps(graph, what)
+    if problems:
+        raise SpecError(problems)
+    if not steps:
+        raise _error(f"{what}.forward runs no layers: it returns its input", help="import a module that computes")
+    return steps
+
+
+def _steps(graph: fx.Graph, what: str) -> tuple[list[Step], list[Diagnostic]]:
+    """The chain's steps, and what breaks it or has no layer."""
     steps: list[Step] = []
     problems: list[Diagnostic] = []
-    current: fx.Node | None = None  # the node holding the chain's tensor
+    called: dict[int, fx.Node] = {}  # a submodule with weights, by id, and the node that called it first
+    current: fx.Node = next(n for n in graph.nodes if n.op == "placeholder")  # the node holding the chain's tensor
     for node in graph.nodes:
         if node.op == "placeholder":
-            if current is not None:
-                problems.append(_unsupported(f"{what}.forward takes a second input `{node.target}`"))
-                break
-            current = node
             continue
         if node.op == "output":
             if node.args[0] is not current:
                 problems.append(_unsupported(f"{what}.forward returns something other than one tensor"))
             break
+        if node.op == "get_attr":
+            problems.append(
+                _unsupported(
+                    f"{_describe(node)} is a tensor the forward computes with itself, not a layer",
+                    help="a spec's weights belong to its layers: make it a submodule (nn.Linear, nn.Conv2d, ...)",
+                )
+            )
+            break
         if not _is_tensor(node):
+            if node.op == "call_module":  # nn.LSTM's (output, state), ...
+                problems.append(_unsupported(f"{_describe(node)} returns a {node.meta.get(_KIND)}, not a tensor"))
+                break
             continue  # x.size(0) and the like: only used to say a view's shape, which is judged from the result
         inputs = [n for n in node.all_input_nodes if _is_tensor(n)]
-        if current is None or inputs != [current]:
+        if inputs != [current]:
             problems.append(
                 _unsupported(
                     f"{_describe(node)} takes {_count(len(inputs))}: {what}.forward is not a chain of layers",
@@ -149,15 +175,22 @@ def traced_steps(module: nn.Module, input_shape: Sequence[int]) -> list[Step]:
             )
             break
         layer = _layer(node, current)
+        if isinstance(layer, nn.Module) and node.op == "call_module" and layer.state_dict():
+            first = called.setdefault(id(layer), node)
+            if first is not node:  # its second call would be a layer of its own, with weights of its own
+                problems.append(
+                    _unsupported(
+                        f"{_describe(node)} is called a second time: shared weights, which a spec cannot express",
+                        help="give each place a module of its own (a spec's layers each have their own weights)",
+                    )
+                )
         if isinstance(layer, Diagnostic):
             problems.append(layer)
         elif layer is not None:
             key = str(node.target) if node.op == "call_module" else f"({_describe(node)})"
             steps.append((key, layer))
         current = node
-    if problems:
-        raise SpecError(problems)
-    return steps
+    return steps, problems
 
 
 class _Shapes(fx.Interpreter):
@@ -174,12 +207,14 @@ class _Shapes(fx.Interpreter):
                 help="check --input: give the shape of one sample the module was made for",
             ) from None
         n.meta[_SHAPE] = tuple(result.shape) if isinstance(result, torch.Tensor) else None
+        n.meta[_KIND] = type(result).__name__
         return result
 
     input_shape: Sequence[int] = ()
 
 
 _SHAPE = "netspec_shape"
+_KIND = "netspec_kind"  # the result's type, for what is not a tensor
 
 
 def _run(gm: fx.GraphModule, input_shape: Sequence[int]) -> None:
@@ -242,7 +277,7 @@ def _count(n: int) -> str:
 
 def _describe(node: fx.Node) -> str:
     """How the forward wrote the node, and where: `F.max_pool2d at net.py:17`, `self.fc1`, `x.view`."""
-    if node.op == "call_module":
+    if node.op in ("call_module", "get_attr"):
         what = f"self.{node.target}"
     elif node.op == "call_method":
         what = f"x.{node.target}"

@@ -109,6 +109,67 @@ class Ops(nn.Module):
         return x
 
 
+class TwoIn(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x, y):
+        return self.fc(x)
+
+
+class Pair(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        h = self.fc(x)
+        return h, h
+
+
+class Weight(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(8, 8))
+
+    def forward(self, x):
+        return x @ self.w
+
+
+class Shared(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        return self.fc(F.relu(self.fc(x)))
+
+
+class Recurrent(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(8, 8)
+        self.fc = nn.Linear(8, 2)
+
+    def forward(self, x):
+        return self.fc(self.rnn(x)[0])
+
+
+class Nothing(nn.Module):
+    def forward(self, x):
+        return x
+
+
+class Unused(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x, scale=None):
+        return torch.tanh(self.fc(x))
+
+
 class Branchy(nn.Module):
     def __init__(self):
         super().__init__()
@@ -238,4 +299,42 @@ def test_functional_arguments_reach_the_layer() -> None:
     pool, softmax = spec.layers[1:]
     assert isinstance(pool, MaxPool1d) and isinstance(softmax, Softmax)
     assert (pool.kernel_size, pool.stride, pool.ceil_mode, softmax.dim) == (2, 1, True, -1)
+    same_function(module, spec)
+
+
+def line_of(text: str) -> int:
+    return TUTORIAL.splitlines().index(text) + 1
+
+
+@pytest.mark.parametrize(
+    ("cls", "message"),
+    [
+        ("TwoIn", "{m}.TwoIn.forward takes more than one input (`y` besides `x`)"),
+        ("Pair", "{m}.Pair.forward returns something other than one tensor"),
+        (
+            "Weight",
+            "self.w at {m}.py:{line} is a tensor the forward computes with itself, not a layer",
+        ),
+        ("Shared", "self.fc at {m}.py:{line} is called a second time: shared weights, which a spec cannot express"),
+        ("Recurrent", "self.rnn at {m}.py:{line} returns a tuple, not a tensor"),
+        ("Nothing", "{m}.Nothing.forward runs no layers: it returns its input"),
+    ],
+)
+def test_what_a_chain_cannot_be_is_one_clear_error(tutorial: str, cls: str, message: str) -> None:
+    lines = {
+        "Weight": "        return x @ self.w",
+        "Shared": "        return self.fc(F.relu(self.fc(x)))",
+        "Recurrent": "        return self.fc(self.rnn(x)[0])",
+    }
+    code, stderr = diagnostics(tutorial, cls, "8")
+    assert code == 1
+    first = stderr.splitlines()[0]
+    line = line_of(lines[cls]) if cls in lines else 0
+    assert first.split(": ", 1)[1] == message.format(m=tutorial, line=line)
+
+
+def test_an_unused_argument_with_a_default_is_no_input(tutorial: str) -> None:
+    module = import_object(tutorial, "Unused")
+    spec = from_module(module, (8,))
+    assert [layer.type for layer in spec.layers] == ["Linear", "Tanh"]
     same_function(module, spec)
