@@ -171,14 +171,17 @@ def translate(
     out: dict[tuple[DocPath, str], Diagnostic] = {}
     typos: set[tuple[DocPath, str]] = set()  # (mapping, the field an unknown argument's did-you-mean names)
     missing: dict[tuple[DocPath, str], tuple[DocPath, str]] = {}
-    for e in err.errors(include_url=False):
+    errors = err.errors(include_url=False)
+    # each unknown kind's rank-aware guess checks the layers before it: a few are cheap, thousands are not
+    ranked = sum(e["type"] == "union_tag_invalid" for e in errors) <= MAX_RANKED
+    for e in errors:
         kind, loc, ctx = e["type"], tuple(e["loc"]), e.get("ctx") or {}
         path = _data_path(data, loc)
         if kind == "invalid_key":  # YAML made a key a number, bool or null: pydantic's loc holds it as text
             path = (*_data_path(data, loc[:-1]), e["input"])
         if "at" in ctx:  # a custom error that knows the exact place below `loc`
             path = (*path, *ctx["at"])
-        d, key = _diagnostic(kind, loc, ctx, e, path, data, root)
+        d, key = _diagnostic(kind, loc, ctx, e, path, data, root, ranked)
         if d is None:
             continue
         if kind == "extra_forbidden" and d.fixes:
@@ -202,7 +205,14 @@ def translate(
 
 
 def _diagnostic(
-    kind: str, loc: tuple[Any, ...], ctx: dict[str, Any], e: Any, path: DocPath, data: Any, root: type[BaseModel]
+    kind: str,
+    loc: tuple[Any, ...],
+    ctx: dict[str, Any],
+    e: Any,
+    path: DocPath,
+    data: Any,
+    root: type[BaseModel],
+    ranked: bool = True,
 ) -> tuple[Diagnostic | None, bool]:
     field = loc[-1] if loc and isinstance(loc[-1], str) else None
     value = e.get("input")
@@ -242,7 +252,8 @@ def _diagnostic(
     if kind == "union_tag_invalid":
         tag = str(ctx.get("tag"))
         own = list(data.get("blocks") or {}) if isinstance(data, dict) and isinstance(data.get("blocks"), dict) else []
-        guess = _by_rank(did_you_mean(tag, [*KINDS, *own], ALIASES), tag, data, path)
+        guess = did_you_mean(tag, [*KINDS, *own], ALIASES)
+        guess = _by_rank(guess, tag, data, path) if ranked else guess
         help = f"did you mean `{guess}`?" if guess else "netspec knows: " + ", ".join([*KINDS, *own])
         where = (*path, "type") if isinstance(_lookup(data, path), dict) else path  # `- Dense` is the type itself
         retype = (Fix(f"change the type to `{guess}`", where, "set", guess),) if guess else ()
@@ -431,6 +442,7 @@ def _activation(data: Any, path: DocPath, owner: str) -> Diagnostic:
     )
 
 
+MAX_RANKED = 8  # unknown kinds in one spec that get a guess by the incoming rank
 _FAMILY = re.compile(r"(.+)([123])d")  # BatchNorm2d, Conv1d, MaxPool3d, Dropout2d, ...
 
 
@@ -458,7 +470,8 @@ def _rank_before(data: Any, index: int) -> int | None:
             return len(shape) if isinstance(shape, list) else None
         # an earlier unknown kind (most are norms, pools and activations) stands in as Identity: it keeps the rank
         before = [item if _kind_of(item) in KINDS else "Identity" for item in data["layers"][:index]]
-        dims = check(spec_from_data({**data, "layers": before})).output_shape
+        prefix = {k: v for k, v in data.items() if k != "train"}  # the train section's own errors do not matter
+        dims = check(spec_from_data({**prefix, "layers": before})).output_shape
     except Exception:  # the layers before it have errors of their own, or `input` is not yet a shape
         return None
     return len(dims) - 1  # without N
