@@ -145,10 +145,20 @@ def _groups(cin: Dim, out: int, g: int) -> list[Diagnostic]:
     return issues
 
 
-def _in_channels(layer: Any, c: Dim) -> tuple[Dim, list[Diagnostic]]:
+def _in_channels(layer: Any, x: Dims) -> tuple[Dim, list[Diagnostic]]:
     """The convolution's input channels: given (and checked) or inferred."""
+    c = x[0]
     if layer.in_channels is not None and c is not None and c != layer.in_channels:
-        return layer.in_channels, [_mismatch("in_channels", layer.in_channels, c, "channels")]
+        issue = _mismatch("in_channels", layer.in_channels, c, "channels")
+        if len(x) >= 3 and x[-1] == layer.in_channels:  # (H, W, C), as numpy and Keras write an image
+            first = [x[-1], *x[:-1]]
+            issue = replace(
+                issue,
+                help=f"the tensor looks channels last, (height, width, channels) = {fmt_shape(x)}: torch takes"
+                f" channels first; if it is the spec's `input`, write `input: {first}`",
+                fixes=(),
+            )
+        return layer.in_channels, [issue]
     return (layer.in_channels if layer.in_channels is not None else c), []
 
 
@@ -164,8 +174,8 @@ def _conv(layer: Any, x: Dims, n: int) -> Outcome:
     """Conv1d, Conv2d, Conv3d: (N, C, *n sizes) -> (N, out_channels, *n sizes)."""
     if len(x) != n + 1:
         return _rank(layer, x, f"{n + 2}-D {_LAYOUT[n]}", _spatial_help(n))
-    c, *sizes = x
-    cin, issues = _in_channels(layer, c)
+    sizes = list(x[1:])  # (C, *sizes): the channels are _in_channels' to judge
+    cin, issues = _in_channels(layer, x)
     out, g = layer.out_channels, layer.groups
     issues += _groups(cin, out, g)
     k, s, d = ntuple(layer.kernel_size, n), ntuple(layer.stride, n), ntuple(layer.dilation, n)
@@ -254,8 +264,8 @@ def _conv_transpose(layer: Any, x: Dims, n: int) -> Outcome:
     """ConvTranspose1d/2d/3d: H_out = (H - 1) s - 2p + d(k - 1) + output_padding + 1."""
     if len(x) != n + 1:
         return _rank(layer, x, f"{n + 2}-D {_LAYOUT[n]}", _spatial_help(n))
-    c, *sizes = x
-    cin, issues = _in_channels(layer, c)
+    sizes = list(x[1:])  # (C, *sizes): the channels are _in_channels' to judge
+    cin, issues = _in_channels(layer, x)
     out, g = layer.out_channels, layer.groups
     issues += _groups(cin, out, g)
     k, s, d = ntuple(layer.kernel_size, n), ntuple(layer.stride, n), ntuple(layer.dilation, n)

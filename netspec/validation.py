@@ -230,7 +230,10 @@ def _diagnostic(
         keras = next((f for f in KERAS_ARGS.get(word, ()) if f in choices), None)
         guess = keras or did_you_mean(word, choices)
         if keras == "input":  # Keras's input_shape is channels-last, a spec's channels-first
-            help = "`input_shape` is Keras's name: a spec calls it `input`, with the channels first: [C, H, W]"
+            value = _lookup(data, path)
+            last = isinstance(value, list) and len(value) == 3 and value[-1] in (1, 3, 4) and value[0] not in (1, 3, 4)
+            first = f"`input: {[value[-1], *value[:-1]]}`" if last else "[C, H, W]"
+            help = f"`input_shape` is Keras's name: a spec calls it `input`, with the channels first: {first}"
         elif keras:
             help = f"`{word}` is Keras's name: torch's {owner.strip('`')} calls it `{keras}`"
         elif guess:

@@ -145,8 +145,24 @@ def test_keras_words_get_torch_answers_and_following_them_gives_a_valid_spec() -
 
 
 def test_input_shape_is_input_with_the_channels_first() -> None:
-    (d,) = diagnostics("input_shape: [28, 28, 3]\nlayers: [Flatten]\n")
+    (d,) = diagnostics("input_shape: [32, 16]\nlayers: [Flatten]\n")
     assert "`input`" in (d.help or "") and "[C, H, W]" in (d.help or "")
+    text = "input_shape: [28, 28, 3]\nlayers:\n  - {type: Conv2d, in_channels: 3, out_channels: 8, kernel_size: 3}\n"
+    (d,) = diagnostics(text)
+    assert "`input: [3, 28, 28]`" in (d.help or "")
+    assert diagnostics(text.replace("input_shape: [28, 28, 3]", "input: [3, 28, 28]")) == []
+
+
+def test_a_channels_last_input_is_said_to_be_so() -> None:
+    """It said "set `in_channels: 28`", which builds a network for images 3 pixels wide."""
+    text = "input: [28, 28, 3]\nlayers:\n  - {type: Conv2d, in_channels: 3, out_channels: 8, kernel_size: 3}\n"
+    (d,) = diagnostics(text)
+    assert d.code == "shape-mismatch" and "in_channels: 28" not in (d.help or "")
+    written = re.search(r"write `input: (\[.*?\])`", d.help or "")
+    assert written is not None
+    fixed = text.replace("input: [28, 28, 3]", f"input: {written.group(1)}")
+    assert diagnostics(fixed) == []
+    assert run(fixed, 3, 28, 28).shape == (2, 8, 26, 26)
 
 
 @pytest.mark.parametrize("layers", ["layers:\n", "layers: []\n"])
