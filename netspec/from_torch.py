@@ -39,7 +39,10 @@ class _Leaf:
 
 def from_module(module: nn.Module, input_shape: Sequence[int], *, name: str = "model") -> Spec:
     """The spec of an nn.Sequential, its nested Sequentials and netspec blocks kept as groups and blocks (so the
-    built model has the module's state_dict keys), checked against `input_shape`, e.g. (1, 28, 28)."""
+    built model has the module's state_dict keys), checked against `input_shape`, e.g. (1, 28, 28).
+
+    A module of another class is read from its forward, traced with torch.fx, when that is a chain of its
+    submodules and functional ops (`from_fx`)."""
     if _is_sequence(module):
         children = _children(module)
     elif type(module) in _JOINS or _class(module).startswith("nn."):
