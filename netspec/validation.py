@@ -227,6 +227,10 @@ def _diagnostic(
         word = str(path[-1])
         if word == "activation" and is_layer(data, parent):
             return _activation(data, path, owner), True
+        note = _keras_note(word, choices)
+        if note is not None and is_layer(data, parent):
+            remove = (Fix(f"remove `{word}`", path, "remove"),)
+            return Diagnostic("unknown-field", f"{owner} has no argument `{word}`", help=note, fixes=remove), True
         keras = next((f for f in KERAS_ARGS.get(word, ()) if f in choices), None)
         guess = keras or did_you_mean(word, choices)
         if keras == "input":  # Keras's input_shape is channels-last, a spec's channels-first
@@ -290,8 +294,10 @@ def _diagnostic(
         return Diagnostic("duplicate-name", e["msg"], help="give each layer a unique `name`, or drop it"), False
     if kind == "literal_error":
         choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
-        guess = did_you_mean(str(value), choices) if isinstance(value, str) else None
+        guess = did_you_mean(str(value), choices, KERAS_INITS) if isinstance(value, str) else None
         hint = f"did you mean `{guess}`?" if guess else None
+        if isinstance(value, str) and value in KERAS_INITS and guess in choices:
+            hint = f"`{value}` is Keras's name: torch's is `{guess}`"
         name = path[-1] if path and isinstance(path[-1], str) else field  # `init: foo` names `init`, not `type`
         choice = (Fix(f"change it to `{guess}`", path, "set", guess),) if guess and _lookup(data, path) == value else ()
         return Diagnostic(
@@ -404,6 +410,29 @@ KERAS_ARGS: dict[str, tuple[str, ...]] = {
     "input_dim": ("in_features", "num_embeddings"),
     "output_dim": ("embedding_dim",),
     "size": ("scale_factor",),
+}
+
+
+def _keras_note(word: str, choices: list[str]) -> str | None:
+    """What torch does instead of a Keras argument that has no torch name of its own."""
+    if word.endswith("_regularizer"):
+        return "torch layers take no regularizer: weight decay is `train.optimizer.weight_decay`, for all layers"
+    if word == "data_format":
+        return "torch layers are channels first, (C, H, W): write the spec's `input` that way"
+    if word in ("center", "scale") and "affine" in choices:
+        return f"`{word}` is Keras's: torch's `affine` (default true) learns both the scale and the shift"
+    if word == "bias_initializer":
+        return "torch starts biases as its own layers do; `init` chooses the weights' initialisation"
+    return None
+
+
+# Keras's initializer names and torch's (netspec's `init` types)
+KERAS_INITS = {
+    "he_normal": "kaiming_normal",
+    "he_uniform": "kaiming_uniform",
+    "glorot_normal": "xavier_normal",
+    "glorot_uniform": "xavier_uniform",
+    "random_normal": "normal",
 }
 
 # Keras's `activation:` values and the torch layer that does the same

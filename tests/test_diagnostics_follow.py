@@ -198,3 +198,19 @@ def test_a_kind_for_the_rank_the_layer_gets() -> None:
 def test_did_you_mean_follows_the_rank(input: str, before: str, typed: str, guess: str) -> None:
     found = diagnostics(f"input: {input}\nlayers:\n  - {before}\n  - {typed}\n")
     assert f"did you mean `{guess}`?" in [d.help for d in found]
+
+
+def test_more_keras_words_and_their_values() -> None:
+    """Every fix applied, the next message is the initializer's Keras name; its fix gives a valid spec."""
+    text = golden("unknown-field-keras-more")
+    found = diagnostics(text)
+    helps = " ".join(d.help or "" for d in found)
+    assert "kernel_size" not in (found[0].help or "")  # `kernel_regularizer` was "did you mean `kernel_size`?"
+    assert "weight_decay" in helps and "channels first" in helps and "`affine`" in helps
+    for d in reversed(found):
+        text = apply(text, d.fixes[0])
+    (d,) = diagnostics(text)
+    assert d.help == "`he_normal` is Keras's name: torch's is `kaiming_normal`"
+    text = apply(text, d.fixes[0])
+    assert diagnostics(text) == []
+    assert run(text, 3, 32, 32).shape == (2, 10)
