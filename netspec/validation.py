@@ -238,6 +238,10 @@ def _diagnostic(
             last = isinstance(value, list) and len(value) == 3 and value[-1] in (1, 3, 4) and value[0] not in (1, 3, 4)
             first = f"`input: {[value[-1], *value[:-1]]}`" if last else "[C, H, W]"
             help = f"`input_shape` is Keras's name: a spec calls it `input`, with the channels first: {first}"
+        elif keras == "init" and _lookup(data, path) in KERAS_INITS:  # the value has a torch name too
+            value = KERAS_INITS[_lookup(data, path)]
+            help = f"`{word}: {_lookup(data, path)}` is Keras's: torch's {owner.strip('`')} takes `init: {value}`"
+            return Diagnostic("unknown-field", f"{owner} has no argument `{word}`", help=help), True
         elif keras:
             help = f"`{word}` is Keras's name: torch's {owner.strip('`')} calls it `{keras}`"
         elif guess:
