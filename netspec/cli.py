@@ -65,8 +65,11 @@ class _Group(click.Group):
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
+        from .commands.output import warnings_once
+
         try:
-            return super().invoke(ctx)
+            with warnings_once():
+                return super().invoke(ctx)
         except SpecError as e:
             from .commands.output import echo_diagnostics, exit_code
 

@@ -32,7 +32,8 @@ CODES: dict[str, str] = {
     "branch-mismatch": "the branches of a block give shapes that its join (add, concatenate, multiply) cannot combine",
     "empty-output": "a layer would produce an output dimension of zero or less",
     "padding-too-large": "padding larger than torch allows for the input or kernel",
-    "missing-flatten": "warning: Linear applied to a multi-dimensional input acts on its last dimension only",
+    "missing-flatten": "a Linear applied to a multi-dimensional input acts on its last dimension only"
+    " (an error when `in_features` is the whole input's size, else a warning)",
     "implicit-dim": "warning: Softmax/LogSoftmax without `dim`, whose implicit choice torch deprecates",
     "dataset-shape": "the dataset's samples or targets do not fit the spec's input or output",
     "dataset-missing": "the dataset's files are not where the spec says",

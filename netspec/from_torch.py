@@ -2,6 +2,7 @@
 
 An nn.Sequential is a spec's list of layers (nested ones are groups), netspec's own blocks
 (netspec.modules) are blocks, and every other module must be a torch.nn class netspec knows.
+A module of the user's own class is read from its forward, traced (`from_fx`), when that is a chain.
 """
 
 from __future__ import annotations
@@ -40,18 +41,27 @@ class _Leaf:
 
 def from_module(module: nn.Module, input_shape: Sequence[int], *, name: str = "model") -> Spec:
     """The spec of an nn.Sequential, its nested Sequentials and netspec blocks kept as groups and blocks (so the
-    built model has the module's state_dict keys), checked against `input_shape`, e.g. (1, 28, 28)."""
-    if not _is_sequence(module):
+    built model has the module's state_dict keys), checked against `input_shape`, e.g. (1, 28, 28).
+
+    A module of another class is read from its forward, traced with torch.fx, when that is a chain of its
+    submodules and functional ops (`from_fx`)."""
+    if _is_sequence(module):
+        children = _children(module)
+    elif type(module) in _JOINS or _class(module).startswith("nn."):
         raise SpecError(
             [
                 Diagnostic(
                     "invalid-value",
-                    f"netspec imports an nn.Sequential, got {_class(module)}",
+                    f"netspec imports an nn.Sequential or a module whose forward is a chain, got {_class(module)}",
                     help="pass the nn.Sequential part of the model (e.g. `model.features`), or rebuild it as one",
                 )
             ]
         )
-    leaves = list(_leaves(module, ""))
+    else:  # a class of the user's own: its forward, traced, as the list of steps it runs
+        from .from_fx import traced_steps
+
+        children = traced_steps(module, input_shape)
+    leaves = list(_leaves_of(children, ""))
     problems = [d for leaf in leaves for d in _unsupported(leaf)] + _shared(leaves)
     if problems:
         listed = next((i for i, d in enumerate(problems) if d.help == _SUPPORTED), None)
@@ -59,7 +69,7 @@ def from_module(module: nn.Module, input_shape: Sequence[int], *, name: str = "m
             [replace(d, help=None) if d.help == _SUPPORTED and i != listed else d for i, d in enumerate(problems)]
         )
     where: dict[tuple[Any, ...], _Leaf] = {}  # a layer's path in the spec -> its module and where it sits
-    layers = _layers(_children(module), "", ("layers",), where, index=False)
+    layers = _layers(children, "", ("layers",), where, index=False)
     given: Any = inputs.dump(input_shape) if isinstance(input_shape, Input) else list(input_shape)
     first = leaves[0].module if leaves else None
     if isinstance(first, nn.Embedding) and isinstance(given, list):  # token ids below the table's rows
@@ -189,7 +199,11 @@ def _is_sequence(module: object) -> bool:
 
 def _leaves(module: nn.Module, path: str) -> Iterator[_Leaf]:
     """The modules that must be layers: every one below Sequentials and netspec blocks."""
-    for key, child in _children(module):
+    return _leaves_of(_children(module), path)
+
+
+def _leaves_of(children: list[tuple[str, nn.Module]], path: str) -> Iterator[_Leaf]:
+    for key, child in children:
         where = f"{path}.{key}" if path else key
         if _is_sequence(child) or type(child) in _JOINS:
             yield from _leaves(child, where)
@@ -210,7 +224,10 @@ def _imported(d: Diagnostic, where: dict[tuple[Any, ...], _Leaf], input_shape: S
     if not path:
         return d
     layer = f"layer {path[1]}" if len(path) == 2 else f"layer {path_str(path)}"
-    d = d.with_note(f"{layer} is the module's `{where[path].path}`: {where[path].module}")
+    if where[path].path.startswith("("):  # a functional op of a traced forward: `(F.relu at net.py:16)`
+        d = d.with_note(f"{layer} is the forward's {where[path].path[1:-1]}: {where[path].module}")
+    else:
+        d = d.with_note(f"{layer} is the module's `{where[path].path}`: {where[path].module}")
     if d.code != "shape-mismatch":
         return d
     return replace(d, help=f"the module was made for another input than {list(input_shape)}: check the input shape")
@@ -268,6 +285,8 @@ def _shared(leaves: list[_Leaf]) -> list[Diagnostic]:
 
 def _key(path: str) -> str | None:
     """A submodule's own name, when it can be a layer `name` (`0` or `train` cannot)."""
+    if path.startswith("("):  # a traced forward's functional op: named as netspec names it
+        return None
     key = path.rsplit(".", 1)[-1]
     try:
         return _LAYER_NAME.validate_python(key)

@@ -87,12 +87,12 @@ def _visible(text: str) -> str:
 
 
 def concise(d: Diagnostic) -> str:
-    """`path:line:col: code message`, for editors and CI logs."""
+    """`path:line:col: severity[code]: message`, for editors and CI logs (gcc's shape, with the full header)."""
     if d.span is not None:
         where = f"{d.span.source}:{d.span.line}:{d.span.col}"
     else:
         where = f"{d.source or '<spec>'}:1:1"
-    return f"{where}: {d.code} {_escaped(d.message)}"
+    return f"{where}: {d.severity}[{d.code}]: {_escaped(d.message)}"
 
 
 # -- the layer table ---------------------------------------------------------------------

@@ -306,7 +306,7 @@ class _Checker:
             return None, step
         outcome = rule(layer, dims)
         for d in outcome.issues:
-            if d.code == "missing-flatten" and rf is None:
+            if d.code == "missing-flatten" and not d.is_error and rf is None:
                 continue  # Linear on a sequence (L, F) acts on each step's features, as intended
             self._report(d, path, dims, step, label)
         if outcome.dims is None:

@@ -146,10 +146,20 @@ def _groups(cin: Dim, out: int, g: int) -> list[Diagnostic]:
     return issues
 
 
-def _in_channels(layer: Any, c: Dim) -> tuple[Dim, list[Diagnostic]]:
+def _in_channels(layer: Any, x: Dims) -> tuple[Dim, list[Diagnostic]]:
     """The convolution's input channels: given (and checked) or inferred."""
+    c = x[0]
     if layer.in_channels is not None and c is not None and c != layer.in_channels:
-        return layer.in_channels, [_mismatch("in_channels", layer.in_channels, c, "channels")]
+        issue = _mismatch("in_channels", layer.in_channels, c, "channels")
+        if len(x) >= 3 and x[-1] == layer.in_channels:  # (H, W, C), as numpy and Keras write an image
+            first = [x[-1], *x[:-1]]
+            issue = replace(
+                issue,
+                help=f"the tensor looks channels last, (height, width, channels) = {fmt_shape(x)}: torch takes"
+                f" channels first; if it is the spec's `input`, write `input: {first}`",
+                fixes=(),
+            )
+        return layer.in_channels, [issue]
     return (layer.in_channels if layer.in_channels is not None else c), []
 
 
@@ -165,21 +175,18 @@ def _conv(layer: Any, x: Dims, n: int) -> Outcome:
     """Conv1d, Conv2d, Conv3d: (N, C, *n sizes) -> (N, out_channels, *n sizes)."""
     if len(x) != n + 1:
         return _rank(layer, x, f"{n + 2}-D {_LAYOUT[n]}", _spatial_help(n))
-    c, *sizes = x
-    cin, issues = _in_channels(layer, c)
+    sizes = list(x[1:])  # (C, *sizes): the channels are _in_channels' to judge
+    cin, issues = _in_channels(layer, x)
     out, g = layer.out_channels, layer.groups
     issues += _groups(cin, out, g)
     k, s, d = ntuple(layer.kernel_size, n), ntuple(layer.stride, n), ntuple(layer.dilation, n)
-    if layer.padding == "same":
-        if s != (1,) * n:
-            issues.append(
-                _issue(
-                    "invalid-value",
-                    f"`padding: same` needs stride 1, but `stride` is {show(layer.stride)}",
-                    "padding",
-                    help=f"write the padding out, e.g. `padding: {k[0] // 2}`",
-                )
-            )
+    if layer.padding == "same" and s != (1,) * n:
+        # torch refuses 'same' with a stride; the padding that centres the kernel is d(k-1)/2 per side, and
+        # the check carries on with it, so the next layers see what the fix gives
+        half = tuple(d[i] * (k[i] - 1) // 2 for i in range(n))
+        pads = tuple((h, h) for h in half)
+        issues.append(_same_with_stride(layer, sizes, k, s, d, half))
+    elif layer.padding == "same":
         # torch pads d(k-1) in total, the extra one (if odd) on the bottom/right
         pads = tuple((d[i] * (k[i] - 1) // 2, d[i] * (k[i] - 1) - d[i] * (k[i] - 1) // 2) for i in range(n))
     else:
@@ -217,6 +224,26 @@ def _conv(layer: Any, x: Dims, n: int) -> Outcome:
     )
 
 
+def _same_with_stride(
+    layer: Any, sizes: list[Dim], k: tuple[int, ...], s: tuple[int, ...], d: tuple[int, ...], half: tuple[int, ...]
+) -> Diagnostic:
+    """`padding: same` with a stride: the explicit padding torch would take instead, and the size it gives."""
+    value: Any = half[0] if len(set(half)) == 1 else list(half)
+    dilated = any(x != 1 for x in d)
+    rule = "dilation × (kernel_size − 1) / 2" if dilated else "(kernel_size − 1) / 2"
+    outs = [_conv_len(m, k[i], s[i], half[i], half[i], d[i]) for i, m in enumerate(sizes)]
+    gives = f", which gives {fmt_shape((layer.out_channels, *outs))}" if None not in outs else ""
+    odd = any(d[i] * (k[i] - 1) % 2 for i in range(len(k)))
+    uneven = " (an even kernel cannot be centred: torch's 'same' would pad one side more)" if odd else ""
+    return _issue(
+        "invalid-value",
+        f"`padding: same` needs stride 1, but `stride` is {show(layer.stride)}",
+        "padding",
+        help=f"write the padding out: `padding: {show(value)}` ({rule}){gives}{uneven}",
+        fixes=(Fix(f"set `padding: {show(value)}`", ("padding",), "set", value),),
+    )
+
+
 def _positions(sizes: list[Dim]) -> int:
     """Output positions, 0 while a size is unknown (after an error)."""
     return math.prod(v for v in sizes if v is not None) if None not in sizes else 0
@@ -238,8 +265,8 @@ def _conv_transpose(layer: Any, x: Dims, n: int) -> Outcome:
     """ConvTranspose1d/2d/3d: H_out = (H - 1) s - 2p + d(k - 1) + output_padding + 1."""
     if len(x) != n + 1:
         return _rank(layer, x, f"{n + 2}-D {_LAYOUT[n]}", _spatial_help(n))
-    c, *sizes = x
-    cin, issues = _in_channels(layer, c)
+    sizes = list(x[1:])  # (C, *sizes): the channels are _in_channels' to judge
+    cin, issues = _in_channels(layer, x)
     out, g = layer.out_channels, layer.groups
     issues += _groups(cin, out, g)
     k, s, d = ntuple(layer.kernel_size, n), ntuple(layer.stride, n), ntuple(layer.dilation, n)
@@ -577,6 +604,9 @@ def flatten(layer: L.Flatten, x: Dims) -> Outcome:
 
 
 def linear(layer: L.Linear, x: Dims) -> Outcome:
+    whole = math.prod(d for d in x if d is not None) if None not in x else None
+    if len(x) > 1 and layer.in_features is not None and layer.in_features == whole != x[-1]:
+        return _unflattened(layer, x)
     issues = []
     f = x[-1]
     if layer.in_features is not None and f is not None and f != layer.in_features:
@@ -605,6 +635,22 @@ def linear(layer: L.Linear, x: Dims) -> Outcome:
         issues=issues,
         inferred={"in_features": fin},
     )
+
+
+def _unflattened(layer: L.Linear, x: Dims) -> Outcome:
+    """`in_features` equal to C × H × W of an unflattened input: the Flatten is missing, not the size wrong."""
+    flat = " × ".join(str(d) for d in x)
+    issue = _issue(
+        "missing-flatten",
+        f"a Flatten is missing: `in_features` is {layer.in_features} = {flat}, the whole {fmt_shape(x)} input,"
+        f" but Linear acts on its last dimension ({x[-1]})",
+        "in_features",
+        help="add `- Flatten` before this layer",
+        fixes=(Fix("add `- Flatten` before it", (), "insert", "Flatten"),),
+    )
+    params = layer.out_features * (layer.in_features or 0) + (layer.out_features if layer.bias else 0)
+    # checking carries on as the fix would have it: (N, in_features) -> (N, out_features)
+    return Outcome((layer.out_features,), params=params, mult_adds=params, spatial=False, issues=[issue], inferred={})
 
 
 def softmax(layer: L.Softmax | L.Softmin | L.LogSoftmax, x: Dims) -> Outcome:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from .blocks import Origins
 from .diagnostics import Diagnostic, Fix, Related, did_you_mean, path_str
 from .diagnostics import Path as DocPath
+from .expr import ExprError, evaluate
 from .fields import show
 from .layers import ALIASES, BRANCH_FIELDS, BRANCH_LISTS, KINDS
 from .source import SourceMap
@@ -172,18 +173,21 @@ def translate(
     out: dict[tuple[DocPath, str], Diagnostic] = {}
     typos: set[tuple[DocPath, str]] = set()  # (mapping, the field an unknown argument's did-you-mean names)
     missing: dict[tuple[DocPath, str], tuple[DocPath, str]] = {}
-    for e in err.errors(include_url=False):
+    errors = err.errors(include_url=False)
+    # each unknown kind's rank-aware guess checks the layers before it: a few are cheap, thousands are not
+    ranked = sum(e["type"] == "union_tag_invalid" for e in errors) <= MAX_RANKED
+    for e in errors:
         kind, loc, ctx = e["type"], tuple(e["loc"]), e.get("ctx") or {}
         path = _data_path(data, loc)
         if kind == "invalid_key":  # YAML made a key a number, bool or null: pydantic's loc holds it as text
             path = (*_data_path(data, loc[:-1]), e["input"])
         if "at" in ctx:  # a custom error that knows the exact place below `loc`
             path = (*path, *ctx["at"])
-        d, key = _diagnostic(kind, loc, ctx, e, path, data, root)
+        d, key = _diagnostic(kind, loc, ctx, e, path, data, root, ranked)
         if d is None:
             continue
-        if kind == "extra_forbidden" and d.help:
-            typos.add((path[:-1], d.help))
+        if kind == "extra_forbidden" and d.fixes:
+            typos.add((path[:-1], str(d.fixes[0].value)))
         mapping = path
         layer_error = kind in ("missing", "union_tag_invalid") and is_layer(data, path)
         if layer_error and isinstance(_lookup(data, path), dict):
@@ -197,13 +201,20 @@ def translate(
         if slot not in out:
             out[slot] = at(smap, path, d, key=key, origins=origins)
     for slot, (mapping, field) in missing.items():
-        if (mapping, f"did you mean `{field}`?") in typos:
+        if (mapping, field) in typos:
             del out[slot]  # `kernal_size: 5` already says what is wrong; "needs `kernel_size`" adds nothing
     return sorted(out.values(), key=lambda d: (d.span.line, d.span.col) if d.span else (0, 0))
 
 
 def _diagnostic(
-    kind: str, loc: tuple[Any, ...], ctx: dict[str, Any], e: Any, path: DocPath, data: Any, root: type[BaseModel]
+    kind: str,
+    loc: tuple[Any, ...],
+    ctx: dict[str, Any],
+    e: Any,
+    path: DocPath,
+    data: Any,
+    root: type[BaseModel],
+    ranked: bool = True,
 ) -> tuple[Diagnostic | None, bool]:
     field = loc[-1] if loc and isinstance(loc[-1], str) else None
     value = e.get("input")
@@ -215,8 +226,30 @@ def _diagnostic(
         owner = _owner(data, parent)
         model = _model_at(data, parent, root)
         choices = [f for f in model.model_fields if f != "type"]
-        guess = did_you_mean(str(path[-1]), choices)
-        help = f"did you mean `{guess}`?" if guess else f"{owner} takes: " + ", ".join(f"`{c}`" for c in choices)
+        word = str(path[-1])
+        if word == "activation" and is_layer(data, parent):
+            return _activation(data, path, owner), True
+        note = _keras_note(word, choices)
+        if note is not None and is_layer(data, parent):
+            remove = (Fix(f"remove `{word}`", path, "remove"),)
+            return Diagnostic("unknown-field", f"{owner} has no argument `{word}`", help=note, fixes=remove), True
+        keras = next((f for f in KERAS_ARGS.get(word, ()) if f in choices), None)
+        guess = keras or did_you_mean(word, choices)
+        if keras == "input":  # Keras's input_shape is channels-last, a spec's channels-first
+            value = _lookup(data, path)
+            last = isinstance(value, list) and len(value) == 3 and value[-1] in (1, 3, 4) and value[0] not in (1, 3, 4)
+            first = f"`input: {[value[-1], *value[:-1]]}`" if last else "[C, H, W]"
+            help = f"`input_shape` is Keras's name: a spec calls it `input`, with the channels first: {first}"
+        elif keras == "init" and _lookup(data, path) in KERAS_INITS:  # the value has a torch name too
+            value = KERAS_INITS[_lookup(data, path)]
+            help = f"`{word}: {_lookup(data, path)}` is Keras's: torch's {owner.strip('`')} takes `init: {value}`"
+            return Diagnostic("unknown-field", f"{owner} has no argument `{word}`", help=help), True
+        elif keras:
+            help = f"`{word}` is Keras's name: torch's {owner.strip('`')} calls it `{keras}`"
+        elif guess:
+            help = f"did you mean `{guess}`?"
+        else:
+            help = f"{owner} takes: " + ", ".join(f"`{c}`" for c in choices)
         return Diagnostic(
             "unknown-field", f"{owner} has no argument `{path[-1]}`", help=help, fixes=_rename(data, path, guess)
         ), True
@@ -233,6 +266,7 @@ def _diagnostic(
         tag = str(ctx.get("tag"))
         own = list(data.get("blocks") or {}) if isinstance(data, dict) and isinstance(data.get("blocks"), dict) else []
         guess = did_you_mean(tag, [*KINDS, *own], ALIASES)
+        guess = _by_rank(guess, tag, data, path) if ranked else guess
         help = f"did you mean `{guess}`?" if guess else "netspec knows: " + ", ".join([*KINDS, *own])
         where = (*path, "type") if isinstance(_lookup(data, path), dict) else path  # `- Dense` is the type itself
         retype = (Fix(f"change the type to `{guess}`", where, "set", guess),) if guess else ()
@@ -258,15 +292,18 @@ def _diagnostic(
         hint = _value_help(str(field), value) if wants_int else None
         integer: tuple[Fix, ...] = ()
         if hint is not None and path and _lookup(data, path) is value:  # the value itself, written as an integer
-            number = int(value) if isinstance(value, float) else int(str(value).strip())
+            product = arithmetic(value)
+            number = product if product is not None else int(value) if isinstance(value, float) else int(str(value))
             integer = (Fix(f"write `{field}: {number}`", path, "set", number),)
         return Diagnostic("invalid-value", message, help=hint, fixes=integer), False
     if kind == "duplicate-name":
         return Diagnostic("duplicate-name", e["msg"], help="give each layer a unique `name`, or drop it"), False
     if kind == "literal_error":
         choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
-        guess = did_you_mean(str(value), choices) if isinstance(value, str) else None
+        guess = did_you_mean(str(value), choices, KERAS_INITS) if isinstance(value, str) else None
         hint = f"did you mean `{guess}`?" if guess else None
+        if isinstance(value, str) and value in KERAS_INITS and guess in choices:
+            hint = f"`{value}` is Keras's name: torch's is `{guess}`"
         name = path[-1] if path and isinstance(path[-1], str) else field  # `init: foo` names `init`, not `type`
         choice = (Fix(f"change it to `{guess}`", path, "set", guess),) if guess and _lookup(data, path) == value else ()
         return Diagnostic(
@@ -276,11 +313,9 @@ def _diagnostic(
             fixes=choice,
         ), False
     if kind == "too_short" and field == "layers":
-        return Diagnostic(
-            "missing-field",
-            "`layers` is empty: a network needs at least one layer",
-            help="add layers, e.g. `- {type: Linear, out_features: 10}`",
-        ), False
+        return _no_layers(), False
+    if field == "layers" and value is None and kind in _EXPECTED:  # `layers:` with nothing under it
+        return _no_layers(), False
     if kind in _EXPECTED:
         what = f"`{field}`" if field else "this value"
         return Diagnostic("invalid-value", f"{what} must be {_EXPECTED[kind]}, got {show(value)}"), False
@@ -332,8 +367,153 @@ def _missing_help(field: str, owner: str) -> str:
 
 
 def _value_help(field: str, value: Any) -> str | None:
+    product = arithmetic(value)
+    if product is not None:
+        return f"YAML does no arithmetic: `{value.strip()}` is read as text; write `{field}: {product}`"
     if isinstance(value, float) and value.is_integer():
         return f"write `{field}: {int(value)}` (an integer)"
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return f"write `{field}: {value.strip()}` without quotes"
     return None
+
+
+def _no_layers() -> Diagnostic:
+    return Diagnostic(
+        "missing-field",
+        "`layers` is empty: a network needs at least one layer",
+        help="list the layers under `layers:`, one per line, indented and each starting with `- `,"
+        " e.g. `  - {type: Linear, out_features: 10}`",
+    )
+
+
+_ARITHMETIC = re.compile(r"[\d\s*+\-/()]+")
+
+
+def arithmetic(value: Any) -> int | None:
+    """The integer a text such as "16*5*5" (YAML reads it as a string) stands for, or None."""
+    if not isinstance(value, str) or not _ARITHMETIC.fullmatch(value) or not re.search(r"\d\s*[*+\-/]", value):
+        return None
+    try:
+        result = evaluate(re.sub(r"/+", "//", value), {})  # sizes divide exactly
+    except ExprError:
+        return None
+    return result if isinstance(result, int) and not isinstance(result, bool) else None
+
+
+# Keras's argument names, and torch's for the same thing (the first a layer takes is proposed)
+KERAS_ARGS: dict[str, tuple[str, ...]] = {
+    "units": ("out_features",),
+    "filters": ("out_channels",),
+    "rate": ("p",),
+    "strides": ("stride",),
+    "pool_size": ("kernel_size",),
+    "use_bias": ("bias",),
+    "epsilon": ("eps",),
+    "axis": ("dim",),
+    "dilation_rate": ("dilation",),
+    "kernel_initializer": ("init",),
+    "input_shape": ("input",),
+    "input_dim": ("in_features", "num_embeddings"),
+    "output_dim": ("embedding_dim",),
+    "size": ("scale_factor",),
+}
+
+
+def _keras_note(word: str, choices: list[str]) -> str | None:
+    """What torch does instead of a Keras argument that has no torch name of its own."""
+    if word.endswith("_regularizer"):
+        return "torch layers take no regularizer: weight decay is `train.optimizer.weight_decay`, for all layers"
+    if word == "data_format":
+        return "torch layers are channels first, (C, H, W): write the spec's `input` that way"
+    if word in ("center", "scale") and "affine" in choices:
+        return f"`{word}` is Keras's: torch's `affine` (default true) learns both the scale and the shift"
+    if word == "bias_initializer":
+        return "torch starts biases as its own layers do; `init` chooses the weights' initialisation"
+    return None
+
+
+# Keras's initializer names and torch's (netspec's `init` types)
+KERAS_INITS = {
+    "he_normal": "kaiming_normal",
+    "he_uniform": "kaiming_uniform",
+    "glorot_normal": "xavier_normal",
+    "glorot_uniform": "xavier_uniform",
+    "random_normal": "normal",
+}
+
+# Keras's `activation:` values and the torch layer that does the same
+_ACTIVATIONS: dict[str, Any] = {
+    "relu": "ReLU",
+    "sigmoid": "Sigmoid",
+    "tanh": "Tanh",
+    "softmax": {"type": "Softmax", "dim": 1},
+    "log_softmax": {"type": "LogSoftmax", "dim": 1},
+    "elu": "ELU",
+    "selu": "SELU",
+    "gelu": "GELU",
+    "silu": "SiLU",
+    "swish": "SiLU",
+    "softplus": "Softplus",
+    "leaky_relu": "LeakyReLU",
+    "relu6": "ReLU6",
+    "mish": "Mish",
+    "hard_sigmoid": "Hardsigmoid",
+}
+
+
+def _activation(data: Any, path: DocPath, owner: str) -> Diagnostic:
+    """Keras's `activation:` argument: in torch an activation is a layer of its own, after this one."""
+    value = _lookup(data, path)
+    layer = _ACTIVATIONS.get(str(value).lower()) if isinstance(value, str) else None
+    if value is None or (isinstance(value, str) and value.lower() in ("linear", "none")):
+        help = "torch layers take no activation: remove `activation` (a linear activation is none at all)"
+    elif layer is not None:
+        written = layer if isinstance(layer, str) else "{" + ", ".join(f"{k}: {v}" for k, v in layer.items()) + "}"
+        help = f"torch layers take no activation: remove `activation` and add `- {written}` after this layer"
+    else:
+        help = "torch layers take no activation: remove `activation` and add the activation as the next layer"
+    return Diagnostic(
+        "unknown-field",
+        f"{owner} has no argument `activation`",
+        help=help,
+        fixes=(Fix("remove `activation`", path, "remove"),),
+    )
+
+
+MAX_RANKED = 8  # unknown kinds in one spec that get a guess by the incoming rank
+_FAMILY = re.compile(r"(.+)([123])d")  # BatchNorm2d, Conv1d, MaxPool3d, Dropout2d, ...
+
+
+def _by_rank(guess: str | None, tag: str, data: Any, path: DocPath) -> str | None:
+    """A guess from a family of 1-d/2-d/3-d kinds (`Batchnorm` -> BatchNorm3d by spelling) turned into the member
+    the incoming tensor's rank asks for, when the word names no member itself and the layer is a top-level one."""
+    family = _FAMILY.fullmatch(guess or "")
+    if family is None or re.search(r"[123]\s*d", tag, re.IGNORECASE) or len(path) != 2 or path[0] != "layers":
+        return guess
+    rank = _rank_before(data, int(path[1]))
+    if rank is None:
+        return guess
+    member = f"{family.group(1)}{min(max(rank - 1, 1), 3)}d"  # (C, L) -> 1d, (C, H, W) -> 2d, (F,) -> BatchNorm1d
+    return member if member in KINDS and rank <= 4 else guess
+
+
+def _rank_before(data: Any, index: int) -> int | None:
+    """The rank of one sample reaching top-level layer `index`, from checking the layers before it, or None."""
+    from .report import check  # the checker imports this module through spec.py
+    from .spec import spec_from_data
+
+    try:
+        if index == 0:
+            shape = data["input"]["shape"] if isinstance(data["input"], dict) else data["input"]
+            return len(shape) if isinstance(shape, list) else None
+        # an earlier unknown kind (most are norms, pools and activations) stands in as Identity: it keeps the rank
+        before = [item if _kind_of(item) in KINDS else "Identity" for item in data["layers"][:index]]
+        prefix = {k: v for k, v in data.items() if k != "train"}  # the train section's own errors do not matter
+        dims = check(spec_from_data({**prefix, "layers": before})).output_shape
+    except Exception:  # the layers before it have errors of their own, or `input` is not yet a shape
+        return None
+    return len(dims) - 1  # without N
+
+
+def _kind_of(item: Any) -> Any:
+    return item.get("type", "Sequential" if "layers" in item else None) if isinstance(item, dict) else item

@@ -242,7 +242,7 @@ def test_cli_exits_1_without_traceback(
         assert "Traceback" not in result.stderr
         assert result.exception is None or isinstance(result.exception, SystemExit)
     assert result.stderr.splitlines()[0].startswith("bad.yaml:")
-    assert f": {code} {message}" in result.stderr.splitlines()[0]
+    assert f": error[{code}]: {message}" in result.stderr.splitlines()[0]
 
 
 def test_python_tags_never_run(tmp_path: Path) -> None:
@@ -308,7 +308,7 @@ def test_missing_file_with_cli_runner(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(cli, ["check", "--format", "concise", "nowhere/lenet.yaml"])
     assert result.exit_code == 2
-    assert result.stderr == "nowhere/lenet.yaml:1:1: io-error no such file: nowhere/lenet.yaml\n"
+    assert result.stderr == "nowhere/lenet.yaml:1:1: error[io-error]: no such file: nowhere/lenet.yaml\n"
 
 
 def test_directory_without_specs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -139,10 +139,10 @@ def test_concise_lines_are_exact() -> None:
         "tests/golden/implicit-dim.yaml: ok, 7,850 params, 7,850 mult-adds, output (N, 10)",
     ]
     assert result.stderr.splitlines() == [
-        f"{BROKEN}:13:33: shape-mismatch `in_features` is 256 but the incoming tensor has 400 features",
-        "tests/golden/unknown-layer.yaml:4:12: unknown-layer unknown layer type `Dense`",
-        "tests/golden/unknown-layer.yaml:5:5: unknown-layer unknown layer type `Relu`",
-        "tests/golden/implicit-dim.yaml:5:5: implicit-dim Softmax without `dim` normalises over dim 1 of this"
+        f"{BROKEN}:13:33: error[shape-mismatch]: `in_features` is 256 but the incoming tensor has 400 features",
+        "tests/golden/unknown-layer.yaml:4:12: error[unknown-layer]: unknown layer type `Dense`",
+        "tests/golden/unknown-layer.yaml:5:5: error[unknown-layer]: unknown layer type `Relu`",
+        "tests/golden/implicit-dim.yaml:5:5: warning[implicit-dim]: Softmax without `dim` normalises over dim 1 of this"
         " (N, 10) input (torch's implicit choice, deprecated)",
     ]
 
@@ -173,7 +173,8 @@ def test_folder_with_broken_specs(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stdout == f"{tmp_path / 'a.yaml'}: ok, 22 params, 22 mult-adds, output (N, 2)\n"
     assert result.stderr == (
-        f"{tmp_path / 'b.yml'}:2:38: shape-mismatch `in_features` is 3 but the incoming tensor has 10 features\n"
+        f"{tmp_path / 'b.yml'}:2:38: error[shape-mismatch]: `in_features` is 3 but the incoming tensor has 10"
+        " features\n"
     )
 
 

@@ -242,20 +242,13 @@ def test_shared_weights_are_listed_as_what_a_spec_cannot_express() -> None:
     ]  # the ReLU shared by `stem.1` and `again.1` is fine: it has nothing to share
 
 
-def test_only_sequences_can_be_imported() -> None:
-    class Net(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.fc = nn.Linear(4, 2)
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return torch.relu(self.fc(x))
-
+def test_only_sequences_and_chains_can_be_imported() -> None:
+    """A torch.nn layer alone is neither a Sequential nor a forward of the user's own to trace."""
     with pytest.raises(SpecError) as e:
-        from_module(Net(), (4,))
+        from_module(nn.Linear(4, 2), (4,))
     (d,) = e.value.diagnostics
     assert d.code == "invalid-value"
-    assert d.message == f"netspec imports an nn.Sequential, got {Net.__module__}.{Net.__qualname__}"
+    assert d.message == "netspec imports an nn.Sequential or a module whose forward is a chain, got nn.Linear"
 
 
 def test_a_wrong_input_shape_is_a_shape_mismatch_naming_the_module() -> None:

@@ -374,7 +374,9 @@ def test_samples_that_do_not_fit_the_input(tmp_path: Path) -> None:
     [d] = info.value.diagnostics
     assert d.code == "dataset-shape"
     assert d.message == "training samples are 3×32×32 but the spec takes 1×28×28"
-    assert d.help == "add Grayscale and Resize(28) transforms, or change `input` to [3, 32, 32]"
+    assert d.help == (
+        "add `Grayscale` and `{type: Resize, size: [28, 28]}` to `transforms`, or change `input` to [3, 32, 32]"
+    )
     assert d.span is not None and d.span.line == 1  # points at `input:`
     assert not (tmp_path / "run").exists()  # nothing written for a run that cannot start
 

@@ -79,7 +79,10 @@ def test_mnist_into_a_3_channel_32x32_spec_needs_transforms(tmp_path: Path) -> N
         _load(head + f"train: {{{dataset}}}\n")
     [d] = info.value.diagnostics
     assert (d.code, d.message) == ("dataset-shape", "training samples are 1×28×28 but the spec takes 3×32×32")
-    assert d.help == "add Grayscale(num_output_channels: 3) and Resize(32) transforms, or change `input` to [1, 28, 28]"
+    assert d.help == (
+        "add `{type: Grayscale, num_output_channels: 3}` and `{type: Resize, size: [32, 32]}` to `transforms`,"
+        " or change `input` to [1, 28, 28]"
+    )
     transforms = "[{type: Grayscale, num_output_channels: 3}, {type: Resize, size: 32}]"
     fixed = head + f"train: {{{dataset}, transforms: {transforms}}}\n"
     data = _load(fixed)
@@ -140,7 +143,9 @@ def test_imagefolder(tmp_path: Path) -> None:
         _load(head + f"train: {{{dataset}}}\n")
     [d] = info.value.diagnostics
     assert d.message == "training samples are 3×10×12 but the spec takes 1×8×8"
-    assert d.help == "add Grayscale and Resize(8) transforms, or change `input` to [3, 10, 12]"
+    assert d.help == (
+        "add `Grayscale` and `{type: Resize, size: [8, 8]}` to `transforms`, or change `input` to [3, 10, 12]"
+    )
     text = head + f"train: {{{dataset}, transforms: [Grayscale, {{type: Resize, size: [8, 8]}}], num_workers: 0}}\n"
     data = _load(text)
     assert data.classes == ["cat", "dog"]
@@ -153,17 +158,18 @@ def test_imagefolder(tmp_path: Path) -> None:
 
 def test_imagefolder_images_of_another_size_mid_epoch(tmp_path: Path) -> None:
     """A sample that does not fit, met in a DataLoader worker, is a dataset-shape diagnostic naming the file."""
-    _tree(tmp_path / "tree", {"cat": [(8, 8)] * 4, "dog": [(8, 8)] * 3 + [(9, 9)]})
+    # Resize(8) sizes the shorter side: the one wide image stays wider than the rest
+    _tree(tmp_path / "tree", {"cat": [(8, 8)] * 4, "dog": [(8, 8)] * 3 + [(12, 8)]})
     text = (
         "input: [1, 8, 8]\nlayers: [Flatten, {type: Linear, out_features: 2}]\n"
         f"train: {{dataset: {{name: imagefolder, path: {tmp_path / 'tree'}, val_path: {tmp_path / 'tree'}}},"
-        " transforms: [Grayscale], num_workers: 1, batch_size: 2}\n"
+        " transforms: [Grayscale, {type: Resize, size: 8}], num_workers: 1, batch_size: 2}\n"
     )
     with pytest.raises(netspec.SpecError) as info:
         netspec.train(netspec.parse_spec(text), epochs=1, out=tmp_path / "run", quiet=True)
     [d] = info.value.diagnostics
     assert d.code == "dataset-shape"
-    assert d.message == f"{tmp_path / 'tree' / 'dog' / '3.png'} is 1×9×9 after the transforms but the spec takes 1×8×8"
+    assert d.message == f"{tmp_path / 'tree' / 'dog' / '3.png'} is 1×8×12 after the transforms but the spec takes 1×8×8"
 
 
 def test_imagefolder_missing(tmp_path: Path) -> None:
@@ -329,7 +335,8 @@ def test_a_transform_that_fails_on_one_image_mid_epoch(tmp_path: Path) -> None:
     text = (
         "input: [1, 8, 8]\nlayers: [Flatten, {type: Linear, out_features: 2}]\n"
         f"train: {{dataset: {{name: imagefolder, path: {tmp_path / 'tree'}, val_path: {tmp_path / 'tree'}}},"
-        " transforms: [Grayscale, {type: RandomCrop, size: 8}], num_workers: 0, batch_size: 2}\n"
+        " transforms: [Grayscale, {type: RandomCrop, size: 8}], num_workers: 0, batch_size: 2,"
+        " val_transforms: [Grayscale, {type: CenterCrop, size: 8}]}\n"  # validation's images all come out 8×8
     )
     with pytest.raises(netspec.SpecError) as info:
         netspec.train(netspec.parse_spec(text), epochs=1, out=tmp_path / "run", quiet=True)

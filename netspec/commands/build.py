@@ -117,7 +117,8 @@ def build(
     if then_train:
         ctx = click.get_current_context()
         explicit = ctx.get_parameter_source("device") == click.core.ParameterSource.COMMANDLINE
-        run_from_cli(file, {**train_flags, "device": str(device) if explicit else None}, input_shape=input_shape)
+        flags = {**train_flags, "device": str(device) if explicit else None}
+        run_from_cli(file, flags, input_shape=input_shape, warned=True)  # its warnings are above the table
 
 
 def torchinfo_agrees(model: nn.Module, report: ShapeReport, device: torch.device) -> str:

@@ -1,4 +1,4 @@
-"""`netspec import`: an nn.Sequential (a .pt file or a Python object) or a checkpoint's spec as a YAML spec."""
+"""`netspec import`: an nn.Sequential or a chain-forward module (.pt or Python), or a checkpoint's spec, as YAML."""
 
 from __future__ import annotations
 
@@ -67,10 +67,11 @@ def import_(
     trust: bool,
     schema_ref: str | None,
 ) -> None:
-    """Turn an nn.Sequential (or a checkpoint's spec) into a YAML spec.
+    """Turn an nn.Sequential, a module whose forward is a chain (traced with torch.fx), or a checkpoint's spec
+    into a YAML spec.
 
-    SOURCE is FILE.pt (a netspec checkpoint, or a pickled nn.Sequential with --trust) or
-    python:package.module:attribute (an nn.Sequential, or a function or class making one with no arguments).
+    SOURCE is FILE.pt (a netspec checkpoint, or a pickled module with --trust) or python:package.module:attribute
+    (a module, or a function or class making one with no arguments).
     """
     from ..export_yaml import to_yaml
     from ..from_torch import from_module, load_source

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import warnings
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import click
@@ -16,6 +18,24 @@ from ..inputs import MAX_RANK
 def echo_diagnostics(diagnostics: Iterable[Diagnostic], fmt: str = "full") -> None:
     for d in diagnostics:
         click.echo(render.concise(d) if fmt == "concise" else render.diagnostic(d) + "\n", err=True)
+
+
+@contextlib.contextmanager
+def warnings_once() -> Iterator[None]:
+    """Python warnings (torch's) shown once each, as one line: torch raises some from several places in its code
+    (Softmax's implicit dim from two lines of Module.__call__), which Python's once-per-place filter shows again."""
+    seen: set[tuple[type[Warning], str]] = set()
+
+    def show(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
+        key = (category, str(message))
+        if key not in seen:
+            seen.add(key)
+            click.echo(f"warning ({category.__name__}): {message}", err=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")  # every one reaches `show`, which keeps the first of each
+        warnings.showwarning = show
+        yield
 
 
 def exit_code(error: SpecError) -> int:

@@ -60,10 +60,16 @@ def train_options(device: bool = True) -> Callable[[F], F]:
     return decorate
 
 
-def run_from_cli(file: Path, options: dict[str, Any], input_shape: tuple[int, ...] | None = None) -> None:
-    """Train FILE with the parsed `train_options`; exits 130 when interrupted (after saving last.pt)."""
+def run_from_cli(
+    file: Path, options: dict[str, Any], input_shape: tuple[int, ...] | None = None, warned: bool = False
+) -> None:
+    """Train FILE with the parsed `train_options`; exits 130 when interrupted (after saving last.pt).
+
+    The spec's warnings are shown first, unless the caller (`build --train`) has shown them (`warned`).
+    """
     from ..training.overrides import Override, parse_assignment
     from ..training.trainer import flag_overrides, run_training
+    from .output import echo_diagnostics
 
     flags = {k: options.get(k) for k in ("epochs", "batch_size", "lr", "device", "seed")}
     overrides = flag_overrides(flags, lambda name, value: f"--{name.replace('_', '-')} {value}")
@@ -78,6 +84,7 @@ def run_from_cli(file: Path, options: dict[str, Any], input_shape: tuple[int, ..
             resume=options.get("resume"),
             echo=click.echo,
             progress=sys.stdout.isatty(),
+            warn=None if warned else lambda d: echo_diagnostics([d]),
         )
     except SpecError:
         if os.environ.get("RANK", "0") != "0":  # under torchrun every process fails alike; rank 0 reports it

@@ -18,9 +18,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..diagnostics import Diagnostic, SpecError
+from ..diagnostics import Diagnostic, SpecError, path_str
 from ..report import ShapeReport
 from ..spec import Spec
+from . import misfit
 from .config import Digits, ImageFolder, TensorFile, TorchvisionDataset, TrainConfig
 from .overrides import locate
 from .samples import FolderSamples, SampleError, Samples, TensorSamples, failure
@@ -130,12 +131,16 @@ def _read(ds: Digits | TorchvisionDataset | TensorFile, input_shape: tuple[int, 
 
 
 def _digits(ds: Digits, input_shape: tuple[int, ...]) -> _Raw:
-    """scikit-learn's 1,797 8×8 digits (values 0-16), scaled to [0, 1] and resized to the spec's (C, H, W)."""
+    """scikit-learn's 1,797 8×8 digits (values 0-16), scaled to [0, 1] and resized to the spec's (C, H, W), or to
+    a square whose flattened size is the spec's [F]."""
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
     x = torch.from_numpy(bunch.images).float().unsqueeze(1) / 16.0  # (1797, 1, 8, 8)
     y = torch.from_numpy(bunch.target).long()
+    side = math.isqrt(input_shape[0]) if len(input_shape) == 1 else 0
+    if side > 1 and side * side == input_shape[0] and side != 8:  # `input: [784]`: 28×28 images, flattened later
+        x = F.interpolate(x, size=(side, side), mode="bilinear", align_corners=False)  # (1797, 1, side, side)
     if len(input_shape) == 3:
         c, h, w = input_shape
         if (h, w) != (8, 8):
@@ -351,12 +356,20 @@ def target_shape(split: Split) -> tuple[int, ...]:
 
 def check_fits(spec: Spec, report: ShapeReport, data: Data, config: TrainConfig) -> None:
     """Samples must have the spec's input shape, labels must fit its output: else `dataset-shape` with the fix."""
+    val_key = "val_transforms" if config.val_transforms is not None else "transforms"
+    splits: list[tuple[str, Split, Sequence[TransformBase]]] = [
+        ("transforms", data.train, config.transforms),
+        (val_key, data.val, config.validation_transforms()),
+    ]
+    mixed = misfit.mixed_sizes(config, splits, spec.input)
+    if mixed is not None:
+        raise mixed
     for which, split in (("training", data.train), ("validation", data.val)):
         if len(split) == 0:
             raise _shape_error(f"the {which} split is empty", "use a larger dataset or another `val_fraction`")
         got = sample_shape(split)
         if got != spec.input:
-            raise _input_mismatch(spec, which, got, config)
+            raise misfit.input_mismatch(spec, which, got, config)
         if spec.input.tokens is not None and isinstance(split, InMemory) and split.x.is_floating_point():
             raise _shape_error(
                 f"the {which} samples are floats, but the spec's input is token ids (`tokens`)",
@@ -371,8 +384,14 @@ def check_fits(spec: Spec, report: ShapeReport, data: Data, config: TrainConfig)
         )
     if data.classes is not None:
         if len(out) != 1:
-            raise _output_error(
-                spec, f"the spec's output is {_shape(report.output_shape)} but class labels need (N, classes)"
+            flatten = next((w for w in report.warnings if w.code == "missing-flatten"), None)
+            raise _output_error(  # a Linear on an unflattened input ends the network with (N, C, H, classes)
+                spec,
+                f"the spec's output is {_shape(report.output_shape)} but class labels need (N, classes)",
+                help=f"add `- Flatten` before `{path_str(_layer_of(flatten.path))}`, the Linear the missing-flatten"
+                " warning points at: it acts on the last dimension only"
+                if flatten is not None
+                else None,
             )
         if len(data.classes) > int(out[0]):
             raise _output_error(
@@ -382,6 +401,9 @@ def check_fits(spec: Spec, report: ShapeReport, data: Data, config: TrainConfig)
             )
         return
     target = target_shape(data.train)
+    floats = misfit.float_labels(data.train.y, int(out[0])) if isinstance(data.train, InMemory) and out else None
+    if floats is not None and target == () and len(out) == 1:
+        raise floats
     if target != out and not (target == () and out == (1,)):
         raise _output_error(
             spec,
@@ -392,31 +414,10 @@ def check_fits(spec: Spec, report: ShapeReport, data: Data, config: TrainConfig)
         raise _output_error(spec, "CrossEntropyLoss needs an output of (N, classes)")
 
 
-def _input_mismatch(spec: Spec, which: str, got: tuple[int, ...], config: TrainConfig) -> SpecError:
-    want = spec.input
-    fixes = []
-    if len(got) == 3 and len(want) == 3:
-        if got[0] != want[0]:
-            fixes.append("Grayscale" if want[0] == 1 else f"Grayscale(num_output_channels: {want[0]})")
-        if got[1:] != want[1:]:
-            fixes.append(f"Resize({want[1]})" if want[1] == want[2] else f"Resize([{want[1]}, {want[2]}])")
-    if len(want) == 1 and math.prod(got) != want[0]:
-        fixes = []  # a vector input takes the flattened sample; only `input` can fix a different count
-    random_note: tuple[str, ...] = ()
-    if which == "validation" and any(t.random for t in config.transforms) and config.val_transforms is None:
-        random_note = ("validation samples skip the random transforms: list `val_transforms` to resize them",)
-    fix = f"add {' and '.join(fixes)} transforms, or " if fixes else ""
-    return SpecError(  # the trainer's `locate` points it at the file
-        [
-            Diagnostic(
-                "dataset-shape",
-                f"{which} samples are {_dims(got)} but the spec takes {_dims(want)}",
-                path=("input",),
-                notes=random_note,
-                help=f"{fix}change `input` to {list(got) if len(want) == len(got) else [math.prod(got)]}",
-            )
-        ]
-    )
+def _layer_of(path: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A diagnostic's path cut to the layer it is in: ("layers", 1, "type") -> ("layers", 1)."""
+    last = max((i for i, p in enumerate(path) if isinstance(p, int)), default=len(path) - 1)
+    return path[: last + 1]
 
 
 def _output_error(spec: Spec, message: str, help: str | None = None) -> SpecError:

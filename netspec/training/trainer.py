@@ -113,6 +113,7 @@ def run_training(
     resume: Path | None,
     echo: Callable[[str], None],
     progress: bool,
+    warn: Callable[[Diagnostic], None] | None = None,  # shows the spec's warnings (`build --train` has already)
 ) -> TrainResult:
     """Everything `netspec train` does after parsing its arguments."""
     if out is not None and resume is not None:
@@ -132,6 +133,9 @@ def run_training(
     d = distributed.setup(_wants_cuda(config.device))
     try:
         rank0 = d is None or d.rank == 0
+        if warn is not None and rank0:
+            for warning in report.warnings:
+                warn(warning)
         result = _train(
             spec, config, report, d, out, resume, echo if rank0 else (lambda line: None), progress and rank0
         )
