@@ -1,4 +1,4 @@
-"""The `train:` section of a spec: dataset, transforms, optimizer, schedule and device. No torch.
+"""The `train:` section of a spec: dataset, transforms, optimizer, loss, schedule, stopping and device. No torch.
 
 Records are frozen and strict like the layer records (reusing `netspec/fields.py`), so their
 errors come out as the same positioned diagnostics. Defaults are torch's where torch has one.
@@ -156,7 +156,21 @@ class AdamW(_Record):
     weight_decay: NonNegative = 0.01
 
 
-Optimizer = Annotated[Union[SGD, Adam, AdamW], Field(discriminator="type"), _shorthand("type")]  # noqa: UP007
+class RMSprop(_Record):
+    type: Literal["RMSprop"]
+    lr: PositiveReal = 0.01
+    alpha: Probability = 0.99
+    eps: PositiveReal = 1e-8
+    weight_decay: NonNegative = 0.0
+    momentum: NonNegative = 0.0
+    centered: Bool = False
+
+
+Optimizer = Annotated[
+    Union[SGD, Adam, AdamW, RMSprop],  # noqa: UP007
+    Field(discriminator="type"),
+    _shorthand("type"),
+]
 
 
 class StepLR(_Record):
@@ -191,7 +205,97 @@ Scheduler = Annotated[
     Field(discriminator="type"),
     _shorthand("type"),
 ]
-Loss = Literal["CrossEntropyLoss", "MSELoss", "L1Loss"]
+
+# -- losses: torch.nn's names and arguments; `loss: MSELoss` is shorthand for `{type: MSELoss}` ----------
+
+# "none" gives one loss per sample, which cannot be backpropagated as it is: training needs a number
+Reduction = Literal["mean", "sum"]
+
+
+def _weights(v: Any) -> tuple[float, ...]:
+    expected = "a list of numbers ≥ 0, one per class"
+    if not isinstance(v, (list, tuple)) or not v:
+        raise invalid(expected, v)
+    if not all(isinstance(w, (int, float)) and not isinstance(w, bool) and 0 <= w < float("inf") for w in v):
+        raise invalid(expected, v)
+    if not any(v):
+        raise invalid("a list of numbers ≥ 0, one per class, not all 0", v)
+    return tuple(float(w) for w in v)
+
+
+ClassWeights = Annotated[tuple[float, ...], BeforeValidator(_weights)]
+
+
+class CrossEntropyLoss(_Record):
+    """Softmax and negative log-likelihood over class labels (torch.nn.CrossEntropyLoss)."""
+
+    type: Literal["CrossEntropyLoss"]
+    weight: ClassWeights | None = None  # one per class: rarer classes weigh more
+    label_smoothing: Probability = 0.0
+    reduction: Reduction = "mean"
+
+
+class NLLLoss(_Record):
+    """Negative log-likelihood of class labels, for a network that ends with LogSoftmax."""
+
+    type: Literal["NLLLoss"]
+    weight: ClassWeights | None = None
+    reduction: Reduction = "mean"
+
+
+class BCEWithLogitsLoss(_Record):
+    """A sigmoid and binary cross-entropy per output: class labels become one-hot targets, float targets are kept."""
+
+    type: Literal["BCEWithLogitsLoss"]
+    pos_weight: ClassWeights | None = None  # one per output: how much a positive counts over a negative
+    reduction: Reduction = "mean"
+
+
+class MSELoss(_Record):
+    type: Literal["MSELoss"]
+    reduction: Reduction = "mean"
+
+
+class L1Loss(_Record):
+    type: Literal["L1Loss"]
+    reduction: Reduction = "mean"
+
+
+class HuberLoss(_Record):
+    type: Literal["HuberLoss"]
+    delta: PositiveReal = 1.0
+    reduction: Reduction = "mean"
+
+
+Loss = Annotated[
+    Union[CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss, MSELoss, L1Loss, HuberLoss],  # noqa: UP007
+    Field(discriminator="type"),
+    _shorthand("type"),
+]
+
+
+# -- early stopping --------------------------------------------------------------------------
+
+
+Metric = Literal["val_loss", "val_acc", "train_loss", "train_acc"]  # columns of metrics.csv
+
+
+class EarlyStopping(_Record):
+    """Stop when `metric` has not improved by more than `min_delta` for `patience` epochs in a row."""
+
+    patience: PositiveInt
+    metric: Metric = "val_loss"
+    mode: Literal["min", "max"] | None = None  # None: max for accuracies, min for losses
+    min_delta: NonNegative = 0.0
+
+    @property
+    def maximise(self) -> bool:
+        return self.mode == "max" if self.mode is not None else self.metric.endswith("_acc")
+
+
+def _patience_shorthand(v: Any) -> Any:
+    """`early_stopping: 5` is shorthand for `early_stopping: {patience: 5}`."""
+    return {"patience": v} if isinstance(v, int) and not isinstance(v, bool) else v
 
 
 class TrainConfig(_Record):
@@ -204,7 +308,10 @@ class TrainConfig(_Record):
     epochs: PositiveInt = 10
     optimizer: Optimizer = Adam(type="Adam")
     scheduler: Scheduler | None = None
-    loss: Loss = "CrossEntropyLoss"
+    loss: Loss = CrossEntropyLoss(type="CrossEntropyLoss")
+    clip_grad_norm: PositiveReal | None = None  # scale the gradients to at most this total L2 norm, first
+    clip_grad_value: PositiveReal | None = None  # clamp every gradient element into [-value, value]
+    early_stopping: Annotated[EarlyStopping | None, BeforeValidator(_patience_shorthand)] = None
     device: Device = "auto"  # auto: CUDA when available, else the CPU
     seed: NonNegativeInt = 0
     drop_last: Bool = False  # drop the last partial training batch

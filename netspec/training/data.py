@@ -22,8 +22,10 @@ from ..diagnostics import Diagnostic, SpecError
 from ..report import ShapeReport
 from ..spec import Spec
 from .config import Digits, ImageFolder, TensorFile, TorchvisionDataset, TrainConfig
+from .losses import check_loss
 from .overrides import locate
 from .samples import FolderSamples, SampleError, Samples, TensorSamples, failure
+from .stopping import check_metric
 from .transforms import TransformBase, compose
 
 _TORCHVISION = {  # config name -> (torchvision class, the folder it reads under `root`)
@@ -335,12 +337,14 @@ def check_fits(spec: Spec, report: ShapeReport, data: Data, config: TrainConfig)
         if got != spec.input:
             raise _input_mismatch(spec, which, got, config)
     out = report.output_shape[1:]
-    if config.loss == "CrossEntropyLoss" and out == (1,):  # the default loss, left on a regression
+    if config.loss.type == "CrossEntropyLoss" and out == (1,):  # the default loss, left on a regression
         raise _output_error(
             spec,
             "CrossEntropyLoss over one output per sample is always 0: a softmax over a single class",
             help="for a regression set `loss: MSELoss` (or L1Loss); for classes, give one output per class",
         )
+    check_loss(spec, report, config.loss, data.classes)
+    check_metric(config.early_stopping, data.classes)
     if data.classes is not None:
         if len(out) != 1:
             raise _output_error(
@@ -360,7 +364,7 @@ def check_fits(spec: Spec, report: ShapeReport, data: Data, config: TrainConfig)
             f"the targets are {_dims(target) or 'scalars'} per sample but the spec's output is {_dims(out)}",
             help="make the last layer produce the target's shape",
         )
-    if config.loss == "CrossEntropyLoss" and len(out) != 1:
+    if config.loss.type == "CrossEntropyLoss" and len(out) != 1:
         raise _output_error(spec, "CrossEntropyLoss needs an output of (N, classes)")
 
 

@@ -18,8 +18,9 @@ from .batches import Batches
 from .config import Digits, TrainConfig
 from .data import load_data
 from .loop import Forward, evaluate
+from .losses import make_loss
 from .overrides import Override, apply_overrides
-from .trainer import LOSSES, pick_device
+from .trainer import pick_device
 from .transforms import compose
 
 
@@ -70,7 +71,7 @@ def evaluate_checkpoint(
     config = config.model_copy(update={"transforms": config.validation_transforms()})
     report = check(spec)
     data = load_data(spec, config, report, dev)
-    fwd = Forward(model, LOSSES[config.loss](), data.classes, int(report.output_shape[-1]), dev)
+    fwd = Forward(model, make_loss(config.loss, dev), data.classes, int(report.output_shape[-1]), dev)
     chosen = data.val if split == "val" else data.train
     batches = Batches(chosen, batch_size or config.batch_size, dev, shuffle=False, num_workers=config.num_workers)
     loss, acc = evaluate(fwd, batches)

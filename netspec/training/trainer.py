@@ -25,10 +25,11 @@ from ..report import ShapeReport, check
 from ..spec import Spec, load_spec
 from . import distributed
 from .batches import Batches
-from .config import DEVICE, SGD, Adam, AdamW, CosineAnnealingLR, OneCycleLR, StepLR, TrainConfig
+from .config import DEVICE, SGD, Adam, AdamW, CosineAnnealingLR, OneCycleLR, RMSprop, StepLR, TrainConfig
 from .data import InMemory, load_data
 from .distributed import Dist
 from .loop import Forward, Session, fit
+from .losses import make_loss
 from .overrides import Override, apply_overrides, key_path, locate
 from .run import EpochMetrics, Position, Resume, Run, StopRequest, load_resume, set_rng_state
 
@@ -36,11 +37,7 @@ OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "SGD": torch.optim.SGD,
     "Adam": torch.optim.Adam,
     "AdamW": torch.optim.AdamW,
-}
-LOSSES: dict[str, type[nn.Module]] = {
-    "CrossEntropyLoss": nn.CrossEntropyLoss,
-    "MSELoss": nn.MSELoss,
-    "L1Loss": nn.L1Loss,
+    "RMSprop": torch.optim.RMSprop,
 }
 
 
@@ -248,7 +245,7 @@ def _train(
 
     fwd = Forward(
         model=eval_model,
-        loss_fn=LOSSES[config.loss](),
+        loss_fn=make_loss(config.loss, device),
         classes=data.classes,
         num_outputs=int(report.output_shape[-1]),
         device=device,
@@ -273,6 +270,9 @@ def _train(
         progress=progress,
         history=history,
         best=_best(history),
+        clip_grad_norm=config.clip_grad_norm,
+        clip_grad_value=config.clip_grad_value,
+        early_stopping=config.early_stopping,
     )
     where = f"{world} processes ({device.type})" if world > 1 else str(device)
     echo(
@@ -422,11 +422,12 @@ def _device_error(message: str, source: str | None) -> SpecError:
 def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
     o = config.optimizer
     kwargs: dict[str, Any] = {k: getattr(o, k) for k in type(o).model_fields if k != "type"}  # torch's names
-    assert isinstance(o, (SGD, Adam, AdamW))
+    assert isinstance(o, (SGD, Adam, AdamW, RMSprop))
     params = list(model.parameters())
     # torch's fused kernels update every tensor in one pass: the same algorithm, ~10% of a small
     # model's step on the CPU; torch supports them for floating-point weights on the CPU and CUDA
-    if params and all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params):
+    fusable = not isinstance(o, RMSprop)  # torch has no fused RMSprop
+    if fusable and params and all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params):
         kwargs["fused"] = True
     return OPTIMIZERS[o.type](params, **kwargs)
 
