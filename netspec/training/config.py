@@ -114,8 +114,15 @@ class TensorFile(_Record):
     val_fraction: Fraction = 0.2
 
 
+class PythonData(_Record):
+    """Samples handed to `netspec.train(data=...)` from Python; recorded so a run says what it trained on."""
+
+    name: Literal["python"]
+    val_fraction: Fraction = 0.2  # without `val_data=`, this share of `data` is held out
+
+
 Dataset = Annotated[
-    Union[Digits, TorchvisionDataset, ImageFolder, TensorFile],  # noqa: UP007
+    Union[Digits, TorchvisionDataset, ImageFolder, TensorFile, PythonData],  # noqa: UP007
     Field(discriminator="name"),
     _shorthand("name"),
 ]

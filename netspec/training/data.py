@@ -21,7 +21,8 @@ from torch import Tensor
 from ..diagnostics import Diagnostic, SpecError
 from ..report import ShapeReport
 from ..spec import Spec
-from .config import Digits, ImageFolder, TensorFile, TorchvisionDataset, TrainConfig
+from .config import Digits, ImageFolder, PythonData, TensorFile, TorchvisionDataset, TrainConfig
+from .given import given_splits
 from .losses import check_loss
 from .overrides import locate
 from .samples import FolderSamples, SampleError, Samples, TensorSamples, failure
@@ -75,11 +76,13 @@ def load_data(spec: Spec, config: TrainConfig, report: ShapeReport, device: torc
     try:
         if isinstance(ds, ImageFolder):
             data = Data(*_image_folder(ds, train_tf, val_tf, spec.input))
+        elif isinstance(ds, PythonData):
+            data = Data(*given_splits(ds, train_tf, val_tf, spec.input, device))
         else:
             raw = _read(ds, spec.input)
             data = Data(
-                _split(raw.train_x, raw.train_y, train_tf, spec.input, device, "transforms"),
-                _split(raw.val_x, raw.val_y, val_tf, spec.input, device, val_key),
+                transformed(raw.train_x, raw.train_y, train_tf, spec.input, device, "transforms"),
+                transformed(raw.val_x, raw.val_y, val_tf, spec.input, device, val_key),
                 raw.classes,
             )
         check_fits(spec, report, data, config)  # reads a first sample of file-backed splits
@@ -90,7 +93,7 @@ def load_data(spec: Spec, config: TrainConfig, report: ShapeReport, device: torc
     return data
 
 
-def _split(
+def transformed(
     x: Tensor,
     y: Tensor,
     transforms: Sequence[TransformBase],

@@ -23,7 +23,7 @@ from ..checkpoint import check_fits
 from ..diagnostics import Diagnostic, SpecError
 from ..report import ShapeReport, check
 from ..spec import Spec, load_spec
-from . import distributed
+from . import distributed, given
 from .batches import Batches
 from .config import DEVICE, SGD, Adam, AdamW, CosineAnnealingLR, OneCycleLR, RMSprop, StepLR, TrainConfig
 from .data import InMemory, load_data
@@ -69,22 +69,27 @@ def train(
     resume: str | os.PathLike[str] | None = None,
     overrides: Mapping[str, Any] | None = None,
     quiet: bool = False,
+    data: Any = None,
+    val_data: Any = None,
 ) -> TrainResult:
     """Train a spec (or a spec file) as `netspec train` does; keyword arguments override its `train:` section.
 
-    `overrides` takes dotted keys as `--set` does: `{"train.optimizer.lr": 3e-4}`.
+    `overrides` takes dotted keys as `--set` does: `{"train.optimizer.lr": 3e-4}`. `data` (and
+    `val_data`) replace the spec's dataset: (x, y) tensors or arrays, a torch Dataset, or a DataLoader.
     """
     flags = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "device": device, "seed": seed}
-    sets = flag_overrides(flags, lambda name, value: f"{name}={value!r}")
+    sets = given.overrides(data, val_data, explicit=flags)
+    sets += flag_overrides(flags, lambda name, value: f"{name}={value!r}")
     sets += [Override(key_path(k), v, f"overrides[{k!r}]") for k, v in (overrides or {}).items()]
-    return run_training(
-        spec,
-        sets,
-        out=Path(out) if out is not None else None,
-        resume=Path(resume) if resume is not None else None,
-        echo=(lambda line: None) if quiet else print,
-        progress=False,
-    )
+    with given.supplying(data, val_data):
+        return run_training(
+            spec,
+            sets,
+            out=Path(out) if out is not None else None,
+            resume=Path(resume) if resume is not None else None,
+            echo=(lambda line: None) if quiet else print,
+            progress=False,
+        )
 
 
 # Where each flag lands in the spec.
