@@ -31,10 +31,36 @@ class Evaluation:
     samples: int
     loss: float
     accuracy: float | None
+    classes: list[str] | None = None  # the class names, when the targets are class labels
+    confusion: list[list[int]] | None = None  # [true class][predicted class] -> samples
 
     def line(self) -> str:
         acc = f", acc {self.accuracy:.3f}" if self.accuracy is not None else ""
         return f"{self.dataset} {self.split}: loss {self.loss:.4f}{acc} ({self.samples:,} samples)"
+
+    def per_class(self) -> list[tuple[str, int, int]]:
+        """(class, samples, correct) per class, from the confusion matrix's rows and diagonal."""
+        if self.classes is None or self.confusion is None:
+            return []
+        return [(name, sum(row), row[i]) for i, (name, row) in enumerate(zip(self.classes, self.confusion))]
+
+    def per_class_table(self) -> str:
+        """Per-class accuracy, then the confusion matrix, as aligned text."""
+        if self.classes is None or self.confusion is None:
+            return "no per-class figures: the targets are float values, not class labels"
+        names = self.classes
+        width = max(len("class"), *(len(n) for n in names))
+        lines = [f"{'class':<{width}}  samples  correct  accuracy"]
+        for name, total, right in self.per_class():
+            acc = f"{right / total:.3f}" if total else "-"
+            lines.append(f"{name:<{width}}  {total:>7,}  {right:>7,}  {acc:>8}")
+        cell = max(len(f"{v:,}") for row in self.confusion for v in row)
+        cell = max(cell, *(len(n) for n in names))
+        lines += ["", "confusion matrix (rows: true class, columns: predicted class)"]
+        lines.append(" " * width + "  " + " ".join(f"{n:>{cell}}" for n in names))
+        for name, row in zip(names, self.confusion):
+            lines.append(f"{name:<{width}}  " + " ".join(f"{v:>{cell},}" for v in row))
+        return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -75,7 +101,61 @@ def evaluate_checkpoint(
     chosen = data.val if split == "val" else data.train
     batches = Batches(chosen, batch_size or config.batch_size, dev, shuffle=False, num_workers=config.num_workers)
     loss, acc = evaluate(fwd, batches)
-    return Evaluation(config.dataset.name, split, batches.samples, loss, acc)
+    confusion, classes = None, data.classes
+    if classes is not None:  # outputs beyond the dataset's classes are named by their index, as `predict` does
+        k = max(len(classes), fwd.num_outputs)
+        classes = classes + [str(i) for i in range(len(classes), k)]
+        confusion = confusion_matrix(fwd, batches, k).tolist()
+    return Evaluation(config.dataset.name, split, batches.samples, loss, acc, classes, confusion)
+
+
+def confusion_matrix(fwd: Forward, batches: Batches, k: int) -> Tensor:
+    """(k, k) counts: row = true class, column = the class the model's largest output names."""
+    counts = torch.zeros(k * k, dtype=torch.int64, device=fwd.device)
+    fwd.model.eval()
+    with torch.inference_mode(), fwd.autocast():
+        for x, y in batches.epoch(0):
+            pred = fwd.model(fwd.prepare(x)).argmax(1)  # (B,)
+            counts += torch.bincount(y * k + pred, minlength=k * k)  # (true, predicted) pairs as one index
+    return counts.reshape(k, k).cpu()
+
+
+def plot_confusion(result: Evaluation, target: Path) -> Path:
+    """The confusion matrix as an image: counts in each cell, darker for more."""
+    from .curves import pyplot, save_figure
+
+    if result.classes is None or result.confusion is None:
+        raise SpecError(
+            [
+                Diagnostic(
+                    "dataset-shape",
+                    "a confusion matrix needs class labels, but the targets are float values",
+                    source=str(target),
+                    help="drop `--confusion-plot`: a regression has no classes to confuse",
+                )
+            ]
+        )
+    plt = pyplot("netspec evaluate --confusion-plot")
+    k = len(result.classes)
+    side = min(4 + 0.5 * k, 20)
+    fig, ax = plt.subplots(figsize=(side, side))
+    ax.imshow(result.confusion, cmap="Blues")
+    ax.set(
+        xticks=range(k),
+        yticks=range(k),
+        xticklabels=result.classes,
+        yticklabels=result.classes,
+        xlabel="predicted class",
+        ylabel="true class",
+        title=f"{result.dataset} {result.split}: acc {result.accuracy:.3f} ({result.samples:,} samples)",
+    )
+    top = max(max(row) for row in result.confusion) or 1
+    if k <= 30:  # beyond that, numbers would not fit in the cells
+        for i, row in enumerate(result.confusion):
+            for j, v in enumerate(row):
+                ax.text(j, i, str(v), ha="center", va="center", color="white" if v > top / 2 else "black")
+    fig.tight_layout()
+    return save_figure(fig, target)
 
 
 def predict(
