@@ -20,6 +20,7 @@ from .data import load_data
 from .loop import Forward, evaluate
 from .losses import make_loss
 from .overrides import Override, apply_overrides
+from .predict_files import expand, is_array_file, read_rows
 from .trainer import pick_device
 from .transforms import compose
 
@@ -159,39 +160,56 @@ def plot_confusion(result: Evaluation, target: Path) -> Path:
 
 
 def predict(
-    path: str | os.PathLike[str], images: list[str | os.PathLike[str]], *, top: int = 3, device: str = "auto"
+    path: str | os.PathLike[str], inputs: list[str | os.PathLike[str]], *, top: int = 3, device: str = "auto"
 ) -> list[Prediction]:
-    """The `top` classes (with softmax probabilities) the checkpoint's model gives each image file."""
+    """The `top` classes (with softmax probabilities) the checkpoint's model gives each sample.
+
+    `inputs`: image files, folders of them (image models), or array files of samples for any model
+    (.npy, .npz, .pt, .csv; one prediction per row, named `file[row]`).
+    """
     dev = pick_device(device, None, source=f"--device {device}")
     ckpt, model = _model(path, dev)
     spec = ckpt.spec
-    if len(spec.input) != 3 or spec.input[0] not in (1, 3):  # image files read as grey or RGB
-        what = f"is a vector of {spec.input[0]}" if len(spec.input) == 1 else f"has {spec.input[0]} channels"
-        raise SpecError(
-            [
-                Diagnostic(
-                    "dataset-shape",
-                    f"`netspec predict` reads image files as grey or RGB, but {spec.name}'s input {what}",
-                    source=str(path),
-                    help="use netspec.load_model and call the model on your tensors",
-                )
-            ]
-        )
-    classes = _classes(ckpt, spec)
-    x = torch.stack([_image(Path(p), spec) for p in images]).to(dev)  # (N, C, H, W)
+    names: list[str] = []
+    rows: list[Tensor] = []
+    for file in expand(inputs):
+        if is_array_file(file):
+            x = read_rows(file, spec.input, compose((spec.train or TrainConfig()).validation_transforms()))
+            names += [f"{file}[{i}]" for i in range(len(x))]
+            rows.append(x)
+            continue
+        if len(spec.input) != 3 or spec.input[0] not in (1, 3):  # image files read as grey or RGB
+            what = f"is a vector of {spec.input[0]}" if len(spec.input) == 1 else f"has {spec.input[0]} channels"
+            raise SpecError(
+                [
+                    Diagnostic(
+                        "dataset-shape",
+                        f"`netspec predict` reads image files as grey or RGB, but {spec.name}'s input {what}",
+                        source=str(file),
+                        help=f"pass the samples in an array file (.npy, .npz, .pt or .csv) of shape "
+                        f"(N, {', '.join(map(str, spec.input))}), or call netspec.load_model on your tensors",
+                    )
+                ]
+            )
+        names.append(str(file))
+        rows.append(_image(file, spec)[None])  # (1, C, H, W)
+    x = torch.cat(rows).to(dev)
+    if check(spec).tokens is not None:  # an Embedding first: the samples are token ids
+        x = x.long()
     with torch.inference_mode():
         out = model(x)
-    out = out.reshape(len(images), -1)  # (N, K)
+    out = out.reshape(len(x), -1)  # (N, K)
+    classes = _classes(ckpt, spec)
     if classes is None:
         return [
-            Prediction(str(p), [(str(i), float(v)) for i, v in enumerate(row[:top])], probabilities=False)
-            for p, row in zip(images, out)
+            Prediction(name, [(str(i), float(v)) for i, v in enumerate(row[:top])], probabilities=False)
+            for name, row in zip(names, out)
         ]
     probs = F.softmax(out.float(), dim=1)
     best = probs.topk(min(top, probs.shape[1]), dim=1)
     return [
-        Prediction(str(p), [(_name(classes, int(i)), float(v)) for v, i in zip(values, idx)])
-        for p, values, idx in zip(images, best.values, best.indices)
+        Prediction(name, [(_name(classes, int(i)), float(v)) for v, i in zip(values, idx)])
+        for name, values, idx in zip(names, best.values, best.indices)
     ]
 
 
