@@ -22,7 +22,13 @@ Examples:
     metavar="YAML",
     help="Evaluate on another dataset: a name (digits) or a mapping like train.dataset's.",
 )
-@click.option("--split", type=click.Choice(["val", "train"]), default="val", show_default=True)
+@click.option(
+    "--split",
+    type=click.Choice(["val", "train", "test"]),
+    default="val",
+    show_default=True,
+    help="test: the held-out split of `test_fraction` or `test_path`.",
+)
 @click.option("--batch-size", type=click.IntRange(min=1), help="Default: the spec's train.batch_size.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option("--per-class", is_flag=True, help="Also print each class's accuracy and the confusion matrix.")

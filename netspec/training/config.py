@@ -81,11 +81,19 @@ class _Record(BaseModel):
 # -- datasets: `name` picks the kind; relative paths are relative to the current directory ---
 
 
+def _one_test_split(record: Any) -> None:
+    if record.test_fraction is not None and record.test_path is not None:
+        raise PydanticCustomError(
+            "invalid-value", "`test_fraction` and `test_path` both name a test split: give one", {"at": ("test_path",)}
+        )
+
+
 class Digits(_Record):
     """scikit-learn's bundled 8×8 digits (1,797 images, no download), resized to the spec's input."""
 
     name: Literal["digits"]
     val_fraction: Fraction = 0.2  # a fixed stratified split
+    test_fraction: Fraction | None = None  # held out of the training samples; evaluated at the end with best.pt
 
 
 class TorchvisionDataset(_Record):
@@ -94,6 +102,7 @@ class TorchvisionDataset(_Record):
     name: Literal["mnist", "fashion_mnist", "cifar10"]
     root: FilePath = "data"
     download: Bool = False
+    test_fraction: Fraction | None = None  # held out of the training samples; evaluated at the end with best.pt
 
 
 class ImageFolder(_Record):
@@ -103,6 +112,13 @@ class ImageFolder(_Record):
     path: FilePath
     val_path: FilePath | None = None  # a second tree; without it, `val_fraction` of `path` is held out
     val_fraction: Fraction = 0.2
+    test_fraction: Fraction | None = None  # held out of the training samples; evaluated at the end with best.pt
+    test_path: FilePath | None = None  # a third tree, instead of `test_fraction`
+
+    @model_validator(mode="after")
+    def _one_test(self) -> ImageFolder:
+        _one_test_split(self)
+        return self
 
 
 class TensorFile(_Record):
@@ -112,6 +128,13 @@ class TensorFile(_Record):
     path: FilePath
     val_path: FilePath | None = None
     val_fraction: Fraction = 0.2
+    test_fraction: Fraction | None = None  # held out of the training samples; evaluated at the end with best.pt
+    test_path: FilePath | None = None  # a file of its own, instead of `test_fraction`
+
+    @model_validator(mode="after")
+    def _one_test(self) -> TensorFile:
+        _one_test_split(self)
+        return self
 
 
 class PythonData(_Record):
@@ -119,6 +142,7 @@ class PythonData(_Record):
 
     name: Literal["python"]
     val_fraction: Fraction = 0.2  # without `val_data=`, this share of `data` is held out
+    test_fraction: Fraction | None = None  # held out of the training samples; evaluated at the end with best.pt
 
 
 Dataset = Annotated[

@@ -98,9 +98,9 @@ def given_splits(
     val_tf: Sequence[TransformBase],
     shape: tuple[int, ...],
     device: torch.device,
-) -> tuple[Any, Any, list[str] | None]:
-    """The (train, validation, classes) of the data `netspec.train` was given."""
-    from .data import split_indices, transformed  # data.py imports this module
+) -> tuple[Any, Any, list[str] | None, Any]:
+    """The (train, validation, classes, test) of the data `netspec.train` was given."""
+    from .data import carve, split_indices, transformed  # data.py imports this module
 
     given = _GIVEN.get()
     if given is None or given.data is None:
@@ -127,10 +127,13 @@ def given_splits(
         return DatasetSamples(split, range(len(split)) if indices is None else indices.tolist(), tf, shape)
 
     val_key = "val_transforms"
-    if val is None:
-        train_idx, val_idx = split_indices(labels, ds.val_fraction)
-        return part(train, train_idx, train_tf, "transforms"), part(train, val_idx, val_tf, val_key), classes
-    return part(train, None, train_tf, "transforms"), part(val, None, val_tf, val_key), classes
+    train_idx, val_idx = split_indices(labels, ds.val_fraction) if val is None else (torch.arange(len(labels)), None)
+    test = None
+    if ds.test_fraction is not None:
+        train_idx, test_idx = carve(train_idx, labels, ds.test_fraction)
+        test = part(train, test_idx, val_tf, val_key)
+    val_split = part(train, val_idx, val_tf, val_key) if val is None else part(val, None, val_tf, val_key)
+    return part(train, train_idx, train_tf, "transforms"), val_split, classes, test
 
 
 def _as_split(data: Any, key: str) -> tuple[Tensor, Tensor] | Any:

@@ -99,7 +99,19 @@ def evaluate_checkpoint(
     report = check(spec)
     data = load_data(spec, config, report, dev)
     fwd = Forward(model, make_loss(config.loss, dev), data.classes, int(report.output_shape[-1]), dev)
-    chosen = data.val if split == "val" else data.train
+    chosen = {"val": data.val, "train": data.train, "test": data.test}[split]
+    if chosen is None:
+        raise SpecError(
+            [
+                Diagnostic(
+                    "dataset-missing",
+                    f"{spec.name}'s {config.dataset.name} dataset has no test split",
+                    source=str(path),
+                    help="hold one out with `test_fraction` (or `test_path`) in train.dataset, or pass `--dataset`"
+                    ' with one, e.g. --dataset "{name: digits, test_fraction: 0.2}"',
+                )
+            ]
+        )
     batches = Batches(chosen, batch_size or config.batch_size, dev, shuffle=False, num_workers=config.num_workers)
     loss, acc = evaluate(fwd, batches)
     confusion, classes = None, data.classes

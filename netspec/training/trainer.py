@@ -28,6 +28,7 @@ from .batches import Batches
 from .config import DEVICE, SGD, Adam, AdamW, CosineAnnealingLR, OneCycleLR, RMSprop, StepLR, TrainConfig
 from .data import InMemory, load_data
 from .distributed import Dist
+from .heldout import HeldOutMetrics, evaluate_held_out
 from .loop import Forward, Session, fit
 from .losses import make_loss
 from .overrides import Override, apply_overrides, key_path, locate
@@ -51,6 +52,7 @@ class TrainResult:
     interrupted: Position | None  # where Ctrl-C stopped it, or None when it ran to the end
     resume_command: str
     first_step_at: float | None = None  # time.time() when the first training batch started (startup ends)
+    test: HeldOutMetrics | None = None  # the held-out test split with best.pt's weights, when the dataset has one
 
     @property
     def final(self) -> EpochMetrics | None:
@@ -280,9 +282,10 @@ def _train(
         early_stopping=config.early_stopping,
     )
     where = f"{world} processes ({device.type})" if world > 1 else str(device)
+    held_out = f", {len(data.test):,} test" if data.test is not None else ""
     echo(
-        f"training {spec.name} on {where}: {len(data.train):,} training and {len(data.val):,} validation samples, "
-        f"epochs {start_epoch + 1}-{config.epochs}, run directory {run_dir}"
+        f"training {spec.name} on {where}: {len(data.train):,} training{held_out} and {len(data.val):,} validation"
+        f" samples, epochs {start_epoch + 1}-{config.epochs}, run directory {run_dir}"
     )
     try:
         with StopRequest() as stop:
@@ -296,7 +299,12 @@ def _train(
     elif s.best is not None:
         acc = f"val acc {s.best.val_acc:.3f}" if s.best.val_acc is not None else f"val loss {s.best.val_loss:.4f}"
         echo(f"best {acc} at epoch {s.best.epoch}; metrics and checkpoints in {run_dir}")
-    return TrainResult(run_dir, s.history, s.best, stopped, hint, s.first_step_at)
+    tested = None
+    if stopped is None and data.test is not None:
+        tested = evaluate_held_out(s, data.test, config.batch_size, config.num_workers)
+        if tested is not None:
+            echo(tested.line())
+    return TrainResult(run_dir, s.history, s.best, stopped, hint, s.first_step_at, tested)
 
 
 def _start_run(
