@@ -222,3 +222,19 @@ def test_early_stopping_on_accuracy_needs_class_labels(tmp_path: Path) -> None:
     [d] = info.value.diagnostics
     assert d.path == ("train", "early_stopping", "metric")
     assert d.help == "watch `val_loss` instead"
+
+
+def test_docs_list_every_train_key_loss_and_optimizer() -> None:
+    """docs/training.md's tables name every `train:` key, loss and optimizer: a new one cannot go undocumented."""
+    from typing import get_args
+
+    from netspec.training.config import Loss, Optimizer
+
+    from .conftest import ROOT
+
+    text = (ROOT / "docs" / "training.md").read_text(encoding="utf-8")
+    for key in TrainConfig.model_fields:
+        assert f"| `{key}` |" in text, key
+    for union in (Loss, Optimizer):
+        for record in get_args(get_args(union)[0]):
+            assert f"`{record.model_fields['type'].annotation.__args__[0]}`" in text, record

@@ -73,7 +73,7 @@ def test_test_path_is_read_from_its_own_file(tmp_path: Path, capsys: pytest.Capt
     text = SPEC.format(data=_data(tmp_path), test=f"test_path: {test_file}")
     result = netspec.train(spec_file(tmp_path, text), out=tmp_path / "run")
     printed = capsys.readouterr().out
-    assert "160 training, 30 test and 40 validation samples" in printed
+    assert "160 training, 40 validation and 30 test samples" in printed
     with np.load(test_file) as f:
         x, y = torch.from_numpy(f["x"]), torch.from_numpy(f["y"])
     with torch.no_grad():

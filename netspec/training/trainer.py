@@ -282,10 +282,11 @@ def _train(
         early_stopping=config.early_stopping,
     )
     where = f"{world} processes ({device.type})" if world > 1 else str(device)
-    held_out = f", {len(data.test):,} test" if data.test is not None else ""
+    held_out = f", {len(data.val):,} validation and {len(data.test):,} test" if data.test is not None else ""
     echo(
-        f"training {spec.name} on {where}: {len(data.train):,} training{held_out} and {len(data.val):,} validation"
-        f" samples, epochs {start_epoch + 1}-{config.epochs}, run directory {run_dir}"
+        f"training {spec.name} on {where}: {len(data.train):,} training"
+        + (held_out or f" and {len(data.val):,} validation")
+        + f" samples, epochs {start_epoch + 1}-{config.epochs}, run directory {run_dir}"
     )
     try:
         with StopRequest() as stop:
