@@ -202,6 +202,8 @@ def test_early_stopping_ends_the_run(tmp_path: Path) -> None:
     assert [m.epoch for m in result.history] == [1, 2, 3]
     with open(tmp_path / "run" / "metrics.csv", newline="") as f:
         assert [r["epoch"] for r in csv.DictReader(f)] == ["1", "2", "3"]
+    resumed = netspec.train(spec_file(tmp_path, text), epochs=8, resume=tmp_path / "run", quiet=True)
+    assert [m.epoch for m in resumed.history] == [1, 2, 3]  # a straight run of 8 stops there too
     straight = netspec.train(
         spec_file(tmp_path, TINY + "  early_stopping: 2\n"), epochs=3, out=tmp_path / "r2", quiet=True
     )

@@ -95,6 +95,11 @@ class Session:
 
 def fit(s: Session, start_epoch: int, position: Position | None, stop: StopRequest) -> Position | None:
     """Train from `start_epoch` (continuing `position` inside it); returns where it stopped if interrupted."""
+    if s.early_stopping is not None and position is None and s.history:  # a resumed run that had stopped early
+        s.stopped_early = should_stop(s.history, s.early_stopping)
+        if s.stopped_early is not None:
+            s.echo(f"{s.stopped_early}: nothing to train")
+            return None
     for epoch in range(start_epoch, s.epochs):
         if stop.requested and s.dist is None:  # Ctrl-C during the last validation: last.pt already holds that epoch
             return Position(epoch, 0, s.train.batch_size, torch.zeros(0), torch.zeros(0, dtype=torch.int64), 0.0)
