@@ -100,6 +100,11 @@ def test_python_data_takes_a_test_fraction(tmp_path: Path) -> None:
         spec, data=(x, y), overrides={"train.dataset.test_fraction": 0.5}, out=tmp_path / "run", quiet=True
     )
     assert result.test is not None and result.test.samples == 40  # half of the 80 left after validation
+    own = netspec.parse_spec(
+        "input: [3]\nlayers: [{type: Linear, out_features: 2}]\ntrain: {dataset: {name: python, test_fraction: 0.25}}\n"
+    )
+    kept = netspec.train(own, data=(x, y), epochs=1, out=tmp_path / "own", quiet=True)
+    assert kept.test is not None and kept.test.samples == 20  # the spec's own test_fraction is kept
 
 
 @pytest.mark.parametrize(

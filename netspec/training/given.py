@@ -21,7 +21,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 
 from ..diagnostics import Diagnostic, SpecError
-from .config import PythonData
+from .config import PythonData, TrainConfig
 from .overrides import Override
 from .samples import Samples
 from .transforms import TransformBase, compose
@@ -55,14 +55,16 @@ def describe(data: Any) -> str:
     return f"a {type(data).__name__}"
 
 
-def overrides(data: Any, val_data: Any, explicit: dict[str, Any]) -> list[Override]:
-    """`dataset: {name: python}`, and the DataLoader's batch size and workers unless given as arguments."""
+def overrides(data: Any, val_data: Any, explicit: dict[str, Any], train: TrainConfig | None) -> list[Override]:
+    """`dataset: {name: python}` (unless the spec has one), and a DataLoader's batch size and workers."""
     if data is None:
         if val_data is not None:
             raise _error("`val_data` was given without `data`", "val_data")
         return []
     origin = f"data={describe(data)}"
-    sets = [Override(("train", "dataset"), {"name": "python"}, origin)]
+    sets = []
+    if train is None or not isinstance(train.dataset, PythonData):  # keep its val_fraction and test_fraction
+        sets.append(Override(("train", "dataset"), {"name": "python"}, origin))
     if isinstance(data, DataLoader):
         if data.batch_size is not None and explicit.get("batch_size") is None:
             sets.append(Override(("train", "batch_size"), data.batch_size, origin))

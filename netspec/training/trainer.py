@@ -80,7 +80,9 @@ def train(
     `val_data`) replace the spec's dataset: (x, y) tensors or arrays, a torch Dataset, or a DataLoader.
     """
     flags = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "device": device, "seed": seed}
-    sets = given.overrides(data, val_data, explicit=flags)
+    if data is not None and not isinstance(spec, Spec):
+        spec = load_spec(spec)  # to keep a `dataset: {name: python, ...}` it already has
+    sets = given.overrides(data, val_data, flags, spec.train if isinstance(spec, Spec) else None)
     sets += flag_overrides(flags, lambda name, value: f"{name}={value!r}")
     sets += [Override(key_path(k), v, f"overrides[{k!r}]") for k, v in (overrides or {}).items()]
     with given.supplying(data, val_data):
