@@ -79,6 +79,16 @@ def test_bce_with_logits_on_class_labels_uses_one_hot_targets(tmp_path: Path) ->
     assert result.history[0].val_acc is not None
 
 
+def test_huber_loss_with_its_delta(tmp_path: Path) -> None:
+    text = TINY + "  loss: {type: HuberLoss, delta: 0.3}\n"
+    result = netspec.train(spec_file(tmp_path, text), epochs=1, out=tmp_path / "run", quiet=True)
+    x, y = _val(text)
+    logits = _logits(tmp_path / "run", x)
+    expected = F.huber_loss(logits, F.one_hot(y, 10).float(), delta=0.3).item()
+    assert result.history[0].val_loss == pytest.approx(expected, rel=1e-5)
+    assert abs(expected - F.huber_loss(logits, F.one_hot(y, 10).float()).item()) > 1e-4  # delta mattered
+
+
 @pytest.mark.parametrize(
     ("loss", "message", "path", "help"),
     [

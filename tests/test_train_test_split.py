@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -121,3 +122,44 @@ def test_test_split_errors(dataset: str, message: str) -> None:
     with pytest.raises(netspec.SpecError) as info:
         netspec.parse_spec(f"input: [3]\nlayers: [{{type: Linear, out_features: 2}}]\ntrain: {{dataset: {dataset}}}\n")
     assert info.value.diagnostics[0].message == message
+
+
+def _tree(root: Path, classes: list[str], per_class: int) -> Path:
+    from PIL import Image
+
+    rng = np.random.default_rng(len(classes))
+    for c in classes:
+        (root / c).mkdir(parents=True)
+        for i in range(per_class):
+            Image.fromarray(rng.integers(0, 255, (8, 8), dtype=np.uint8)).save(root / c / f"{i}.png")
+    return root
+
+
+IMAGES = """\
+input: [3, 8, 8]
+layers: [Flatten, {{type: Linear, out_features: 2}}]
+train: {{dataset: {{name: imagefolder, path: {path}, {test}}}, num_workers: 0}}
+"""
+
+
+def test_an_image_folder_holds_out_a_test_split(tmp_path: Path) -> None:
+    tree = _tree(tmp_path / "images", ["ants", "bees"], 20)
+    spec = netspec.parse_spec(IMAGES.format(path=tree, test="test_fraction: 0.25"))
+    data = load_data(spec, spec.train or TrainConfig(), check(spec), torch.device("cpu"))
+    assert data.test is not None and (len(data.train), len(data.val), len(data.test)) == (24, 8, 8)
+    splits: list[Any] = [data.train, data.val, data.test]  # FolderSamples over the one tree
+    files = [{split.tree.samples[i][0] for i in split.indices} for split in splits]
+    assert len(set().union(*files)) == 40  # disjoint
+    assert sorted(splits[2].tree.samples[i][1] for i in splits[2].indices) == [0] * 4 + [1] * 4  # stratified
+
+    other = _tree(tmp_path / "other", ["ants", "wasps"], 2)
+    bad = netspec.parse_spec(IMAGES.format(path=tree, test=f"test_path: {other}"))
+    with pytest.raises(netspec.SpecError) as info:
+        load_data(bad, bad.train or TrainConfig(), check(bad), torch.device("cpu"))
+    assert info.value.diagnostics[0].message == (
+        f"the class folders of {other} (ants, wasps) differ from those of {tree} (ants, bees)"
+    )
+    same = _tree(tmp_path / "same", ["ants", "bees"], 3)
+    good = netspec.parse_spec(IMAGES.format(path=tree, test=f"test_path: {same}"))
+    data = load_data(good, good.train or TrainConfig(), check(good), torch.device("cpu"))
+    assert data.test is not None and len(data.test) == 6 and len(data.train) == 32
