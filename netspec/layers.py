@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar, Literal, Union, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, SerializeAsAny, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from .fields import (
@@ -43,6 +43,7 @@ from .fields import (
     Size2,
     Size3,
     invalid,
+    show,
 )
 
 # Public attributes of nn.Sequential: a layer with one of these names could not be
@@ -176,7 +177,8 @@ InitArg = Annotated[Init, BeforeValidator(_init_shorthand)]
 class LayerBase(BaseModel):
     """Fields every layer has."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # deferred: a record's validator is built the first time a spec uses its kind, not when netspec is imported
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     type: str  # each record narrows this to its own Literal, the union's discriminator
     name: LayerName | None = None
 
@@ -957,11 +959,35 @@ def _bare_layer(v: Any) -> Any:
     return v
 
 
-LayerItem = Annotated[Layer, BeforeValidator(_bare_layer)]
-Branch = Annotated[list[LayerItem], BeforeValidator(_branch)]
+def _layer(v: Any) -> LayerBase:
+    """A layer validated as its own kind's record: the one lookup of a spec's `type`.
 
-for _block in (Sequential, Residual, Concat, Multiply):
-    _block.model_rebuild()
+    The `Layer` union above is the table (and the JSON Schema's); validating through it would build every
+    record's validator when the first spec is read, so each kind is dispatched here and built when first
+    used. The errors are the union's own (their types and context), so `validation.py` words them the same.
+    """
+    if isinstance(v, LayerBase):
+        return v
+    v = _bare_layer(v)
+    if not isinstance(v, dict):
+        raise PydanticCustomError("model_attributes_type", "a layer must be a layer name or a mapping", {})
+    if "type" not in v:
+        raise PydanticCustomError("union_tag_not_found", "a layer needs `type`", {"discriminator": "'type'"})
+    kind = v["type"]
+    cls = KINDS.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise PydanticCustomError(
+            "union_tag_invalid",
+            "unknown layer type {tag}",
+            {"discriminator": "'type'", "tag": kind if isinstance(kind, str) else show(kind), "expected_tags": ""},
+        )
+    return cls.model_validate(v)
+
+
+# the JSON Schema names `Layer` by a marker that schema.py replaces with a reference to the union's definition
+LAYER_SCHEMA_MARK = {"x-netspec-definition": "Layer"}
+LayerItem = Annotated[SerializeAsAny[LayerBase], PlainValidator(_layer), WithJsonSchema(LAYER_SCHEMA_MARK)]
+Branch = Annotated[list[LayerItem], BeforeValidator(_branch)]
 
 BLOCK_TYPES: dict[str, type[LayerBase]] = {cls.__name__: cls for cls in (Sequential, Residual, Concat, Multiply)}
 # torch.nn classes a layer record stands for (the builder makes `getattr(nn, type)`)

@@ -463,9 +463,12 @@ def _slide(rf: ReceptiveField | None, outcome: shapes.Outcome, out: Dims) -> Rec
         return None
     if outcome.window is None:
         return rf
+    lead = len(rf.size) - len(outcome.window)  # a 2-D window on a volume (ZeroPad2d) slides over H and W only
+    if lead < 0:
+        return None
     return ReceptiveField(
-        tuple(r + (k - 1) * j for r, j, (k, _) in zip(rf.size, rf.jump, outcome.window)),
-        tuple(j * s for j, (_, s) in zip(rf.jump, outcome.window)),
+        rf.size[:lead] + tuple(r + (k - 1) * j for r, j, (k, _) in zip(rf.size[lead:], rf.jump[lead:], outcome.window)),
+        rf.jump[:lead] + tuple(j * s for j, (_, s) in zip(rf.jump[lead:], outcome.window)),
     )
 
 
@@ -474,6 +477,8 @@ def _widest(fields: list[ReceptiveField | None]) -> ReceptiveField | None:
     if not fields or any(f is None for f in fields):
         return None
     known = [f for f in fields if f is not None]
+    if len({len(f.size) for f in known}) > 1:  # branches of different ranks: the join's own check reports it
+        return None
     return ReceptiveField(
         tuple(max(f.size[i] for f in known) for i in range(len(known[0].size))),
         tuple(max(f.jump[i] for f in known) for i in range(len(known[0].jump))),

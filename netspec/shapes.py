@@ -260,8 +260,12 @@ def _conv_transpose(layer: Any, x: Dims, n: int) -> Outcome:
     def length(i: int, m: Dim) -> Dim:
         return None if m is None else (m - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + op[i] + 1
 
-    outs, empty = _slide(tuple(sizes), length, tuple(2 * v for v in p), k, d)
-    issues += empty
+    outs = [length(i, m) for i, m in enumerate(sizes)]
+    for i, (axis, m, o) in enumerate(zip(AXES[n], sizes, outs)):
+        if m is not None and o is not None and o <= 0:  # torch returns 0 as an empty tensor; netspec refuses it
+            issues.append(_transposed_empty(layer, n, axis, m, o, (k[i], s[i], p[i], d[i], op[i])))
+            outs[i] = None  # unknown from here on
+            break
     params = 0
     if cin is not None:
         params = cin * (out // g) * math.prod(k) + (out if layer.bias else 0)
@@ -285,6 +289,23 @@ def conv_transpose2d(layer: L.ConvTranspose2d, x: Dims) -> Outcome:
 
 def conv_transpose3d(layer: L.ConvTranspose3d, x: Dims) -> Outcome:
     return _conv_transpose(layer, x, 3)
+
+
+def _transposed_empty(layer: Any, n: int, axis: str, m: int, o: int, args: tuple[int, ...]) -> Diagnostic:
+    """A transposed convolution's `padding` crops its output: the formula with the user's numbers, and the most
+    padding this axis allows."""
+    k, s, p, d, op = args
+    grown = (m - 1) * s + d * (k - 1) + op  # the size before the crop, less one
+    where = f" {axis}" if n > 1 else ""
+    return _issue(
+        "empty-output",
+        f"the output{where} would be {o}: ({m} - 1) × stride {s} - 2 × padding {p} + dilation {d} × (kernel_size"
+        f" {k} - 1) + output_padding {op} + 1 = {o}",
+        "padding",
+        help=f"a transposed convolution's `padding` removes size: use padding {grown // 2}"
+        + (" or less" if grown // 2 else "")
+        + ", or a larger `kernel_size` or `stride`",
+    )
 
 
 # -- pooling -----------------------------------------------------------------------------
@@ -366,10 +387,12 @@ def lp_pool(layer: L.LPPool1d | L.LPPool2d, x: Dims) -> Outcome:
 
 def adaptive_pool(layer: Any, x: Dims) -> Outcome:
     n = layer.spatial
-    if len(x) not in (n, n + 1):
+    target = ntuple(layer.output_size, n)
+    # ATen averages to size 1 as a mean over the last n dims, whatever leads them (2-D and 3-D only)
+    mean = layer.type in ("AdaptiveAvgPool2d", "AdaptiveAvgPool3d") and all(o == 1 for o in target)
+    if len(x) not in (n, n + 1) and not (mean and len(x) > n):
         return _rank(layer, x, f"{n + 1}-D or {n + 2}-D {_LAYOUT[n]}", _spatial_help(n))
     lead, sizes = x[: len(x) - n], x[len(x) - n :]
-    target = ntuple(layer.output_size, n)
     out = [m if o is None else o for m, o in zip(sizes, target)]  # null keeps the input size
 
     def window(m: Dim, o: Dim) -> tuple[int, int]:

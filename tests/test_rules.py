@@ -6,6 +6,7 @@ mult-adds = params × output positions (torchinfo's convention; Linear and Batch
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -625,3 +626,15 @@ KNOWN_TOTALS = {
 def test_known_totals(name: str) -> None:
     report = netspec.check(netspec.load_spec(Path(__file__).parent.parent / "specs" / f"{name}.yaml"))
     assert (report.total_params, report.total_mult_adds) == KNOWN_TOTALS[name]
+
+
+@pytest.mark.parametrize(("size", "k", "s", "p"), [(1, 3, 1, 2), (1, 2, 1, 1), (3, 1, 1, 2), (2, 4, 2, 5)])
+def test_following_the_transposed_padding_help_gives_a_positive_output(size: int, k: int, s: int, p: int) -> None:
+    """The most padding the help allows leaves an output of at least 1 (torch: (H-1)s - 2p + (k-1) + 1)."""
+    layer = {"type": "ConvTranspose2d", "out_channels": 2, "kernel_size": k, "stride": s, "padding": p}
+    [d] = diagnostics([layer], (1, size, size))
+    assert d.code == "empty-output" and d.path[-1] == "padding"
+    allowed = int(re.search(r"use padding (\d+)", d.help).group(1))  # type: ignore[union-attr]
+    assert (size - 1) * s - 2 * allowed + (k - 1) + 1 >= 1
+    assert (size - 1) * s - 2 * (allowed + 1) + (k - 1) + 1 <= 0  # and it is the most: one more empties it again
+    assert one({**layer, "padding": allowed}, (1, size, size)).output_shape[2] >= 1
