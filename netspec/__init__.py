@@ -2,6 +2,7 @@
 
 spec = netspec.load_spec("specs/lenet.yaml")   # YAML -> validated Spec
 report = netspec.check(spec)                   # shapes, params, mult-adds; no torch
+print(netspec.table(report))                   # the table `netspec check` prints (also: print(report))
 model = netspec.build(spec)                    # -> torch.nn.Sequential (imports torch)
 """
 
@@ -22,6 +23,7 @@ _LAZY = {
     "ReceptiveField": "netspec.report",
     "ShapeReport": "netspec.report",
     "check": "netspec.report",
+    "table": "netspec.render",
     "input_sizes": "netspec.sizes",
     "Spec": "netspec.spec",
     "load_spec": "netspec.spec",
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
     from .export_python import to_python
     from .export_yaml import to_yaml
     from .from_torch import from_module
+    from .render import table
     from .report import LayerReport, ReceptiveField, ShapeReport, check
     from .schema import json_schema
     from .sizes import input_sizes
@@ -82,6 +85,7 @@ __all__ = [  # the same names as _LAZY (a test keeps them in step)
     "load_spec",
     "parse_spec",
     "spec_from_data",
+    "table",
     "to_onnx",
     "to_python",
     "to_yaml",

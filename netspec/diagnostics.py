@@ -146,6 +146,10 @@ class SpecError(ValueError):
         return f"{where}{first.code}: {first.message}{more}"
 
     def __str__(self) -> str:
+        """The summary and the first error's help: what a traceback or a notebook shows of the error."""
+        errors = self.errors
+        if errors and errors[0].help:
+            return f"{self.summary()}\n  help: {errors[0].help}"
         return self.summary()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import unicodedata
 from typing import Any
 
@@ -124,12 +125,36 @@ def _rf(rf: ReceptiveField | None) -> str:
     return f"{'×'.join(map(str, rf.size))} /{axes(rf.jump)}"
 
 
-def table(report: ShapeReport, depth: int | None = None) -> str:
+TABLE_HEAD = ("#", "layer", "type", "output", "params", "mult-adds", "rf /jump", "activations")
+_RIGHT = {0, 4, 5, 7}  # right-aligned columns: numbers
+
+
+def table(report: ShapeReport, depth: int | None = None, *, color: bool = False) -> str:
     """The per-layer table and totals that `netspec check` prints; blocks as indented rows with their subtotals.
 
     `depth`: show layers down to that depth only (0: the model's own layers), deeper ones counted in their block.
+    `color`: bold the title, the header and the output shape with ANSI codes (the CLI's; click strips them
+    when its output is not a terminal).
     """
-    head = ("#", "layer", "type", "output", "params", "mult-adds", "rf /jump", "activations")
+    rows = table_rows(report, depth)
+    widths = [max(len(r[i]) for r in (TABLE_HEAD, *rows)) for i in range(len(TABLE_HEAD))]
+
+    def line(r: tuple[str, ...]) -> str:
+        cells = [c.rjust(w) if i in _RIGHT else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))]
+        return "  ".join(cells).rstrip()
+
+    title = click.style(report.name, bold=True) + (f"  ({report.source})" if report.source else "")
+    out = [title, click.style(line(TABLE_HEAD), bold=True)]
+    out += [line(r) for r in rows]
+    out.append("")
+    out.append(totals_line(report))
+    out.append("output " + click.style(fmt_shape(report.output_shape), bold=True))
+    text = "\n".join(out)
+    return text if color else click.unstyle(text)
+
+
+def table_rows(report: ShapeReport, depth: int | None = None) -> list[Row]:
+    """The table's rows: the input, then every layer (blocks' layers indented under them) down to `depth`."""
     spatial = len(report.input_shape) == 4
     rows: list[Row] = [
         (
@@ -145,24 +170,34 @@ def table(report: ShapeReport, depth: int | None = None) -> str:
     ]
     for layer in report.layers:
         rows += _rows(layer, depth)
-    widths = [max(len(r[i]) for r in (head, *rows)) for i in range(len(head))]
-    right = {0, 4, 5, 7}
+    return rows
 
-    def line(r: tuple[str, ...]) -> str:
-        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))]
-        return "  ".join(cells).rstrip()
 
-    title = click.style(report.name, bold=True) + (f"  ({report.source})" if report.source else "")
-    out = [title, click.style(line(head), bold=True)]
-    out += [line(r) for r in rows]
-    out.append("")
-    out.append(
+def totals_line(report: ShapeReport) -> str:
+    return (
         f"{fmt_int(report.total_params)} params ({fmt_bytes(report.param_bytes)} in float32), "
         f"{fmt_int(report.total_mult_adds)} mult-adds per sample, "
         f"{fmt_bytes(report.activation_bytes)} of activations per sample"
     )
-    out.append("output " + click.style(fmt_shape(report.output_shape), bold=True))
-    return "\n".join(out)
+
+
+def html_table(report: ShapeReport, depth: int | None = None) -> str:
+    """The same table as HTML, for Jupyter: `ShapeReport._repr_html_`."""
+    esc = html.escape
+
+    def cells(row: tuple[str, ...], tag: str) -> str:
+        return "".join(
+            f'<{tag} style="text-align:{"right" if i in _RIGHT else "left"};white-space:pre">{esc(c)}</{tag}>'
+            for i, c in enumerate(row)
+        )
+
+    source = f" <small>({esc(report.source)})</small>" if report.source else ""
+    body = "".join(f"<tr>{cells(r, 'td')}</tr>" for r in table_rows(report, depth))
+    return (
+        f'<div class="netspec-report"><b>{esc(report.name)}</b>{source}'
+        f"<table><thead><tr>{cells(TABLE_HEAD, 'th')}</tr></thead><tbody>{body}</tbody></table>"
+        f"<p>{esc(totals_line(report))}<br>output <b>{esc(fmt_shape(report.output_shape))}</b></p></div>"
+    )
 
 
 Row = tuple[str, str, str, str, str, str, str, str]

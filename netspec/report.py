@@ -134,6 +134,20 @@ class ShapeReport:
         """The layers that are torch.nn modules of their own (not blocks)."""
         return (node for node in self.walk() if not node.is_block)
 
+    def __str__(self) -> str:
+        """`print(report)`: the table `netspec check` prints, bold only when stdout is a terminal."""
+        import sys
+
+        from .render import table
+
+        return table(self, color=sys.stdout.isatty())
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the table as HTML."""
+        from .render import html_table
+
+        return html_table(self)
+
 
 def numel(shape: Shape) -> int:
     return math.prod(d for d in shape if isinstance(d, int))

@@ -38,6 +38,12 @@ EXPECTED = {
         "imported small-cnn: 6 layers, 41,450 params",  # 3*16*9 + 16 + 2*16 + 4096*10 + 10
         "  - {type: Linear, out_features: 10}",
     ],
+    "train_on_tensors.py": [
+        "116 params (464 B in float32)",  # 2 * 16 + 16 and 16 * 4 + 4
+        "(160 samples, the weights of epoch",  # a fifth of the 800 left after a fifth of 1,000 validates
+        "`weight` has 3 values but the spec's output has 4 per sample",
+        "  help: give `weight` one number per output (4)",
+    ],
     "build_model.py": [
         "lenet: 61,706 parameters, output ('N', 10)",  # the PyTorch tutorial's count
         "forward: (4, 1, 32, 32) -> (4, 10)",

@@ -86,7 +86,7 @@ def test_full_section_parses_and_round_trips() -> None:
     )
     t = spec.train
     assert t is not None
-    assert (t.batch_size, t.epochs, t.loss, t.device, t.seed, t.compile) == (128, 30, "MSELoss", "cuda:1", 7, True)
+    assert (t.batch_size, t.epochs, t.loss.type, t.device, t.seed, t.compile) == (128, 30, "MSELoss", "cuda:1", 7, True)
     assert isinstance(t.optimizer, SGD) and t.optimizer.weight_decay == 0.0005  # `5e-4` is a number
     assert [x.type for x in t.transforms] == ["RandomHorizontalFlip", "RandomCrop", "Normalize"]
     assert [x.type for x in t.validation_transforms()] == ["Normalize"]  # random ones are training-only
@@ -96,7 +96,7 @@ def test_full_section_parses_and_round_trips() -> None:
 def test_defaults() -> None:
     t = TrainConfig()
     assert t.dataset.name == "digits" and isinstance(t.optimizer, Adam)
-    assert (t.batch_size, t.epochs, t.loss, t.device, t.seed, t.scheduler) == (
+    assert (t.batch_size, t.epochs, t.loss.type, t.device, t.seed, t.scheduler) == (
         64,
         10,
         "CrossEntropyLoss",
@@ -136,7 +136,13 @@ def test_defaults() -> None:
             20,
         ),
         ("train: {dataset: {name: imagefolder}}", "missing-field", "`train.dataset` needs `path`", "add `path:`", 18),
-        ("train: {loss: CrossEntropy}", "invalid-value", "`loss` must be one of", "`CrossEntropyLoss`", 15),
+        (
+            "train: {loss: CrossEntropy}",
+            "invalid-value",
+            "unknown `loss` type `CrossEntropy`",
+            "`CrossEntropyLoss`",
+            15,
+        ),
         (
             "train: {device: gpu}",
             "invalid-value",

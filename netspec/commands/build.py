@@ -107,7 +107,7 @@ def build(
         report = check(spec)
         model = build_model(spec, device=device, report=report)
     echo_diagnostics(report.warnings)
-    click.echo(render.table(report) + "\n")
+    click.echo(render.table(report, color=True) + "\n")
     click.echo(torchinfo_agrees(model, report, device))
     if from_checkpoint:
         click.echo(f"loaded {file}: its weights fit its spec")

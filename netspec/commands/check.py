@@ -123,7 +123,7 @@ def check(
         if size_range is not None:
             continue
         echo_diagnostics(report.warnings, fmt)
-        click.echo(render.summary_line(report) if fmt == "concise" else render.table(report, depth) + "\n")
+        click.echo(render.summary_line(report) if fmt == "concise" else render.table(report, depth, color=True) + "\n")
     if as_json:
         click.echo(json.dumps({"files": results}, indent=2))
     ctx.exit(worst)

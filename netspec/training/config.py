@@ -1,4 +1,4 @@
-"""The `train:` section of a spec: dataset, transforms, optimizer, schedule and device. No torch.
+"""The `train:` section of a spec: dataset, transforms, optimizer, loss, schedule, stopping and device. No torch.
 
 Records are frozen and strict like the layer records (reusing `netspec/fields.py`), so their
 errors come out as the same positioned diagnostics. Defaults are torch's where torch has one.
@@ -81,11 +81,19 @@ class _Record(BaseModel):
 # -- datasets: `name` picks the kind; relative paths are relative to the current directory ---
 
 
+def _one_test_split(record: Any) -> None:
+    if record.test_fraction is not None and record.test_path is not None:
+        raise PydanticCustomError(
+            "invalid-value", "`test_fraction` and `test_path` both name a test split: give one", {"at": ("test_path",)}
+        )
+
+
 class Digits(_Record):
     """scikit-learn's bundled 8×8 digits (1,797 images, no download), resized to the spec's input."""
 
     name: Literal["digits"]
     val_fraction: Fraction = 0.2  # a fixed stratified split
+    test_fraction: Fraction | None = None  # held out of the training samples; evaluated at the end with best.pt
 
 
 class TorchvisionDataset(_Record):
@@ -94,6 +102,7 @@ class TorchvisionDataset(_Record):
     name: Literal["mnist", "fashion_mnist", "cifar10"]
     root: FilePath = "data"
     download: Bool = False
+    test_fraction: Fraction | None = None  # held out of the training samples; evaluated at the end with best.pt
 
 
 class ImageFolder(_Record):
@@ -103,6 +112,13 @@ class ImageFolder(_Record):
     path: FilePath
     val_path: FilePath | None = None  # a second tree; without it, `val_fraction` of `path` is held out
     val_fraction: Fraction = 0.2
+    test_fraction: Fraction | None = None  # held out of the training samples; evaluated at the end with best.pt
+    test_path: FilePath | None = None  # a third tree, instead of `test_fraction`
+
+    @model_validator(mode="after")
+    def _one_test(self) -> ImageFolder:
+        _one_test_split(self)
+        return self
 
 
 class TensorFile(_Record):
@@ -112,10 +128,25 @@ class TensorFile(_Record):
     path: FilePath
     val_path: FilePath | None = None
     val_fraction: Fraction = 0.2
+    test_fraction: Fraction | None = None  # held out of the training samples; evaluated at the end with best.pt
+    test_path: FilePath | None = None  # a file of its own, instead of `test_fraction`
+
+    @model_validator(mode="after")
+    def _one_test(self) -> TensorFile:
+        _one_test_split(self)
+        return self
+
+
+class PythonData(_Record):
+    """Samples handed to `netspec.train(data=...)` from Python; recorded so a run says what it trained on."""
+
+    name: Literal["python"]
+    val_fraction: Fraction = 0.2  # without `val_data=`, this share of `data` is held out
+    test_fraction: Fraction | None = None  # held out of the training samples; evaluated at the end with best.pt
 
 
 Dataset = Annotated[
-    Union[Digits, TorchvisionDataset, ImageFolder, TensorFile],  # noqa: UP007
+    Union[Digits, TorchvisionDataset, ImageFolder, TensorFile, PythonData],  # noqa: UP007
     Field(discriminator="name"),
     _shorthand("name"),
 ]
@@ -156,7 +187,21 @@ class AdamW(_Record):
     weight_decay: NonNegative = 0.01
 
 
-Optimizer = Annotated[Union[SGD, Adam, AdamW], Field(discriminator="type"), _shorthand("type")]  # noqa: UP007
+class RMSprop(_Record):
+    type: Literal["RMSprop"]
+    lr: PositiveReal = 0.01
+    alpha: Probability = 0.99
+    eps: PositiveReal = 1e-8
+    weight_decay: NonNegative = 0.0
+    momentum: NonNegative = 0.0
+    centered: Bool = False
+
+
+Optimizer = Annotated[
+    Union[SGD, Adam, AdamW, RMSprop],  # noqa: UP007
+    Field(discriminator="type"),
+    _shorthand("type"),
+]
 
 
 class StepLR(_Record):
@@ -191,7 +236,97 @@ Scheduler = Annotated[
     Field(discriminator="type"),
     _shorthand("type"),
 ]
-Loss = Literal["CrossEntropyLoss", "MSELoss", "L1Loss"]
+
+# -- losses: torch.nn's names and arguments; `loss: MSELoss` is shorthand for `{type: MSELoss}` ----------
+
+# "none" gives one loss per sample, which cannot be backpropagated as it is: training needs a number
+Reduction = Literal["mean", "sum"]
+
+
+def _weights(v: Any) -> tuple[float, ...]:
+    expected = "a list of numbers ≥ 0, one per class"
+    if not isinstance(v, (list, tuple)) or not v:
+        raise invalid(expected, v)
+    if not all(isinstance(w, (int, float)) and not isinstance(w, bool) and 0 <= w < float("inf") for w in v):
+        raise invalid(expected, v)
+    if not any(v):
+        raise invalid("a list of numbers ≥ 0, one per class, not all 0", v)
+    return tuple(float(w) for w in v)
+
+
+ClassWeights = Annotated[tuple[float, ...], BeforeValidator(_weights)]
+
+
+class CrossEntropyLoss(_Record):
+    """Softmax and negative log-likelihood over class labels (torch.nn.CrossEntropyLoss)."""
+
+    type: Literal["CrossEntropyLoss"]
+    weight: ClassWeights | None = None  # one per class: rarer classes weigh more
+    label_smoothing: Probability = 0.0
+    reduction: Reduction = "mean"
+
+
+class NLLLoss(_Record):
+    """Negative log-likelihood of class labels, for a network that ends with LogSoftmax."""
+
+    type: Literal["NLLLoss"]
+    weight: ClassWeights | None = None
+    reduction: Reduction = "mean"
+
+
+class BCEWithLogitsLoss(_Record):
+    """A sigmoid and binary cross-entropy per output: class labels become one-hot targets, float targets are kept."""
+
+    type: Literal["BCEWithLogitsLoss"]
+    pos_weight: ClassWeights | None = None  # one per output: how much a positive counts over a negative
+    reduction: Reduction = "mean"
+
+
+class MSELoss(_Record):
+    type: Literal["MSELoss"]
+    reduction: Reduction = "mean"
+
+
+class L1Loss(_Record):
+    type: Literal["L1Loss"]
+    reduction: Reduction = "mean"
+
+
+class HuberLoss(_Record):
+    type: Literal["HuberLoss"]
+    delta: PositiveReal = 1.0
+    reduction: Reduction = "mean"
+
+
+Loss = Annotated[
+    Union[CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss, MSELoss, L1Loss, HuberLoss],  # noqa: UP007
+    Field(discriminator="type"),
+    _shorthand("type"),
+]
+
+
+# -- early stopping --------------------------------------------------------------------------
+
+
+Metric = Literal["val_loss", "val_acc", "train_loss", "train_acc"]  # columns of metrics.csv
+
+
+class EarlyStopping(_Record):
+    """Stop when `metric` has not improved by more than `min_delta` for `patience` epochs in a row."""
+
+    patience: PositiveInt
+    metric: Metric = "val_loss"
+    mode: Literal["min", "max"] | None = None  # None: max for accuracies, min for losses
+    min_delta: NonNegative = 0.0
+
+    @property
+    def maximise(self) -> bool:
+        return self.mode == "max" if self.mode is not None else self.metric.endswith("_acc")
+
+
+def _patience_shorthand(v: Any) -> Any:
+    """`early_stopping: 5` is shorthand for `early_stopping: {patience: 5}`."""
+    return {"patience": v} if isinstance(v, int) and not isinstance(v, bool) else v
 
 
 class TrainConfig(_Record):
@@ -204,7 +339,10 @@ class TrainConfig(_Record):
     epochs: PositiveInt = 10
     optimizer: Optimizer = Adam(type="Adam")
     scheduler: Scheduler | None = None
-    loss: Loss = "CrossEntropyLoss"
+    loss: Loss = CrossEntropyLoss(type="CrossEntropyLoss")
+    clip_grad_norm: PositiveReal | None = None  # scale the gradients to at most this total L2 norm, first
+    clip_grad_value: PositiveReal | None = None  # clamp every gradient element into [-value, value]
+    early_stopping: Annotated[EarlyStopping | None, BeforeValidator(_patience_shorthand)] = None
     device: Device = "auto"  # auto: CUDA when available, else the CPU
     seed: NonNegativeInt = 0
     drop_last: Bool = False  # drop the last partial training batch

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import math
 from pathlib import Path
+from typing import Any
 
 from ..diagnostics import Diagnostic, SpecError, cannot_write
 from .run import COLUMNS, read_metrics
@@ -12,10 +13,58 @@ from .run import COLUMNS, read_metrics
 
 def plot_run(run_dir: Path, out: Path | None = None) -> Path:
     """Draw `run_dir`'s loss and accuracy per epoch into `out` (default: run_dir/curves.png)."""
-    csv_path = run_dir / "metrics.csv"
-    if not csv_path.is_file():
-        raise _not_a_run(run_dir, f"{run_dir} has no metrics.csv")
-    epochs, column = _curves(csv_path)
+    return plot_runs([run_dir], out)
+
+
+def plot_runs(run_dirs: list[Path], out: Path | None = None) -> Path:
+    """Loss and accuracy per epoch of one run (train and validation), or of several overlaid, one colour each.
+
+    Default `out`: RUN_DIR/curves.png for one run, curves.png in the current folder for several.
+    """
+    default = run_dirs[0] / "curves.png" if len(run_dirs) == 1 else Path("curves.png")
+    return save_figure(curves_figure(run_dirs), out if out is not None else default)
+
+
+def curves_figure(run_dirs: list[Path]) -> Any:
+    """The matplotlib figure `plot_runs` writes: loss (left) and accuracy (right), a line per run and split."""
+    curves = []
+    for run_dir in run_dirs:
+        csv_path = run_dir / "metrics.csv"
+        if not csv_path.is_file():
+            raise _not_a_run(run_dir, f"{run_dir} has no metrics.csv")
+        curves.append(_curves(csv_path))  # every run read before matplotlib's slow import
+    plt = pyplot("netspec plot")
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4))
+    names = _labels(run_dirs)
+    for i, (epochs, column) in enumerate(curves):
+        colour = f"C{i % 10}"
+        for split, style in (("train", "--"), ("val", "-")):
+            who = "validation" if split == "val" else "train"
+            label = who if len(run_dirs) == 1 else f"{names[i]} {who}"
+            one = {"color": f"C{0 if split == 'train' else 1}"} if len(run_dirs) == 1 else {"color": colour}
+            loss_ax.plot(epochs, column[f"{split}_loss"], marker="o", ls=style, label=label, **one)
+            acc_ax.plot(epochs, column[f"{split}_acc"], marker="o", ls=style, label=label, **one)
+    loss_ax.set(title="loss per sample", xlabel="epoch")
+    acc_ax.set(title="accuracy", xlabel="epoch")
+    for ax in (loss_ax, acc_ax):
+        ax.legend(fontsize="small")
+        ax.grid(alpha=0.3)
+    fig.suptitle(str(run_dirs[0]) if len(run_dirs) == 1 else f"{len(run_dirs)} runs")
+    fig.tight_layout()
+    return fig
+
+
+def _labels(run_dirs: list[Path]) -> list[str]:
+    """Each run's name in a legend: its path without the parts all of them share in front."""
+    parts = [p.parts for p in run_dirs]
+    common = 0
+    while all(len(p) > common + 1 for p in parts) and len({p[common] for p in parts}) == 1:
+        common += 1
+    return [str(Path(*p[common:])) for p in parts]
+
+
+def pyplot(command: str) -> Any:
+    """matplotlib.pyplot drawing into files (no display), or a diagnostic naming `command` when it is missing."""
     try:
         import matplotlib
 
@@ -26,24 +75,18 @@ def plot_run(run_dir: Path, out: Path | None = None) -> Path:
             [
                 Diagnostic(
                     "missing-dependency",
-                    "`netspec plot` needs matplotlib, which is not installed",
+                    f"`{command}` needs matplotlib, which is not installed",
                     help="pip install matplotlib (or pip install 'netspec[plot]')",
                 )
             ]
         ) from None
-    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4))
-    loss_ax.plot(epochs, column["train_loss"], marker="o", label="train")
-    loss_ax.plot(epochs, column["val_loss"], marker="o", label="validation")
-    loss_ax.set(title="loss per sample", xlabel="epoch")
-    acc_ax.plot(epochs, column["train_acc"], marker="o", label="train")
-    acc_ax.plot(epochs, column["val_acc"], marker="o", label="validation")
-    acc_ax.set(title="accuracy", xlabel="epoch")
-    for ax in (loss_ax, acc_ax):
-        ax.legend()
-        ax.grid(alpha=0.3)
-    fig.suptitle(str(run_dir))
-    fig.tight_layout()
-    target = out if out is not None else run_dir / "curves.png"
+    return plt
+
+
+def save_figure(fig: Any, target: Path) -> Path:
+    """Write `fig` to `target` (its format from the extension) and close it; failures are `io-error`s."""
+    import matplotlib.pyplot as plt
+
     try:
         fig.savefig(target, dpi=100)
     except OSError as e:  # a folder that does not exist, a read-only one

@@ -22,9 +22,12 @@ from ..diagnostics import Diagnostic, SpecError, path_str
 from ..report import ShapeReport
 from ..spec import Spec
 from . import misfit
-from .config import Digits, ImageFolder, TensorFile, TorchvisionDataset, TrainConfig
+from .config import Digits, ImageFolder, PythonData, TensorFile, TorchvisionDataset, TrainConfig
+from .given import given_splits
+from .losses import check_loss
 from .overrides import locate
 from .samples import FolderSamples, SampleError, Samples, TensorSamples, failure
+from .stopping import check_metric
 from .transforms import TransformBase, compose
 
 _TORCHVISION = {  # config name -> (torchvision class, the folder it reads under `root`)
@@ -53,6 +56,7 @@ class Data:
     train: Split
     val: Split
     classes: list[str] | None  # None when the targets are float values (regression)
+    test: Split | None = None  # a held-out test split (`test_fraction` or `test_path`), seen once at the end
 
 
 @dataclass
@@ -74,12 +78,16 @@ def load_data(spec: Spec, config: TrainConfig, report: ShapeReport, device: torc
     try:
         if isinstance(ds, ImageFolder):
             data = Data(*_image_folder(ds, train_tf, val_tf, spec.input))
+        elif isinstance(ds, PythonData):
+            data = Data(*given_splits(ds, train_tf, val_tf, spec.input, device))
         else:
             raw = _read(ds, spec.input)
+            test = _held_out(raw, ds)
             data = Data(
-                _split(raw.train_x, raw.train_y, train_tf, spec.input, device, "transforms"),
-                _split(raw.val_x, raw.val_y, val_tf, spec.input, device, val_key),
+                transformed(raw.train_x, raw.train_y, train_tf, spec.input, device, "transforms"),
+                transformed(raw.val_x, raw.val_y, val_tf, spec.input, device, val_key),
                 raw.classes,
+                transformed(*test, val_tf, spec.input, device, val_key) if test is not None else None,
             )
         check_fits(spec, report, data, config)  # reads a first sample of file-backed splits
     except SampleError as e:
@@ -89,7 +97,28 @@ def load_data(spec: Spec, config: TrainConfig, report: ShapeReport, device: torc
     return data
 
 
-def _split(
+def _held_out(raw: _Raw, ds: Digits | TorchvisionDataset | TensorFile) -> tuple[Tensor, Tensor] | None:
+    """The test split's (x, y), carved out of `raw`'s training samples or read from `test_path`."""
+    if isinstance(ds, TensorFile) and ds.test_path is not None:
+        x, y = _read_xy(Path(ds.test_path), "test_path")
+        if raw.classes is not None and not y.is_floating_point() and int(y.max()) >= len(raw.classes):
+            raw.classes = [str(c) for c in range(int(y.max()) + 1)]  # labels only the test file holds
+        return x, y
+    if ds.test_fraction is None:
+        return None
+    keep, held = split_indices(raw.train_y, ds.test_fraction)
+    test = raw.train_x[held], raw.train_y[held]
+    raw.train_x, raw.train_y = raw.train_x[keep], raw.train_y[keep]
+    return test
+
+
+def carve(indices: Tensor, labels: Tensor, fraction: float) -> tuple[Tensor, Tensor]:
+    """`indices` split into (kept, held out): a fixed stratified `fraction` of them, by their `labels`."""
+    keep, held = split_indices(labels[indices], fraction)
+    return indices[keep], indices[held]
+
+
+def transformed(
     x: Tensor,
     y: Tensor,
     transforms: Sequence[TransformBase],
@@ -293,7 +322,7 @@ def _token_ids(x: Tensor, path: Path, tokens: int) -> Tensor:
 
 def _image_folder(
     ds: ImageFolder, train_tf: Sequence[TransformBase], val_tf: Sequence[TransformBase], shape: tuple[int, ...]
-) -> tuple[Samples, Samples, list[str]]:
+) -> tuple[Samples, Samples, list[str], Samples | None]:
     from torchvision.datasets import ImageFolder as TorchImageFolder
 
     def open_tree(path: str, key: str) -> Any:
@@ -304,24 +333,36 @@ def _image_folder(
         except (FileNotFoundError, OSError) as e:
             raise _missing(Path(path), key, f"it needs one subfolder of images per class ({e})") from None
 
-    tree = open_tree(ds.path, "path")
-    if ds.val_path is not None:
-        val_tree = open_tree(ds.val_path, "val_path")
-        if val_tree.classes != tree.classes:
+    def same_classes(other: Any, other_path: str) -> Any:
+        if other.classes != tree.classes:
             raise _shape_error(
-                f"the class folders of {ds.val_path} ({', '.join(val_tree.classes)}) differ from "
+                f"the class folders of {other_path} ({', '.join(other.classes)}) differ from "
                 f"those of {ds.path} ({', '.join(tree.classes)})",
                 "give both trees the same class folders",
             )
-        train_idx, val_idx = list(range(len(tree))), list(range(len(val_tree)))
+        return other
+
+    tree = open_tree(ds.path, "path")
+    targets = torch.tensor(tree.targets)
+    if ds.val_path is not None:
+        val_tree = same_classes(open_tree(ds.val_path, "val_path"), ds.val_path)
+        train_t, val_t = torch.arange(len(tree)), torch.arange(len(val_tree))
     else:
         val_tree = tree
-        train_t, val_t = split_indices(torch.tensor(tree.targets), ds.val_fraction)
-        train_idx, val_idx = train_t.tolist(), val_t.tolist()
+        train_t, val_t = split_indices(targets, ds.val_fraction)
+    test = None
+    flatten = len(shape) == 1
+    if ds.test_path is not None:
+        test_tree = same_classes(open_tree(ds.test_path, "test_path"), ds.test_path)
+        test = FolderSamples(test_tree, list(range(len(test_tree))), compose(val_tf), flatten, shape)
+    elif ds.test_fraction is not None:
+        train_t, test_t = carve(train_t, targets, ds.test_fraction)
+        test = FolderSamples(tree, test_t.tolist(), compose(val_tf), flatten, shape)
     return (
-        FolderSamples(tree, train_idx, compose(train_tf), len(shape) == 1, shape),
-        FolderSamples(val_tree, val_idx, compose(val_tf), len(shape) == 1, shape),
+        FolderSamples(tree, train_t.tolist(), compose(train_tf), flatten, shape),
+        FolderSamples(val_tree, val_t.tolist(), compose(val_tf), flatten, shape),
         list(tree.classes),
+        test,
     )
 
 
@@ -357,14 +398,18 @@ def target_shape(split: Split) -> tuple[int, ...]:
 def check_fits(spec: Spec, report: ShapeReport, data: Data, config: TrainConfig) -> None:
     """Samples must have the spec's input shape, labels must fit its output: else `dataset-shape` with the fix."""
     val_key = "val_transforms" if config.val_transforms is not None else "transforms"
-    splits: list[tuple[str, Split, Sequence[TransformBase]]] = [
+    transformed: list[tuple[str, Split, Sequence[TransformBase]]] = [
         ("transforms", data.train, config.transforms),
         (val_key, data.val, config.validation_transforms()),
     ]
-    mixed = misfit.mixed_sizes(config, splits, spec.input)
+    if data.test is not None:  # the test split is read as the validation split is
+        transformed.append((val_key, data.test, config.validation_transforms()))
+    mixed = misfit.mixed_sizes(config, transformed, spec.input)
     if mixed is not None:
         raise mixed
-    for which, split in (("training", data.train), ("validation", data.val)):
+    splits = [("training", data.train), ("validation", data.val)]
+    splits += [("test", data.test)] if data.test is not None else []
+    for which, split in splits:
         if len(split) == 0:
             raise _shape_error(f"the {which} split is empty", "use a larger dataset or another `val_fraction`")
         got = sample_shape(split)
@@ -376,12 +421,14 @@ def check_fits(spec: Spec, report: ShapeReport, data: Data, config: TrainConfig)
                 "train it on a `tensors` file whose `x` holds integer token ids",
             )
     out = report.output_shape[1:]
-    if config.loss == "CrossEntropyLoss" and out == (1,):  # the default loss, left on a regression
+    if config.loss.type == "CrossEntropyLoss" and out == (1,):  # the default loss, left on a regression
         raise _output_error(
             spec,
             "CrossEntropyLoss over one output per sample is always 0: a softmax over a single class",
             help="for a regression set `loss: MSELoss` (or L1Loss); for classes, give one output per class",
         )
+    check_loss(spec, report, config.loss, data.classes)
+    check_metric(config.early_stopping, data.classes)
     if data.classes is not None:
         if len(out) != 1:
             flatten = next((w for w in report.warnings if w.code == "missing-flatten"), None)
@@ -410,7 +457,7 @@ def check_fits(spec: Spec, report: ShapeReport, data: Data, config: TrainConfig)
             f"the targets are {_dims(target) or 'scalars'} per sample but the spec's output is {_dims(out)}",
             help="make the last layer produce the target's shape",
         )
-    if config.loss == "CrossEntropyLoss" and len(out) != 1:
+    if config.loss.type == "CrossEntropyLoss" and len(out) != 1:
         raise _output_error(spec, "CrossEntropyLoss needs an output of (N, classes)")
 
 

@@ -18,8 +18,10 @@ from .batches import Batches
 from .config import Digits, TrainConfig
 from .data import load_data
 from .loop import Forward, evaluate
+from .losses import make_loss
 from .overrides import Override, apply_overrides
-from .trainer import LOSSES, pick_device
+from .predict_files import expand, is_array_file, read_rows
+from .trainer import pick_device
 from .transforms import compose
 
 
@@ -30,10 +32,36 @@ class Evaluation:
     samples: int
     loss: float
     accuracy: float | None
+    classes: list[str] | None = None  # the class names, when the targets are class labels
+    confusion: list[list[int]] | None = None  # [true class][predicted class] -> samples
 
     def line(self) -> str:
         acc = f", acc {self.accuracy:.3f}" if self.accuracy is not None else ""
         return f"{self.dataset} {self.split}: loss {self.loss:.4f}{acc} ({self.samples:,} samples)"
+
+    def per_class(self) -> list[tuple[str, int, int]]:
+        """(class, samples, correct) per class, from the confusion matrix's rows and diagonal."""
+        if self.classes is None or self.confusion is None:
+            return []
+        return [(name, sum(row), row[i]) for i, (name, row) in enumerate(zip(self.classes, self.confusion))]
+
+    def per_class_table(self) -> str:
+        """Per-class accuracy, then the confusion matrix, as aligned text."""
+        if self.classes is None or self.confusion is None:
+            return "no per-class figures: the targets are float values, not class labels"
+        names = self.classes
+        width = max(len("class"), *(len(n) for n in names))
+        lines = [f"{'class':<{width}}  samples  correct  accuracy"]
+        for name, total, right in self.per_class():
+            acc = f"{right / total:.3f}" if total else "-"
+            lines.append(f"{name:<{width}}  {total:>7,}  {right:>7,}  {acc:>8}")
+        cell = max(len(f"{v:,}") for row in self.confusion for v in row)
+        cell = max(cell, *(len(n) for n in names))
+        lines += ["", "confusion matrix (rows: true class, columns: predicted class)"]
+        lines.append(" " * width + "  " + " ".join(f"{n:>{cell}}" for n in names))
+        for name, row in zip(names, self.confusion):
+            lines.append(f"{name:<{width}}  " + " ".join(f"{v:>{cell},}" for v in row))
+        return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -70,47 +98,130 @@ def evaluate_checkpoint(
     config = config.model_copy(update={"transforms": config.validation_transforms()})
     report = check(spec)
     data = load_data(spec, config, report, dev)
-    fwd = Forward(model, LOSSES[config.loss](), data.classes, int(report.output_shape[-1]), dev)
-    chosen = data.val if split == "val" else data.train
+    fwd = Forward(model, make_loss(config.loss, dev), data.classes, int(report.output_shape[-1]), dev)
+    chosen = {"val": data.val, "train": data.train, "test": data.test}[split]
+    if chosen is None:
+        raise SpecError(
+            [
+                Diagnostic(
+                    "dataset-missing",
+                    f"{spec.name}'s {config.dataset.name} dataset has no test split",
+                    source=str(path),
+                    help="hold one out with `test_fraction` (or `test_path`) in train.dataset, or pass `--dataset`"
+                    ' with one, e.g. --dataset "{name: digits, test_fraction: 0.2}"',
+                )
+            ]
+        )
     batches = Batches(chosen, batch_size or config.batch_size, dev, shuffle=False, num_workers=config.num_workers)
     loss, acc = evaluate(fwd, batches)
-    return Evaluation(config.dataset.name, split, batches.samples, loss, acc)
+    confusion, classes = None, data.classes
+    if classes is not None:  # outputs beyond the dataset's classes are named by their index, as `predict` does
+        k = max(len(classes), fwd.num_outputs)
+        classes = classes + [str(i) for i in range(len(classes), k)]
+        confusion = confusion_matrix(fwd, batches, k).tolist()
+    return Evaluation(config.dataset.name, split, batches.samples, loss, acc, classes, confusion)
 
 
-def predict(
-    path: str | os.PathLike[str], images: list[str | os.PathLike[str]], *, top: int = 3, device: str = "auto"
-) -> list[Prediction]:
-    """The `top` classes (with softmax probabilities) the checkpoint's model gives each image file."""
-    dev = pick_device(device, None, source=f"--device {device}")
-    ckpt, model = _model(path, dev)
-    spec = ckpt.spec
-    if len(spec.input) != 3 or spec.input[0] not in (1, 3):  # image files read as grey or RGB
-        what = f"is a vector of {spec.input[0]}" if len(spec.input) == 1 else f"has {spec.input[0]} channels"
+def confusion_matrix(fwd: Forward, batches: Batches, k: int) -> Tensor:
+    """(k, k) counts: row = true class, column = the class the model's largest output names."""
+    counts = torch.zeros(k * k, dtype=torch.int64, device=fwd.device)
+    fwd.model.eval()
+    with torch.inference_mode(), fwd.autocast():
+        for x, y in batches.epoch(0):
+            pred = fwd.model(fwd.prepare(x)).argmax(1)  # (B,)
+            counts += torch.bincount(y * k + pred, minlength=k * k)  # (true, predicted) pairs as one index
+    return counts.reshape(k, k).cpu()
+
+
+def plot_confusion(result: Evaluation, target: Path) -> Path:
+    """The confusion matrix as an image: counts in each cell, darker for more."""
+    from .curves import pyplot, save_figure
+
+    if result.classes is None or result.confusion is None:
         raise SpecError(
             [
                 Diagnostic(
                     "dataset-shape",
-                    f"`netspec predict` reads image files as grey or RGB, but {spec.name}'s input {what}",
-                    source=str(path),
-                    help="use netspec.load_model and call the model on your tensors",
+                    "a confusion matrix needs class labels, but the targets are float values",
+                    source=str(target),
+                    help="drop `--confusion-plot`: a regression has no classes to confuse",
                 )
             ]
         )
-    classes = _classes(ckpt, spec)
-    x = torch.stack([_image(Path(p), spec) for p in images]).to(dev)  # (N, C, H, W)
+    plt = pyplot("netspec evaluate --confusion-plot")
+    k = len(result.classes)
+    side = min(4 + 0.5 * k, 20)
+    fig, ax = plt.subplots(figsize=(side, side))
+    ax.imshow(result.confusion, cmap="Blues")
+    ax.set(
+        xticks=range(k),
+        yticks=range(k),
+        xticklabels=result.classes,
+        yticklabels=result.classes,
+        xlabel="predicted class",
+        ylabel="true class",
+        title=f"{result.dataset} {result.split}: acc {result.accuracy:.3f} ({result.samples:,} samples)",
+    )
+    top = max(max(row) for row in result.confusion) or 1
+    if k <= 30:  # beyond that, numbers would not fit in the cells
+        for i, row in enumerate(result.confusion):
+            for j, v in enumerate(row):
+                ax.text(j, i, str(v), ha="center", va="center", color="white" if v > top / 2 else "black")
+    fig.tight_layout()
+    return save_figure(fig, target)
+
+
+def predict(
+    path: str | os.PathLike[str], inputs: list[str | os.PathLike[str]], *, top: int = 3, device: str = "auto"
+) -> list[Prediction]:
+    """The `top` classes (with softmax probabilities) the checkpoint's model gives each sample.
+
+    `inputs`: image files, folders of them (image models), or array files of samples for any model
+    (.npy, .npz, .pt, .csv; one prediction per row, named `file[row]`).
+    """
+    dev = pick_device(device, None, source=f"--device {device}")
+    ckpt, model = _model(path, dev)
+    spec = ckpt.spec
+    names: list[str] = []
+    rows: list[Tensor] = []
+    for file in expand(inputs):
+        if is_array_file(file):
+            x = read_rows(file, spec.input, compose((spec.train or TrainConfig()).validation_transforms()))
+            names += [f"{file}[{i}]" for i in range(len(x))]
+            rows.append(x)
+            continue
+        if len(spec.input) != 3 or spec.input[0] not in (1, 3):  # image files read as grey or RGB
+            what = f"is a vector of {spec.input[0]}" if len(spec.input) == 1 else f"has {spec.input[0]} channels"
+            raise SpecError(
+                [
+                    Diagnostic(
+                        "dataset-shape",
+                        f"`netspec predict` reads image files as grey or RGB, but {spec.name}'s input {what}",
+                        source=str(file),
+                        help=f"pass the samples in an array file (.npy, .npz, .pt or .csv) of shape "
+                        f"(N, {', '.join(map(str, spec.input))}), or call netspec.load_model on your tensors",
+                    )
+                ]
+            )
+        names.append(str(file))
+        rows.append(_image(file, spec)[None])  # (1, C, H, W)
+    x = torch.cat(rows).to(dev)
+    if check(spec).tokens is not None:  # an Embedding first: the samples are token ids
+        x = x.long()
     with torch.inference_mode():
         out = model(x)
-    out = out.reshape(len(images), -1)  # (N, K)
+    out = out.reshape(len(x), -1)  # (N, K)
+    classes = _classes(ckpt, spec)
     if classes is None:
         return [
-            Prediction(str(p), [(str(i), float(v)) for i, v in enumerate(row[:top])], probabilities=False)
-            for p, row in zip(images, out)
+            Prediction(name, [(str(i), float(v)) for i, v in enumerate(row[:top])], probabilities=False)
+            for name, row in zip(names, out)
         ]
     probs = F.softmax(out.float(), dim=1)
     best = probs.topk(min(top, probs.shape[1]), dim=1)
     return [
-        Prediction(str(p), [(_name(classes, int(i)), float(v)) for v, i in zip(values, idx)])
-        for p, values, idx in zip(images, best.values, best.indices)
+        Prediction(name, [(_name(classes, int(i)), float(v)) for v, i in zip(values, idx)])
+        for name, values, idx in zip(names, best.values, best.indices)
     ]
 
 

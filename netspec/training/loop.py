@@ -22,8 +22,10 @@ from ..diagnostics import Diagnostic, SpecError
 from ..spec import Spec
 from . import distributed
 from .batches import Batches
+from .config import EarlyStopping
 from .distributed import Dist
 from .run import EpochMetrics, Position, Run, StopRequest, save
+from .stopping import should_stop
 
 
 @dataclass
@@ -47,12 +49,16 @@ class Forward:
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last and x.ndim == 4 else x
 
     def target(self, y: Tensor, out: Tensor) -> Tensor:
-        """What the loss compares the output with: labels, one-hot labels (MSE, L1), or float targets."""
-        if self.classes is not None and not isinstance(self.loss_fn, nn.CrossEntropyLoss):
+        """What the loss compares the output with: labels, one-hot labels (MSE, L1, BCE), or float targets."""
+        if self.classes is not None and not isinstance(self.loss_fn, (nn.CrossEntropyLoss, nn.NLLLoss)):
             return F.one_hot(y, self.num_outputs).to(out.dtype)  # (N,) -> (N, K)
         if self.classes is None:
             return y.reshape(out.shape).to(out.dtype)  # (N,) targets for an (N, 1) output
         return y
+
+    def total(self, loss: Tensor, n: int) -> Tensor:
+        """A batch's loss summed over its `n` samples, whichever `reduction` the loss uses."""
+        return loss if getattr(self.loss_fn, "reduction", "mean") == "sum" else loss * n
 
 
 @dataclass
@@ -77,6 +83,10 @@ class Session:
     history: list[EpochMetrics] = field(default_factory=list)
     first_step_at: float | None = None  # time.time() as the first batch of this process started
     best: EpochMetrics | None = None
+    clip_grad_norm: float | None = None
+    clip_grad_value: float | None = None
+    early_stopping: EarlyStopping | None = None
+    stopped_early: str | None = None  # why early stopping ended the run
 
     @property
     def check_every(self) -> int:
@@ -85,6 +95,11 @@ class Session:
 
 def fit(s: Session, start_epoch: int, position: Position | None, stop: StopRequest) -> Position | None:
     """Train from `start_epoch` (continuing `position` inside it); returns where it stopped if interrupted."""
+    if s.early_stopping is not None and position is None and s.history:  # a resumed run that had stopped early
+        s.stopped_early = should_stop(s.history, s.early_stopping)
+        if s.stopped_early is not None:
+            s.echo(f"{s.stopped_early}: nothing to train")
+            return None
     for epoch in range(start_epoch, s.epochs):
         if stop.requested and s.dist is None:  # Ctrl-C during the last validation: last.pt already holds that epoch
             return Position(epoch, 0, s.train.batch_size, torch.zeros(0), torch.zeros(0, dtype=torch.int64), 0.0)
@@ -111,15 +126,19 @@ def fit(s: Session, start_epoch: int, position: Position | None, stop: StopReque
             s.optimizer.zero_grad(set_to_none=True)
             if s.scaler is not None:  # fp16: scale the loss so small gradients don't underflow
                 s.scaler.scale(loss).backward()
+                if s.clip_grad_norm is not None or s.clip_grad_value is not None:
+                    s.scaler.unscale_(s.optimizer)  # clip the true gradients, not the scaled ones
+                    _clip(s)
                 s.scaler.step(s.optimizer)
                 s.scaler.update()
             else:
                 loss.backward()
+                _clip(s)
                 s.optimizer.step()
             if s.batch_scheduler:
                 lr = float(s.optimizer.param_groups[0]["lr"])  # the lr this step used, before the schedule moves on
                 s.scheduler.step()
-            losses[b] = loss.detach() * len(y)
+            losses[b] = fwd.total(loss.detach(), len(y))
             if fwd.classes is not None:
                 correct[b] = (out.argmax(1) == y).sum()
             if bar is not None:
@@ -168,7 +187,20 @@ def fit(s: Session, start_epoch: int, position: Position | None, stop: StopReque
             s.best = m
             _save(s, "best.pt", epoch + 1, None)
         position = None
+        if s.early_stopping is not None:
+            s.stopped_early = should_stop(s.history, s.early_stopping)
+            if s.stopped_early is not None:
+                s.echo(s.stopped_early)
+                break
     return None
+
+
+def _clip(s: Session) -> None:
+    """Gradient clipping, after backward (and DDP's all-reduce) and before the optimizer's step."""
+    if s.clip_grad_norm is not None:
+        nn.utils.clip_grad_norm_(s.raw_model.parameters(), s.clip_grad_norm)
+    if s.clip_grad_value is not None:
+        nn.utils.clip_grad_value_(s.raw_model.parameters(), s.clip_grad_value)
 
 
 def evaluate(fwd: Forward, batches: Batches, d: Dist | None = None) -> tuple[float, float | None]:
@@ -179,7 +211,7 @@ def evaluate(fwd: Forward, batches: Batches, d: Dist | None = None) -> tuple[flo
     with torch.inference_mode(), fwd.autocast():
         for x, y in batches.epoch(0):
             out = fwd.model(fwd.prepare(x))
-            loss_sum += fwd.loss_fn(out, fwd.target(y, out)).float() * len(y)
+            loss_sum += fwd.total(fwd.loss_fn(out, fwd.target(y, out)).float(), len(y))
             if fwd.classes is not None:
                 correct += (out.argmax(1) == y).sum()
     fwd.model.train()

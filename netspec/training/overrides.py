@@ -16,7 +16,7 @@ from ..spec import Spec, spec_from_data, spec_to_data
 from .config import TrainConfig
 
 # Where a bare string stands for a mapping: `optimizer: Adam` means `{type: Adam}`.
-_SHORTHAND_KEY = {"dataset": "name", "optimizer": "type", "scheduler": "type", "transforms": "type"}
+_SHORTHAND_KEY = {"dataset": "name", "optimizer": "type", "scheduler": "type", "transforms": "type", "loss": "type"}
 
 
 @dataclass(frozen=True)

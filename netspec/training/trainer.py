@@ -23,12 +23,14 @@ from ..checkpoint import check_fits
 from ..diagnostics import Diagnostic, SpecError
 from ..report import ShapeReport, check
 from ..spec import Spec, load_spec
-from . import distributed
+from . import distributed, given
 from .batches import Batches
-from .config import DEVICE, SGD, Adam, AdamW, CosineAnnealingLR, OneCycleLR, StepLR, TrainConfig
+from .config import DEVICE, SGD, Adam, AdamW, CosineAnnealingLR, OneCycleLR, RMSprop, StepLR, TrainConfig
 from .data import InMemory, load_data
 from .distributed import Dist
+from .heldout import HeldOutMetrics, evaluate_held_out
 from .loop import Forward, Session, fit
+from .losses import make_loss
 from .overrides import Override, apply_overrides, key_path, locate
 from .run import EpochMetrics, Position, Resume, Run, StopRequest, load_resume, set_rng_state
 
@@ -36,11 +38,7 @@ OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "SGD": torch.optim.SGD,
     "Adam": torch.optim.Adam,
     "AdamW": torch.optim.AdamW,
-}
-LOSSES: dict[str, type[nn.Module]] = {
-    "CrossEntropyLoss": nn.CrossEntropyLoss,
-    "MSELoss": nn.MSELoss,
-    "L1Loss": nn.L1Loss,
+    "RMSprop": torch.optim.RMSprop,
 }
 
 
@@ -54,6 +52,7 @@ class TrainResult:
     interrupted: Position | None  # where Ctrl-C stopped it, or None when it ran to the end
     resume_command: str
     first_step_at: float | None = None  # time.time() when the first training batch started (startup ends)
+    test: HeldOutMetrics | None = None  # the held-out test split with best.pt's weights, when the dataset has one
 
     @property
     def final(self) -> EpochMetrics | None:
@@ -72,22 +71,29 @@ def train(
     resume: str | os.PathLike[str] | None = None,
     overrides: Mapping[str, Any] | None = None,
     quiet: bool = False,
+    data: Any = None,
+    val_data: Any = None,
 ) -> TrainResult:
     """Train a spec (or a spec file) as `netspec train` does; keyword arguments override its `train:` section.
 
-    `overrides` takes dotted keys as `--set` does: `{"train.optimizer.lr": 3e-4}`.
+    `overrides` takes dotted keys as `--set` does: `{"train.optimizer.lr": 3e-4}`. `data` (and
+    `val_data`) replace the spec's dataset: (x, y) tensors or arrays, a torch Dataset, or a DataLoader.
     """
     flags = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "device": device, "seed": seed}
-    sets = flag_overrides(flags, lambda name, value: f"{name}={value!r}")
+    if data is not None and not isinstance(spec, Spec):
+        spec = load_spec(spec)  # to keep a `dataset: {name: python, ...}` it already has
+    sets = given.overrides(data, val_data, flags, spec.train if isinstance(spec, Spec) else None)
+    sets += flag_overrides(flags, lambda name, value: f"{name}={value!r}")
     sets += [Override(key_path(k), v, f"overrides[{k!r}]") for k, v in (overrides or {}).items()]
-    return run_training(
-        spec,
-        sets,
-        out=Path(out) if out is not None else None,
-        resume=Path(resume) if resume is not None else None,
-        echo=(lambda line: None) if quiet else print,
-        progress=False,
-    )
+    with given.supplying(data, val_data):
+        return run_training(
+            spec,
+            sets,
+            out=Path(out) if out is not None else None,
+            resume=Path(resume) if resume is not None else None,
+            echo=(lambda line: None) if quiet else print,
+            progress=False,
+        )
 
 
 # Where each flag lands in the spec.
@@ -253,7 +259,7 @@ def _train(
 
     fwd = Forward(
         model=eval_model,
-        loss_fn=LOSSES[config.loss](),
+        loss_fn=make_loss(config.loss, device),
         classes=data.classes,
         num_outputs=int(report.output_shape[-1]),
         device=device,
@@ -278,11 +284,16 @@ def _train(
         progress=progress,
         history=history,
         best=_best(history),
+        clip_grad_norm=config.clip_grad_norm,
+        clip_grad_value=config.clip_grad_value,
+        early_stopping=config.early_stopping,
     )
     where = f"{world} processes ({device.type})" if world > 1 else str(device)
+    held_out = f", {len(data.val):,} validation and {len(data.test):,} test" if data.test is not None else ""
     echo(
-        f"training {spec.name} on {where}: {len(data.train):,} training and {len(data.val):,} validation samples, "
-        f"epochs {start_epoch + 1}-{config.epochs}, run directory {run_dir}"
+        f"training {spec.name} on {where}: {len(data.train):,} training"
+        + (held_out or f" and {len(data.val):,} validation")
+        + f" samples, epochs {start_epoch + 1}-{config.epochs}, run directory {run_dir}"
     )
     try:
         with StopRequest() as stop:
@@ -296,7 +307,12 @@ def _train(
     elif s.best is not None:
         acc = f"val acc {s.best.val_acc:.3f}" if s.best.val_acc is not None else f"val loss {s.best.val_loss:.4f}"
         echo(f"best {acc} at epoch {s.best.epoch}; metrics and checkpoints in {run_dir}")
-    return TrainResult(run_dir, s.history, s.best, stopped, hint, s.first_step_at)
+    tested = None
+    if stopped is None and data.test is not None:
+        tested = evaluate_held_out(s, data.test, config.batch_size, config.num_workers)
+        if tested is not None:
+            echo(tested.line())
+    return TrainResult(run_dir, s.history, s.best, stopped, hint, s.first_step_at, tested)
 
 
 def _start_run(
@@ -427,11 +443,12 @@ def _device_error(message: str, source: str | None) -> SpecError:
 def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
     o = config.optimizer
     kwargs: dict[str, Any] = {k: getattr(o, k) for k in type(o).model_fields if k != "type"}  # torch's names
-    assert isinstance(o, (SGD, Adam, AdamW))
+    assert isinstance(o, (SGD, Adam, AdamW, RMSprop))
     params = list(model.parameters())
     # torch's fused kernels update every tensor in one pass: the same algorithm, ~10% of a small
     # model's step on the CPU; torch supports them for floating-point weights on the CPU and CUDA
-    if params and all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params):
+    fusable = not isinstance(o, RMSprop)  # torch has no fused RMSprop
+    if fusable and params and all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params):
         kwargs["fused"] = True
     return OPTIMIZERS[o.type](params, **kwargs)
 
