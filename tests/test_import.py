@@ -24,6 +24,7 @@ from netspec.from_torch import from_module
 from netspec.spec import spec_from_data, spec_to_data
 
 from .conftest import ROOT, SPECS, usage_error_line
+from .oracle import random_input
 from .test_torch_oracle import spec_dicts
 
 INPUT_SIZES = ("in_channels", "in_features", "num_features", "num_channels", "input_size", "d_model")
@@ -81,7 +82,7 @@ def round_trip(spec: netspec.Spec) -> netspec.Spec:
     assert canonical(back) == canonical(spec)
     assert list(build(back, device="meta", verify=False).state_dict()) == list(model.state_dict())  # same names
     # torch as the oracle: with the same weights, the two specs' models compute the same function
-    x = torch.randint(0, spec.input.tokens, (2, *spec.input)) if spec.input.tokens else torch.randn(2, *spec.input)
+    x = random_input(spec, 2)
     with torch.no_grad():
         outputs = [build(s.model_copy(update={"seed": 0}), verify=False).eval()(x) for s in (spec, back)]
     torch.testing.assert_close(outputs[0], outputs[1], rtol=0, atol=0, equal_nan=True)
