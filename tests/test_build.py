@@ -64,6 +64,20 @@ def test_shipped_spec_builds_as_reported(path: Path) -> None:
         assert stats.total_mult_adds == report.total_mult_adds
 
 
+def test_verification_leaves_an_embeddings_max_norm_rows_alone() -> None:
+    """torch renormalises the rows an Embedding with max_norm looks up, in place: build's proof must not."""
+    spec = netspec.spec_from_data(
+        {
+            "seed": 1,
+            "input": {"shape": [4], "tokens": 10},
+            "layers": [{"type": "Embedding", "embedding_dim": 8, "max_norm": 0.5}],
+        }
+    )
+    verified, unverified = netspec.build(spec), netspec.build(spec, verify=False)
+    assert torch.equal(verified.embed1.weight, unverified.embed1.weight)
+    assert float(unverified.embed1.weight[0].norm()) > 0.5  # so a real forward on ids 0 would have changed it
+
+
 def test_lenet_figures() -> None:
     """The tutorial's LeNet: 61,706 parameters (pytorch.org's neural networks tutorial)."""
     model = netspec.build(netspec.load_spec(ROOT / "specs/lenet.yaml"))
