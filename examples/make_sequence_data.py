@@ -1,7 +1,7 @@
-"""Write small generated `tensors` files for the sequence specs: token ids for text-lstm, waveforms for m5-audio."""
+"""Write small generated `tensors` files for the sequence specs: token ids for the text ones, waveforms for m5-audio."""
 
 # python examples/make_sequence_data.py            # data/text-tokens.npz and data/audio.npz
-# netspec train specs/text-lstm.yaml
+# netspec train specs/text-lstm.yaml               # or specs/text-transformer.yaml
 # netspec train specs/m5-audio.yaml
 #
 # Nothing is downloaded: each class has a pattern a model can learn. A text of class c uses the

@@ -91,6 +91,21 @@ def to_onnx(spec: Spec, path: str | os.PathLike[str], *, model: nn.Module | None
 def _refuse_mistranslations(spec: Spec, report: ShapeReport) -> None:
     """`export-failed` for what the exporter translates without error but wrongly (onnxruntime disagrees with torch)."""
     for info in report.leaves():
+        if info.kind == "LSTM" and info.args.get("proj_size"):
+            # ONNX's LSTM has no projection: the export runs, and onnxruntime refuses the state's shape
+            raise SpecError(
+                [
+                    spec.at(
+                        (*info.path, "proj_size"),
+                        Diagnostic(
+                            "export-failed",
+                            f"ONNX's LSTM has no projection, so torch.onnx cannot translate `proj_size`"
+                            f" (={info.args['proj_size']}) of {label(info)}",
+                            help="remove `proj_size` (or add a Linear after the LSTM), or export --format python",
+                        ),
+                    )
+                ]
+            )
         divisor = info.args.get("divisor_override")
         if divisor is None:
             continue

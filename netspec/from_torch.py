@@ -238,6 +238,17 @@ _SUPPORTED = "netspec supports these torch.nn classes: " + ", ".join(LAYER_TYPES
 
 def _unsupported(leaf: _Leaf) -> list[Diagnostic]:
     kind = _KINDS.get(type(leaf.module))
+    if kind is None and type(leaf.module) in (nn.RNN, nn.LSTM, nn.GRU):  # torch's own, returning a pair
+        name = type(leaf.module).__name__
+        return [
+            Diagnostic(
+                "unknown-layer",
+                f"the module's `{leaf.path}` is nn.{name}, which returns (output, state): no next layer in an"
+                " nn.Sequential takes that",
+                help=f"use netspec.modules.{name} (the same arguments and weights, returning one tensor:"
+                " `output='sequence'` or `'last'`)",
+            )
+        ]
     if kind is None and _class(leaf.module).startswith("nn."):
         return [
             Diagnostic(

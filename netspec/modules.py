@@ -7,6 +7,7 @@ spec mirrors a torchvision model. The branches are lists of those names, run in 
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict
 from typing import Any
 
@@ -193,10 +194,13 @@ def transformer_encoder(
     mask_check: bool = True,
 ) -> nn.TransformerEncoder:
     """nn.TransformerEncoder from the arguments of its layer and its norm, as a spec writes them."""
-    return nn.TransformerEncoder(
-        nn.TransformerEncoderLayer(**encoder_layer),
-        num_layers,
-        norm=nn.LayerNorm(**norm) if norm is not None else None,
-        enable_nested_tensor=enable_nested_tensor,
-        mask_check=mask_check,
-    )
+    with warnings.catch_warnings():
+        # torch says when a layer's settings rule out nested tensors, which only a padding mask would use
+        warnings.filterwarnings("ignore", message="enable_nested_tensor is True")
+        return nn.TransformerEncoder(
+            nn.TransformerEncoderLayer(**encoder_layer),
+            num_layers,
+            norm=nn.LayerNorm(**norm) if norm is not None else None,
+            enable_nested_tensor=enable_nested_tensor,
+            mask_check=mask_check,
+        )

@@ -298,6 +298,8 @@ def spec_to_data(spec: Spec, *, expanded: bool = False) -> dict[str, Any]:
 def _with_types(layer: LayerBase, data: dict[str, Any]) -> dict[str, Any]:
     """A layer's dump with `type` put back (exclude_defaults drops it), in its blocks' layers too."""
     out = {"type": layer.type, **data}
+    if out.get("norm") == {}:  # a TransformerEncoder's LayerNorm at its defaults, as a spec writes it
+        out["norm"] = "LayerNorm"
     for sub, children in branches_of(layer):
         key = sub[0]
         if key == "branches":

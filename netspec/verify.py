@@ -22,12 +22,15 @@ def verify_model(model: nn.Module, report: ShapeReport, device: torch.device, dt
     """Prove a model with real weights matches the report (VerificationError if not).
 
     A real two-sample batch is the cheap proof (torch's meta kernels cost about a second on first use);
-    a meta copy is the proof when those activations would take a real share of memory.
+    a meta copy is the proof when those activations would take a real share of memory, or when a forward
+    would change the weights.
     """
     from .builder import modules
 
     free = available_memory()
-    if free is not None and 2 * report.activation_bytes // 4 * dtype.itemsize > free // 8:  # bytes are float32
+    # an Embedding with max_norm renormalises the rows it looks up, in place: a real forward would change the weights
+    renorms = any(isinstance(m, nn.Embedding) and m.max_norm is not None for m in model.modules())
+    if renorms or (free is not None and 2 * report.activation_bytes // 4 * dtype.itemsize > free // 8):
         meta = torch.device("meta")
         verify_forward(modules(report, meta).to(dtype=dtype), report, meta, dtype)
     else:

@@ -215,18 +215,19 @@ def _node(layer: Any, path: Path, x: torch.Tensor, run: TorchRun) -> torch.Tenso
     return out
 
 
-def torchinfo_mult_adds(spec: Spec) -> int:
+def torchinfo_mult_adds(spec: Spec, model: nn.Module | None = None) -> int:
     """Mult-adds per sample as torchinfo's main branch counts them, from the installed torchinfo's per-layer data.
 
     torchinfo totals its leaf layers' counts; its main branch counts a Linear at every position of the leading
     dims (params × prod(output_size[:-1])), where 1.8 counted it once per sample. Recomputing that one rule
-    from torchinfo's own output sizes makes the figure the same whichever torchinfo is installed.
+    from torchinfo's own output sizes makes the figure the same whichever torchinfo is installed. The model
+    is the oracle's own unless one is given.
     """
     import math
 
     import torchinfo
 
-    model = torch_model(spec).eval()
+    model = (model if model is not None else torch_model(spec)).eval()
     batch = 2  # GroupNorm refuses a single value per group, and BatchNorm one per channel
     # torch's fused transformer path calls none of a layer's submodules, so torchinfo would see no leaves in it
     fast = torch.backends.mha.get_fastpath_enabled()

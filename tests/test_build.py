@@ -29,7 +29,7 @@ from netspec.diagnostics import SpecError
 from netspec.verify import VerificationError
 
 from .conftest import DOCS, ROOT, SPECS, usage_error_line
-from .oracle import random_input
+from .oracle import random_input, torchinfo_mult_adds
 from .test_torch_oracle import spec_dicts
 
 builder = importlib.import_module("netspec.builder")  # the module behind the function `netspec.build`
@@ -61,7 +61,21 @@ def test_shipped_spec_builds_as_reported(path: Path) -> None:
     # torchinfo reads a recurrent layer's steps off its output, which `output: last` drops: tests/oracle.py
     # counts that one on torch's own LSTM
     if not any(node.args.get("output") == "last" for node in report.leaves()):
-        assert stats.total_mult_adds == report.total_mult_adds
+        assert torchinfo_mult_adds(spec, model) == report.total_mult_adds
+
+
+def test_verification_leaves_an_embeddings_max_norm_rows_alone() -> None:
+    """torch renormalises the rows an Embedding with max_norm looks up, in place: build's proof must not."""
+    spec = netspec.spec_from_data(
+        {
+            "seed": 1,
+            "input": {"shape": [4], "tokens": 10},
+            "layers": [{"type": "Embedding", "embedding_dim": 8, "max_norm": 0.5}],
+        }
+    )
+    verified, unverified = netspec.build(spec), netspec.build(spec, verify=False)
+    assert torch.equal(verified.embed1.weight, unverified.embed1.weight)
+    assert float(unverified.embed1.weight[0].norm()) > 0.5  # so a real forward on ids 0 would have changed it
 
 
 def test_lenet_figures() -> None:

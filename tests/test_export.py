@@ -391,6 +391,37 @@ def randomise_statistics(model: nn.Module) -> None:
             module.running_var.uniform_(0.5, 2)
 
 
+def test_onnx_export_of_sequence_kinds_runs_like_torch(tmp_path: Path) -> None:
+    """Token ids through a transformer encoder, recurrent layers in both directions and an LSTM's last state."""
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    spec = netspec.spec_from_data(
+        {
+            "name": "sequences",
+            "input": {"shape": [20], "tokens": 100},
+            "layers": [
+                {"type": "Embedding", "embedding_dim": 16, "padding_idx": 0},
+                {"type": "TransformerEncoder", "num_layers": 2, "norm": "LayerNorm",
+                 "encoder_layer": {"nhead": 4, "dim_feedforward": 32, "batch_first": True}},
+                {"type": "GRU", "hidden_size": 8, "num_layers": 2, "bidirectional": True, "batch_first": True},
+                {"type": "TransformerEncoderLayer", "nhead": 2, "dim_feedforward": 8, "batch_first": True},
+                {"type": "RNN", "hidden_size": 8, "batch_first": True, "nonlinearity": "relu"},
+                {"type": "LSTM", "hidden_size": 8, "bidirectional": True, "batch_first": True, "output": "last"},
+                {"type": "Linear", "out_features": 3},
+            ],
+        }
+    )  # fmt: skip
+    model = build(spec).eval()
+    target = to_onnx(spec, tmp_path / "model.onnx", model=model)
+    onnx.checker.check_model(onnx.load(str(target)))
+    session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
+    for batch in (1, 5):
+        x = random_input(spec, batch)
+        (got,) = session.run(None, {"input": x.numpy()})
+        with torch.no_grad():
+            np.testing.assert_allclose(got, model(x).numpy(), atol=1e-5, rtol=0)
+
+
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)  # about 2 s each: export, check, run
 def test_onnx_export_runs_in_onnxruntime_like_torch(path: Path, tmp_path: Path) -> None:
     onnx = pytest.importorskip("onnx")
@@ -468,6 +499,23 @@ def test_onnx_failure_names_the_operator_and_layer(tmp_path: Path) -> None:
         " uses with input (N, 2, 8, 8)"
     )
     assert d.span is not None and d.span.line == 4
+
+
+def test_onnx_refuses_an_lstm_projection(tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    spec = netspec.parse_spec(
+        "input: {shape: [6, 5], dims: [L, F]}\n"
+        "layers:\n  - {type: LSTM, hidden_size: 8, proj_size: 4, batch_first: true}\n"
+    )
+    with pytest.raises(SpecError) as e:
+        to_onnx(spec, tmp_path / "m.onnx")
+    (d,) = e.value.diagnostics
+    assert (d.code, d.message) == (
+        "export-failed",
+        "ONNX's LSTM has no projection, so torch.onnx cannot translate `proj_size` (=4) of layer 0 (lstm1: LSTM)",
+    )
+    assert d.span is not None and (d.span.line, d.span.col) == (3, 45)
+    assert not (tmp_path / "m.onnx").exists()
 
 
 def test_onnx_refuses_divisor_override_which_the_exporter_drops(

@@ -24,6 +24,7 @@ from netspec.from_torch import from_module
 from netspec.spec import spec_from_data, spec_to_data
 
 from .conftest import ROOT, SPECS, usage_error_line
+from .oracle import random_input
 from .test_torch_oracle import spec_dicts
 
 INPUT_SIZES = ("in_channels", "in_features", "num_features", "num_channels", "input_size", "d_model")
@@ -81,7 +82,7 @@ def round_trip(spec: netspec.Spec) -> netspec.Spec:
     assert canonical(back) == canonical(spec)
     assert list(build(back, device="meta", verify=False).state_dict()) == list(model.state_dict())  # same names
     # torch as the oracle: with the same weights, the two specs' models compute the same function
-    x = torch.randint(0, spec.input.tokens, (2, *spec.input)) if spec.input.tokens else torch.randn(2, *spec.input)
+    x = random_input(spec, 2)
     with torch.no_grad():
         outputs = [build(s.model_copy(update={"seed": 0}), verify=False).eval()(x) for s in (spec, back)]
     torch.testing.assert_close(outputs[0], outputs[1], rtol=0, atol=0, equal_nan=True)
@@ -194,22 +195,29 @@ def test_unsupported_modules_are_all_listed_by_path() -> None:
             encoder=nn.Sequential(OrderedDict(rnn=nn.LSTM(4, 4), gate=Gate())),
             pool=nn.MaxPool2d(2, return_indices=True),
             norm=nn.Fold(output_size=(4, 4), kernel_size=2),
+            unfold=nn.Unfold(kernel_size=2),
         )
     )
     with pytest.raises(SpecError) as e:
         from_module(model, (1, 28, 28))
     messages = [d.message for d in e.value.diagnostics]
     assert messages == [
-        "the module's `encoder.rnn` is nn.LSTM, which netspec does not support",
+        "the module's `encoder.rnn` is nn.LSTM, which returns (output, state): no next layer in an nn.Sequential"
+        " takes that",
         f"the module's `encoder.gate` is {Gate.__module__}.{Gate.__qualname__}, a custom module a spec cannot express",
         "the module's `pool` (MaxPool2d) has return_indices=True, which netspec does not support",
         "the module's `norm` is nn.Fold, which netspec does not support",
+        "the module's `unfold` is nn.Unfold, which netspec does not support",
     ]
     helps = [d.help for d in e.value.diagnostics]
-    assert helps[0] is not None and helps[0].startswith(
+    assert helps[0] == (
+        "use netspec.modules.LSTM (the same arguments and weights, returning one tensor:"
+        " `output='sequence'` or `'last'`)"
+    )
+    assert helps[3] is not None and helps[3].startswith(
         "netspec supports these torch.nn classes: Conv1d, Conv2d, Conv3d"
     )
-    assert helps[3] is None  # the list of supported classes is shown once
+    assert helps[4] is None  # the list of supported classes is shown once
     assert helps[1] == "netspec cannot see what its forward does: rewrite it as netspec layers"
 
 

@@ -25,10 +25,13 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "data"
 
 
-@pytest.mark.parametrize(("spec", "file"), [("text-lstm", "text-tokens.npz"), ("m5-audio", "audio.npz")])
+@pytest.mark.parametrize(
+    ("spec", "file"),
+    [("text-lstm", "text-tokens.npz"), ("text-transformer", "text-tokens.npz"), ("m5-audio", "audio.npz")],
+)
 def test_sequence_specs_train_an_epoch(spec: str, file: str, data: Path, tmp_path: Path) -> None:
     with np.load(data / file) as f:
-        assert f["x"].dtype == (np.int64 if spec == "text-lstm" else np.float32)
+        assert f["x"].dtype == (np.int64 if spec.startswith("text") else np.float32)
     result = netspec.train(
         ROOT / "specs" / f"{spec}.yaml",
         epochs=1,
@@ -41,7 +44,7 @@ def test_sequence_specs_train_an_epoch(spec: str, file: str, data: Path, tmp_pat
     model = netspec.load_model(tmp_path / "run" / "last.pt")  # the checkpoint rebuilds and takes its samples
     x = torch.from_numpy(np.load(data / file)["x"][:2])
     with torch.no_grad():
-        assert model(x).shape == (2, 4 if spec == "text-lstm" else 35)
+        assert model(x).shape == (2, 4 if spec.startswith("text") else 35)
 
 
 def _spec(path: Path) -> str:

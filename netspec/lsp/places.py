@@ -151,7 +151,9 @@ def _constructor(node: LayerReport) -> str | None:
         default = fields[name].default if name in fields else None
         if value != default or name in record.input_sizes:
             shown.append(f"{name}={value!r}")
-    return f"nn.{node.kind}({', '.join(shown)})"
+    # a recurrent layer is netspec's subclass of torch's, which returns one tensor (it takes `output`)
+    where = "netspec.modules" if node.kind in ("RNN", "LSTM", "GRU") else "nn"
+    return f"{where}.{node.kind}({', '.join(shown)})"
 
 
 def _documentation(node: LayerReport, place: Place, doc: Written, pos: Pos) -> list[str]:

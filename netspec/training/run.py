@@ -146,12 +146,18 @@ class Run:
         if self.writer is None:
             return
         was_training = model.training
-        with torch.random.fork_rng(devices=[example.device] if example.is_cuda else []), warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)  # add_graph traces with torch.jit, which torch deprecates
-            warnings.simplefilter("ignore", TracerWarning)  # the RNNs' size checks, constant in a trace
-            model.eval()
-            self.writer.add_graph(model, example)
-        model.train(was_training)
+        fast = torch.backends.mha.get_fastpath_enabled()
+        # the fused transformer path is taken or not per call, and the trace's check compares two calls
+        torch.backends.mha.set_fastpath_enabled(False)
+        try:
+            with torch.random.fork_rng(devices=[example.device] if example.is_cuda else []), warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)  # add_graph traces with torch.jit, deprecated
+                warnings.simplefilter("ignore", TracerWarning)  # the RNNs' size checks, constant in a trace
+                model.eval()
+                self.writer.add_graph(model, example)
+        finally:
+            torch.backends.mha.set_fastpath_enabled(fast)
+            model.train(was_training)
 
     def record(self, m: EpochMetrics) -> None:
         try:
