@@ -427,19 +427,19 @@ def check_fits(spec: Spec, report: ShapeReport, data: Data, config: TrainConfig)
             "CrossEntropyLoss over one output per sample is always 0: a softmax over a single class",
             help="for a regression set `loss: MSELoss` (or L1Loss); for classes, give one output per class",
         )
+    if data.classes is not None and len(out) != 1:  # before the loss's own check: this one knows the fix
+        flatten = next((w for w in report.warnings if w.code == "missing-flatten"), None)
+        raise _output_error(  # a Linear on an unflattened input ends the network with (N, C, H, classes)
+            spec,
+            f"the spec's output is {_shape(report.output_shape)} but class labels need (N, classes)",
+            help=f"add `- Flatten` before `{path_str(_layer_of(flatten.path))}`, the Linear the missing-flatten"
+            " warning points at: it acts on the last dimension only"
+            if flatten is not None
+            else None,
+        )
     check_loss(spec, report, config.loss, data.classes)
     check_metric(config.early_stopping, data.classes)
     if data.classes is not None:
-        if len(out) != 1:
-            flatten = next((w for w in report.warnings if w.code == "missing-flatten"), None)
-            raise _output_error(  # a Linear on an unflattened input ends the network with (N, C, H, classes)
-                spec,
-                f"the spec's output is {_shape(report.output_shape)} but class labels need (N, classes)",
-                help=f"add `- Flatten` before `{path_str(_layer_of(flatten.path))}`, the Linear the missing-flatten"
-                " warning points at: it acts on the last dimension only"
-                if flatten is not None
-                else None,
-            )
         if len(data.classes) > int(out[0]):
             raise _output_error(
                 spec,
