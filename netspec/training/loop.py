@@ -227,6 +227,7 @@ def _save(s: Session, name: str, epoch: int, position: Position | None) -> None:
         history=s.history,
         classes=s.fwd.classes,
     )
+    s.run.saved = True  # from now on a failure keeps the directory, to resume
 
 
 def _bar(s: Session, epoch: int, total: int, start: int) -> Any:

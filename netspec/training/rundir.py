@@ -31,7 +31,7 @@ class RunLock:
     def __init__(self, directory: Path, fd: int, created: bool) -> None:
         self.directory = directory
         self._fd: int | None = fd
-        self._created = created  # the lock file is ours to remove when the directory is left empty
+        self.created = created  # this process made the lock file (removed again when it refuses the folder)
 
     @classmethod
     def acquire(cls, directory: Path) -> RunLock:
@@ -57,9 +57,10 @@ class RunLock:
         return cls(directory, fd, created)
 
     def release(self, *, remove: bool = False) -> None:
+        """Unlock; the file stays (unless `remove`): a process that opened it meanwhile must lock the same file."""
         if self._fd is None:
             return
-        if remove or self._created:
+        if remove:
             (self.directory / LOCK).unlink(missing_ok=True)  # before unlocking: no one else can hold it meanwhile
         os.close(self._fd)
         self._fd = None
@@ -122,10 +123,10 @@ def claim_out(out: Path) -> tuple[bool, RunLock]:
     try:
         others = sorted(p.name for p in out.iterdir() if p.name != LOCK)
     except OSError as e:
-        lock.release()
+        lock.release(remove=lock.created)
         raise cannot_write(out, e) from None
     if others:
-        lock.release()
+        lock.release(remove=lock.created)  # the user's folder is left as it was
         if any(name in RUN_FILES for name in others):
             help = f"continue it with `--resume {out}`, or choose another `--out`"
             raise _error(out, f"{out} already holds a run", help)

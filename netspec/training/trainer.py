@@ -229,7 +229,8 @@ def _train(
         torch.set_float32_matmul_precision("high")
     rank0 = d is None or d.rank == 0
     # the run's lock first: nothing of a run is read while another process may be writing it
-    run = Run.reopen(resume_from) if resume_from is not None and rank0 and resume_from.is_dir() else None
+    is_run = resume_from is not None and (resume_from / "last.pt").is_file()  # else load_resume says what it is
+    run = Run.reopen(resume_from) if resume_from is not None and rank0 and is_run else None
     try:
         return _train_in(spec, config, report, d, out, resume_from, echo, progress, overridden, device, run)
     finally:
@@ -514,7 +515,8 @@ def _restore(
             echo(f"{config.optimizer.type}'s settings changed ({', '.join(changed)}): its state carries over")
     else:
         echo(f"the optimizer changed ({then.optimizer.type} → {config.optimizer.type}): it starts with fresh state")
-    lrs = [float(g["lr"]) for g in optimizer.param_groups]  # the run's current lr, which a new scheduler resets
+    # the run's current lr (and OneCycleLR's momentum, `betas`), which a scheduler's constructor resets
+    groups = [{k: v for k, v in g.items() if k != "params"} for g in optimizer.param_groups]
     saved = extra.get("scheduler")
     scheduler = make_scheduler(config, optimizer, steps_per_epoch)
     same_schedule = same_optimizer and then.scheduler == config.scheduler and (saved is None) == (scheduler is None)
@@ -524,8 +526,8 @@ def _restore(
             scheduler.load_state_dict(saved)
         except (KeyError, ValueError, TypeError, AttributeError) as e:
             raise _checkpoint_error(resume, f"the scheduler state in {resume.path} does not fit ({e})") from None
-        for group, lr in zip(optimizer.param_groups, lrs):  # the constructor moved it to the schedule's start
-            group["lr"] = lr
+        for group, saved_group in zip(optimizer.param_groups, groups):
+            group.update(saved_group)
         if total is not None and scheduler.total_steps != total:  # OneCycleLR over more (or fewer) epochs
             same_schedule = False
         else:
