@@ -6,7 +6,8 @@ import csv
 import math
 from pathlib import Path
 
-from ..diagnostics import Diagnostic, SpecError, cannot_write
+from ..diagnostics import Diagnostic, SpecError
+from ..files import atomic_path
 from .run import COLUMNS, read_metrics
 
 
@@ -45,9 +46,8 @@ def plot_run(run_dir: Path, out: Path | None = None) -> Path:
     fig.tight_layout()
     target = out if out is not None else run_dir / "curves.png"
     try:
-        fig.savefig(target, dpi=100)
-    except OSError as e:  # a folder that does not exist, a read-only one
-        raise cannot_write(target, e) from None
+        with atomic_path(target) as tmp:  # a full disk leaves the old picture, not half a new one
+            fig.savefig(tmp, dpi=100, format=target.suffix[1:] or None)
     except ValueError as e:  # an extension matplotlib has no writer for: "Format 'txt' is not supported (...)"
         raise SpecError(
             [

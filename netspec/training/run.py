@@ -311,6 +311,30 @@ def load_resume(run_dir: Path, spec: Spec) -> tuple[Resume, Spec]:
 _REMAKE = "resume from a last.pt that `netspec train` wrote, or start a new run"
 
 
+def repair_best(resume: Resume, best: EpochMetrics | None) -> str | None:
+    """Make best.pt hold the best epoch recorded in last.pt; a note when it had to be written again.
+
+    Each epoch writes metrics.csv, then last.pt, then best.pt (when it is the best so far). A process
+    killed between the last two leaves best.pt an epoch behind; last.pt then holds the best epoch's
+    weights (it ended on it), so best.pt is written again as a copy of it.
+    """
+    if best is None:
+        return None
+    run_dir = resume.path.parent
+    path = run_dir / "best.pt"
+    try:
+        held = checkpoint.load(path).extra.get("epoch") if path.is_file() else None
+    except SpecError:  # damaged: a copy of last.pt replaces it when last.pt is the best epoch
+        held = None
+    if held == best.epoch:
+        return None
+    if resume.position is not None or int(resume.extra["epoch"]) != best.epoch:
+        return f"best.pt does not hold the best epoch ({best.epoch}), and last.pt is not that epoch to copy"
+    write_atomic(path, resume.path.read_bytes())
+    was = f"epoch {held}" if held is not None else "no usable checkpoint"
+    return f"best.pt held {was}, not the best epoch {best.epoch} (the run stopped between two writes): copied last.pt"
+
+
 def _refuse(path: Path, message: str, help: str) -> SpecError:
     return SpecError([Diagnostic("checkpoint", message, source=str(path), help=help)])
 

@@ -31,7 +31,17 @@ from .data import InMemory, load_data
 from .distributed import Dist
 from .loop import Forward, Session, fit
 from .overrides import Override, apply_overrides, key_path, locate
-from .run import _REMAKE, EpochMetrics, Position, Resume, Run, StopRequest, load_resume, set_rng_state
+from .run import (
+    _REMAKE,
+    EpochMetrics,
+    Position,
+    Resume,
+    Run,
+    StopRequest,
+    load_resume,
+    repair_best,
+    set_rng_state,
+)
 
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "SGD": torch.optim.SGD,
@@ -254,6 +264,10 @@ def _train_in(
     resume, trained = load_resume(resume_from, spec) if resume_from is not None else (None, None)
     if trained is not None:
         _refuse_changes(spec, trained, overridden, resume_from or Path())
+    if resume is not None and reopened is not None:  # rank 0, holding the run's lock
+        note = repair_best(resume, _best(resume.history))
+        if note:
+            echo(note)
     data = load_data(spec, config, report, device)
 
     model = build(spec, device=device, report=report)
