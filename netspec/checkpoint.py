@@ -32,6 +32,7 @@ from .verify import verify_model
 FORMAT = "netspec-checkpoint"
 VERSION = 2  # 2: a digest of the payload, checked on every load
 ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive
+BUILD_BEFORE_COMPARING = 256 * 2**20  # bytes of weights
 _FROM = "netspec checkpoints come from `netspec build --save` and `netspec train`"
 
 
@@ -191,6 +192,16 @@ def restore(
     dtype = stored if stored in (torch.float16, torch.bfloat16, torch.float32, torch.float64) else torch.float32
     # Real modules, not meta ones: meta construction runs torch's Python meta kernels, whose first
     # use costs about a second; the fresh initialisation is overwritten by the stored weights.
+    values = sum(t.numel() for t in ckpt.model_state.values() if isinstance(t, torch.Tensor))
+    # A small file whose spec wants gigabytes is refused before they are allocated; smaller misfits are
+    # built and named key by key (check_fits)
+    if report.total_params > values and report.param_bytes > BUILD_BEFORE_COMPARING:
+        raise _error(
+            p,
+            f"the weights in {p} do not fit its spec: it stores {values:,} values but the spec has"
+            f" {report.total_params:,} parameters",
+            help="the checkpoint was edited or written for another spec; save it again from the spec",
+        )
     model = build(ckpt.spec, dtype=dtype, report=report, verify=False)
     check_fits(model, ckpt.model_state, p)
     model.load_state_dict(ckpt.model_state)
@@ -217,6 +228,8 @@ def check_fits(model: nn.Module, state: dict[str, Any], path: Path) -> None:
             problems.append(f"`{k}` holds {got.dtype} values but the spec makes {want.dtype}")
         elif got.is_meta:
             problems.append(f"`{k}` holds no data (a meta tensor)")
+        elif got.layout != torch.strided:
+            problems.append(f"`{k}` is a {got.layout} tensor, not a dense one")
     if problems:
         shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
         raise _error(

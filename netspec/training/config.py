@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from ..fields import INT64_MAX, Bool, PositiveInt, PositiveReal, Probability, invalid
+from ..fields import INT64_MAX, Bool, PositiveInt, PositiveReal, invalid
 from .transforms import Transform, TransformBase
 
 DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")  # the names `device` takes
@@ -180,7 +180,7 @@ class OneCycleLR(_Record):
 
     type: Literal["OneCycleLR"]
     max_lr: PositiveReal | None = None
-    pct_start: Probability = 0.3
+    pct_start: Fraction = 0.3  # 0 and 1 leave one of the two phases no step (torch divides by its length)
     anneal_strategy: Literal["cos", "linear"] = "cos"
     div_factor: PositiveReal = 25.0
     final_div_factor: PositiveReal = 1e4

@@ -202,6 +202,9 @@ def _tensor_file(ds: TensorFile) -> _Raw:
     return _Raw(x, y, vx, vy, classes)
 
 
+MAX_CLASSES = 1_000_000  # labels number classes 0..K-1; a label of 1e9 would make a billion class names
+
+
 def _read_xy(path: Path, key: str) -> tuple[Tensor, Tensor]:
     """`x` and `y` from an .npz (numpy) or .pt (torch, read with weights_only) file; `key` names it in the spec."""
     if not path.is_file():
@@ -235,6 +238,23 @@ def _read_xy(path: Path, key: str) -> tuple[Tensor, Tensor]:
             f"`x` and `y` in {path} are a {type(x).__name__} and a {type(y).__name__}, not tensors",
             "save them as tensors: torch.save({'x': torch.tensor(...), 'y': torch.tensor(...)}, path)",
         )
+    for name, t in (("x", x), ("y", y)):  # what torch's reductions and losses cannot take
+        kind = (
+            "sparse"
+            if t.layout != torch.strided
+            else "meta (no data)"
+            if t.is_meta
+            else "complex"
+            if t.is_complex()
+            else "quantized"
+            if t.is_quantized
+            else None
+        )
+        if kind is not None:
+            raise _shape_error(
+                f"`{name}` in {path} is a {kind} tensor ({t.dtype})",
+                "save dense real numbers: floats for samples and targets, integers for class labels",
+            )
     if x.ndim < 2:
         raise _shape_error(
             f"`x` in {path} has shape {tuple(x.shape)}: samples need at least one dimension of their own",
@@ -253,11 +273,19 @@ def _read_xy(path: Path, key: str) -> tuple[Tensor, Tensor]:
                 f"integer `y` in {path} has shape {tuple(y.shape)}, not one class label per sample",
                 "give `y` as (N,) class indices, or as floats for regression targets",
             )
-        if int(y.min()) < 0:
+        labels = y.numpy()  # numpy reduces every integer dtype; torch has no min/max for uint16/32/64
+        lo, hi = int(labels.min()), int(labels.max())
+        if lo < 0:
             raise _shape_error(
-                f"`y` in {path} holds the class label {int(y.min())}, but labels must be class indices from 0",
+                f"`y` in {path} holds the class label {lo}, but labels must be class indices from 0",
                 "number the classes from 0",
             )
+        if hi >= MAX_CLASSES:
+            raise _shape_error(
+                f"`y` in {path} holds the class label {hi:,}, but netspec takes at most {MAX_CLASSES:,} classes",
+                "number the classes 0, 1, 2, ... (for regression targets, save `y` as floats)",
+            )
+        y = torch.from_numpy(labels.astype(np.int64))
     x = x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()  # uint8 images become [0, 1]
     y = y.float() if y.is_floating_point() else y.long()
     return x, y

@@ -141,6 +141,17 @@ def run_training(
                 )
             ]
         )
+    for flag, path in (("--out", out), ("--resume", resume)):
+        if path is not None and not _utf8(str(path)):  # it is printed, and written into spec.yaml's run
+            raise SpecError(
+                [
+                    Diagnostic(
+                        "io-error",
+                        f"the {flag} path {str(path)!a} is not valid UTF-8",
+                        help="name the run directory in UTF-8 (letters, digits, - and _ are safe)",
+                    )
+                ]
+            )
     if spec is None:
         if resume is None:
             raise SpecError(
@@ -174,6 +185,14 @@ def run_training(
         raise locate(spec, e) from None
     finally:
         distributed.teardown(d)
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes of a file name, kept by Python as lone surrogates
+        return False
+    return True
 
 
 def run_spec(run_dir: Path) -> Spec:
