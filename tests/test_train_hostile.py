@@ -60,7 +60,8 @@ def test_tensors_torch_cannot_reduce(tmp_path: Path, x: Any, y: Any, message: st
     path = _tensors(tmp_path, x, y)
     spec = tmp_path / "s.yaml"
     spec.write_text(
-        f"input: [4]\nlayers: [{{type: Linear, out_features: 3}}]\ntrain: {{dataset: {{name: tensors, path: {path}}}}}\n"
+        "input: [4]\nlayers: [{type: Linear, out_features: 3}]\n"
+        f"train: {{dataset: {{name: tensors, path: {path}}}}}\n"
     )
     result = run("train", str(spec), "--out", str(tmp_path / "run"))
     assert result.exit_code == 1
