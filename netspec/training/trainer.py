@@ -6,11 +6,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import random
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -372,68 +373,6 @@ def _train_in(
     else:
         scheduler = make_scheduler(config, optimizer, len(train_batches))
     run = _start_run(spec, out, reopened, history, d, echo)
-    try:
-        return _fit_in_run(
-            spec,
-            config,
-            report,
-            d,
-            data,
-            model,
-            eval_model,
-            forward,
-            optimizer,
-            scheduler,
-            scaler,
-            amp_dtype,
-            channels_last,
-            device,
-            train_batches,
-            val_batches,
-            run,
-            history,
-            start_epoch,
-            position,
-            echo,
-            progress,
-        )
-    except BaseException:
-        if run is not None:
-            run.close(failed=True)  # a new run that saved no checkpoint is removed: `--out` can be used again
-        raise
-    finally:
-        if run is not None:
-            run.close()
-
-
-def _fit_in_run(
-    spec: Spec,
-    config: TrainConfig,
-    report: ShapeReport,
-    d: Dist | None,
-    data: Any,
-    model: nn.Module,
-    eval_model: nn.Module,
-    forward: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    scheduler: Any,
-    scaler: Any,
-    amp_dtype: torch.dtype | None,
-    channels_last: bool,
-    device: torch.device,
-    train_batches: Batches,
-    val_batches: Batches,
-    run: Run | None,
-    history: list[EpochMetrics],
-    start_epoch: int,
-    position: Position | None,
-    echo: Callable[[str], None],
-    progress: bool,
-) -> TrainResult:
-    """The loop and its report, in the claimed run directory."""
-    world = d.world if d is not None else 1
-    if run is not None and start_epoch == 0 and position is None:
-        run.add_graph(model, torch.zeros(1, *spec.input, device=device))
     run_dir = run.path if run is not None else None
     hint = resume_command(run_dir, None)
 
@@ -470,8 +409,11 @@ def _fit_in_run(
         f"training {spec.name} on {where}: {len(data.train):,} training and {len(data.val):,} validation samples, "
         f"epochs {start_epoch + 1}-{config.epochs}, run directory {run_dir}"
     )
-    with StopRequest() as stop:
-        stopped = fit(s, start_epoch, position, stop)
+    with _claimed(run):
+        if run is not None and start_epoch == 0 and position is None:
+            run.add_graph(model, torch.zeros(1, *spec.input, device=device))
+        with StopRequest() as stop:
+            stopped = fit(s, start_epoch, position, stop)
     if stopped is not None:
         echo(f"interrupted at epoch {stopped.epoch + 1}, batch {stopped.batch}: saved {run_dir}/last.pt")
         echo(f"resume with: {hint}")
@@ -479,6 +421,20 @@ def _fit_in_run(
         acc = f"val acc {s.best.val_acc:.3f}" if s.best.val_acc is not None else f"val loss {s.best.val_loss:.4f}"
         echo(f"best {acc} at epoch {s.best.epoch}; metrics and checkpoints in {run_dir}")
     return TrainResult(run_dir, s.history, s.best, stopped, hint, s.first_step_at)
+
+
+@contextlib.contextmanager
+def _claimed(run: Run | None) -> Iterator[None]:
+    """Close the run when the block ends; a new run that fails before its first checkpoint is removed."""
+    try:
+        yield
+    except BaseException:
+        if run is not None:
+            run.close(failed=True)  # `--out` can then be used again
+        raise
+    finally:
+        if run is not None:
+            run.close()
 
 
 def _start_run(
