@@ -25,6 +25,7 @@ COMMANDS = {
     "evaluate": "netspec.commands.evaluate:evaluate",
     "predict": "netspec.commands.predict:predict",
     "plot": "netspec.commands.plot:plot",
+    "draw": "netspec.commands.draw:draw",
     "export": "netspec.commands.export:export",
     "import": "netspec.commands.import_:import_",
     "schema": "netspec.commands.schema:schema",
@@ -36,6 +37,7 @@ Examples:
   netspec check specs/lenet.yaml            the layer table and totals; no torch
   netspec check specs/ --format concise     every spec in a folder, one line per problem
   netspec build specs/lenet.yaml            build it and compare with torchinfo
+  netspec draw specs/resnet18.yaml          a diagram of it: resnet18.svg
   netspec train specs/lenet.yaml            train it on the bundled digits
 """
 

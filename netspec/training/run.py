@@ -1,7 +1,7 @@
 """A run directory: the spec as used, metrics.csv, TensorBoard events, and the checkpoints to resume from.
 
-runs/<spec name>/<timestamp>/ holds spec.yaml, metrics.csv (one row per epoch), TensorBoard
-event files when tensorboard is installed, and last.pt / best.pt, written atomically. A
+runs/<spec name>/<timestamp>/ holds spec.yaml, model.svg (`netspec draw`'s diagram), metrics.csv
+(one row per epoch), TensorBoard event files when tensorboard is installed, and last.pt / best.pt, written atomically. A
 checkpoint holds everything a resumed run needs to continue exactly: model, optimizer,
 scheduler, grad scaler, epoch, the position inside an interrupted epoch, and every RNG state.
 """
@@ -119,11 +119,16 @@ class Run:
         return path
 
     def start(self, spec: Spec, history: list[EpochMetrics], *, tensorboard: bool) -> str | None:
-        """Create the directory, write spec.yaml and the metrics so far; returns a note when TensorBoard is absent."""
+        """Create the directory, write spec.yaml, its diagram and the metrics so far; returns a note when TensorBoard
+        is absent."""
+        from ..draw import svg
+        from ..report import check
+
         text = yaml.safe_dump(spec_to_data(spec), sort_keys=False, allow_unicode=True)
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             _write_atomic(self.path / "spec.yaml", f"# the spec as this run used it (after overrides)\n{text}")
+            _write_atomic(self.path / "model.svg", svg(check(spec)))
             _write_atomic(self.path / "metrics.csv", _csv(history))
         except OSError as e:  # `--out` under a file, a read-only or full disk
             raise cannot_write(e.filename or self.path, e) from None
