@@ -9,10 +9,10 @@ from typing import Any
 from .timing import median, time_process
 
 ROOT = Path(__file__).resolve().parent.parent
-GOAL = 10.0  # netspec must be at least this many times faster
+GOAL = 20.0  # netspec must be at least this many times faster (issue 12)
 
 
-def run(runs: int = 5) -> dict[str, Any]:
+def run(runs: int = 9) -> dict[str, Any]:
     netspec = [sys.executable, "-m", "netspec", "check", str(ROOT / "specs" / "lenet.yaml")]
     baseline = [sys.executable, str(ROOT / "benchmarks" / "baselines" / "lenet_torchinfo.py")]
     # interleave so that machine noise hits both sides alike

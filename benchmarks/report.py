@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import check_blocks, check_scale, lsp
+from . import check_blocks, check_scale, draw, lsp
 
 
 def _row(name: str, ours: str, theirs: str, result: str, goal: str, met: bool | None) -> tuple[str, ...]:
@@ -86,6 +86,20 @@ def rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
                         f" {r['growth_mib']:+.1f} MiB over edits {min(100, r['edits'])} to {r['edits']:,}",
                         f"median <= {lsp.GOAL_MS:g} ms, memory flat",
                         r["median_ms"] <= lsp.GOAL_MS and r["growth_mib"] <= lsp.GOAL_GROWTH_MIB,
+                    )
+                )
+        elif name == "draw":
+            for r in b["rows"]:
+                timed = r["spec"] == "tower-200"
+                out.append(
+                    _row(
+                        f"draw {r['spec']} (every block)",
+                        f"{r['draw_s'] * 1000:.0f} ms",
+                        f"{r['check_s'] * 1000:.0f} ms (check)",
+                        f"{r['draw_cpu_s'] * 1000:.0f} ms CPU; {r['in_process_s'] * 1000:.0f} ms in process;"
+                        f" SVG {r['svg_kb']:.0f} KB",
+                        f"< {draw.GOAL_S * 1000:g} ms, < {draw.GOAL_KB} KB" if timed else "",
+                        r["draw_s"] < draw.GOAL_S and r["svg_kb"] < draw.GOAL_KB if timed else None,
                     )
                 )
         elif name.startswith("trainer:"):

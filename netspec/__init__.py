@@ -22,6 +22,7 @@ _LAZY = {
     "ReceptiveField": "netspec.report",
     "ShapeReport": "netspec.report",
     "check": "netspec.report",
+    "input_sizes": "netspec.sizes",
     "Spec": "netspec.spec",
     "load_spec": "netspec.spec",
     "parse_spec": "netspec.spec",
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from .from_torch import from_module
     from .report import LayerReport, ReceptiveField, ShapeReport, check
     from .schema import json_schema
+    from .sizes import input_sizes
     from .spec import Spec, load_spec, parse_spec, spec_from_data
     from .training.trainer import train
 
@@ -74,6 +76,7 @@ __all__ = [  # the same names as _LAZY (a test keeps them in step)
     "build",
     "check",
     "from_module",
+    "input_sizes",
     "json_schema",
     "load_model",
     "load_spec",

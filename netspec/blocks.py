@@ -38,6 +38,11 @@ MAX_VALUES = 4_000_000  # values (numbers, strings, lists, mappings) the expansi
 _BLOCK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _INSTANCE_KEYS = ("type", "name", "repeat", "when")  # what an instance takes besides its block's parameters
 REPEAT_INDEX = "i"
+# In an instance's scope: for each parameter, the blocks being expanded where its value was written. A layer
+# passed in by the caller is expanded as the caller's text, so a U-Net level may take a level as its `inner`;
+# only a block whose own definition leads back to itself is recursion. (A space: never a parameter's name.)
+_WRITTEN_IN = " written in"
+_WHOLE_NAME = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)\Z")
 
 
 @dataclass(frozen=True)
@@ -353,12 +358,17 @@ class _Expander:
     def item(self, item: Any, written: Path, at: Path, env: Mapping[str, Any], stack: tuple[str, ...]) -> Any:
         """One layer, with its `$` parts filled in and its branches expanded; None when it cannot be read."""
         kind = item if isinstance(item, str) else item.get("type") if isinstance(item, dict) else None
+        whole = _WHOLE_NAME.match(item) if isinstance(item, str) else None
+        if whole is not None and whole.group(1) in env.get(_WRITTEN_IN, {}):  # a layer the caller passed in
+            stack = env[_WRITTEN_IN][whole.group(1)]
         if isinstance(kind, str) and is_template(kind):
             kind = self._value(kind, (*written, "type") if isinstance(item, dict) else written, env)
             if isinstance(item, dict):
                 item = {**item, "type": kind}
             else:
                 item = kind
+                if isinstance(item, dict):  # `- $inner`: a whole layer, perhaps an instance of a block
+                    kind = item.get("type")
         if isinstance(kind, str) and kind in self.blocks:
             return self._instance(self.blocks[kind], item, written, at, env, stack)
         if written != at:
@@ -453,6 +463,8 @@ class _Expander:
                 scope[name] = bound[name]
             else:
                 scope[name] = self.value(default, (*block.path[:2], "params", i, name), scope)
+        # a value given here was written where this instance is (the caller's stack); a default, in this block
+        scope[_WRITTEN_IN] = {name: stack if name in bound else (*stack, block.name) for name in block.params}
         self.origins.instances[at] = (block.name, written)
         template = {"type": block.layer} if isinstance(block.layer, str) else block.layer
         expanded = self.item(template, block.path, at, scope, (*stack, block.name))

@@ -18,7 +18,7 @@ from torch import nn
 from .devices import ensure_fits, resolve_device
 from .diagnostics import Diagnostic, SpecError
 from .layers import INIT_FUNCTIONS, LAYER_TYPES, Init
-from .modules import JOIN_MODULES, Concat
+from .modules import JOIN_MODULES, RECURRENT, Concat, transformer_encoder
 from .report import LayerReport, ShapeReport, check
 from .spec import Spec
 from .verify import verify_forward, verify_model
@@ -28,12 +28,15 @@ def torch_class(kind: str) -> type[nn.Module]:
     """The torch.nn class of a layer kind: only netspec's own table reaches torch.nn, never a free lookup."""
     if kind not in LAYER_TYPES:
         raise KeyError(kind)
-    cls: type[nn.Module] = getattr(nn, kind)
+    # a recurrent layer is torch's class returning one tensor, so that it can sit in a chain of layers
+    cls: type[nn.Module] = RECURRENT[kind] if kind in RECURRENT else getattr(nn, kind)
     return cls
 
 
 def module(node: LayerReport) -> nn.Module:
     """The torch module of one node of the checked tree (a block's layers made inside it)."""
+    if node.kind == "TransformerEncoder":  # its `encoder_layer` and `norm` are modules in torch
+        return transformer_encoder(**node.args)
     if not node.is_block:
         return torch_class(node.kind)(**node.args)
     if node.kind == "Sequential":

@@ -7,41 +7,69 @@ that build or train, never by `check`.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from typing import Any, NoReturn
 
 import click
 
-from .commands.build import build
-from .commands.check import check
-from .commands.evaluate import evaluate
-from .commands.export import export
-from .commands.import_ import import_
-from .commands.lsp import lsp
-from .commands.output import echo_diagnostics, exit_code
-from .commands.plot import plot
-from .commands.predict import predict
-from .commands.schema import schema
-from .commands.train import train
-from .diagnostics import SpecError
+from .diagnostics import SpecError, did_you_mean
+
+# Each command's module is imported when the command runs (or `--help` lists them): `netspec check`
+# never loads the trainer's or the exporters' code. In the order `netspec --help` lists them.
+COMMANDS = {
+    "check": "netspec.commands.check:check",
+    "build": "netspec.commands.build:build",
+    "train": "netspec.commands.train:train",
+    "evaluate": "netspec.commands.evaluate:evaluate",
+    "predict": "netspec.commands.predict:predict",
+    "plot": "netspec.commands.plot:plot",
+    "draw": "netspec.commands.draw:draw",
+    "export": "netspec.commands.export:export",
+    "import": "netspec.commands.import_:import_",
+    "schema": "netspec.commands.schema:schema",
+    "lsp": "netspec.commands.lsp:lsp",
+}
 
 EXAMPLES = """\b
 Examples:
   netspec check specs/lenet.yaml            the layer table and totals; no torch
   netspec check specs/ --format concise     every spec in a folder, one line per problem
   netspec build specs/lenet.yaml            build it and compare with torchinfo
+  netspec draw specs/resnet18.yaml          a diagram of it: resnet18.svg
   netspec train specs/lenet.yaml            train it on the bundled digits
 """
 
 
 class _Group(click.Group):
-    """Turns what escapes a command into a message and an exit code, never a traceback."""
+    """Turns what escapes a command into a message and an exit code, never a traceback; loads commands lazily."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0]
+        if name not in COMMANDS and not name.startswith("-"):  # netspec's words, whatever click's version says
+            guess = did_you_mean(name, list(COMMANDS))
+            raise click.UsageError(f"no command `{name}`" + (f": did you mean `{guess}`?" if guess else ""), ctx)
+        return super().resolve_command(ctx, args)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[name].split(":")
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except SpecError as e:
+            from .commands.output import echo_diagnostics, exit_code
+
             echo_diagnostics(e.diagnostics)
             ctx.exit(exit_code(e))
         except KeyboardInterrupt:
@@ -68,18 +96,6 @@ class _Group(click.Group):
 @click.version_option(package_name="netspec", prog_name="netspec")
 def cli() -> None:
     """netspec: declare a PyTorch network in YAML, know every shape before it runs."""
-
-
-cli.add_command(check)
-cli.add_command(train)
-cli.add_command(evaluate)
-cli.add_command(predict)
-cli.add_command(plot)
-cli.add_command(export)
-cli.add_command(build)
-cli.add_command(import_)
-cli.add_command(schema)
-cli.add_command(lsp)
 
 
 def main() -> NoReturn:

@@ -54,6 +54,12 @@ def to_python(spec: Spec, *, report: ShapeReport | None = None) -> str:
             "from torch import nn",
             "",
             "",
+            *(
+                line
+                for kind in RECURRENT_KINDS
+                if any(n.kind == kind for n in report.walk())
+                for line in [*RECURRENT_CLASS.format(kind=kind).splitlines(), "", ""]
+            ),
             *(line for cls in writer.planner.classes for line in [*writer.class_lines(cls), "", ""]),
             *(_comment(line, 0) for line in description),
             f"class {writer.model}(nn.Module):",
@@ -92,14 +98,13 @@ class _Writer:
 
         if not node.is_block:
             fields = LAYER_TYPES[node.kind].model_fields
-            return _Expr(
-                f"nn.{node.kind}",
-                [
-                    f"{k}={value(k, v)}"
-                    for k, v in node.args.items()
-                    if fields[k].is_required() or v != fields[k].default or (scope and (at, k) in scope.params)
-                ],
-            )
+            args = [
+                _module_arg(k, v) if node.kind == "TransformerEncoder" and k in _MODULE_ARGS else f"{k}={value(k, v)}"
+                for k, v in node.args.items()
+                if fields[k].is_required() or v != fields[k].default or (scope and (at, k) in scope.params)
+            ]
+            # a recurrent layer is the file's own subclass, which returns one tensor (see RECURRENT_CLASS)
+            return _Expr(node.kind if node.kind in RECURRENT_KINDS else f"nn.{node.kind}", args)
         cls = self.planner.of.get(node.key)
         if cls is None:  # torch's own names: a plain nn.Sequential
             return _Expr("nn.Sequential", [self.expression(c, scope, f"{at}.{c.name}") for c in node.branches[0]])
@@ -250,6 +255,32 @@ def _arguments(node: LayerReport) -> list[Any]:
     """Keyword arguments for the required ones and those not at torch's default (the records' defaults)."""
     fields = LAYER_TYPES[node.kind].model_fields
     return [f"{k}={_py(v)}" for k, v in node.args.items() if fields[k].is_required() or v != fields[k].default]
+
+
+RECURRENT_KINDS = ("RNN", "LSTM", "GRU")
+RECURRENT_CLASS = '''\
+class {kind}(nn.{kind}):
+    """nn.{kind} in a chain of layers: its output at every step, or with output="last" each direction's final state."""
+
+    def __init__(self, *args, output: str = "sequence", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.output = output
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        sequence, state = super().forward(x)  # (N, L, D·H), and the final state of every layer and direction
+        if self.output == "sequence":
+            return sequence
+        h_n = state[0] if isinstance(state, tuple) else state  # an LSTM's state is (h_n, c_n)
+        directions = 2 if self.bidirectional else 1
+        return h_n[-directions:].transpose(0, 1).flatten(1)  # (D, N, H) -> (N, D·H)'''
+_MODULE_ARGS = {"encoder_layer": "TransformerEncoderLayer", "norm": "LayerNorm"}
+
+
+def _module_arg(arg: str, args: dict[str, Any]) -> _Expr:
+    """A TransformerEncoder's `encoder_layer` or `norm`: a module in torch, made from its arguments."""
+    fields = LAYER_TYPES[_MODULE_ARGS[arg]].model_fields
+    kept = [f"{k}={_py(v)}" for k, v in args.items() if fields[k].is_required() or v != fields[k].default]
+    return _Expr(f"{arg}=nn.{_MODULE_ARGS[arg]}", kept)
 
 
 def _init(target: str, init: Init, bias: bool, indent: int) -> list[str]:

@@ -83,7 +83,8 @@ def _lookup(name: str, env: Mapping[str, Any]) -> Any:
         return env[name]
     if name in _CONSTANTS:
         return _CONSTANTS[name]
-    known = ", ".join(f"`{k}`" for k in env) or "none here (parameters exist inside a block's definition)"
+    known = ", ".join(f"`{k}`" for k in env if k.isidentifier())  # not netspec's own entries
+    known = known or "none here (parameters exist inside a block's definition)"
     raise ExprError(f"unknown parameter `{name}`", help=f"the parameters are: {known}")
 
 

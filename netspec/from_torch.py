@@ -19,13 +19,15 @@ import torch
 from pydantic import TypeAdapter, ValidationError
 from torch import nn
 
+from . import inputs
 from .diagnostics import Diagnostic, SpecError, did_you_mean, path_str
+from .inputs import Input
 from .layers import BRANCH_FIELDS, BRANCH_LISTS, KINDS, LAYER_TYPES, LayerName, index_names, kind_names
-from .modules import Concat, Join, Multiply, Residual
+from .modules import RECURRENT, Concat, Join, Multiply, Residual
 from .report import check
 from .spec import Spec, spec_from_data
 
-_KINDS = {getattr(nn, kind): kind for kind in LAYER_TYPES}
+_KINDS = {RECURRENT.get(kind, getattr(nn, kind)): kind for kind in LAYER_TYPES}  # netspec's own recurrent layers
 _JOINS: dict[type[nn.Module], str] = {Residual: "Residual", Concat: "Concat", Multiply: "Multiply"}
 _LAYER_NAME: TypeAdapter[str] = TypeAdapter(LayerName)
 
@@ -58,12 +60,19 @@ def from_module(module: nn.Module, input_shape: Sequence[int], *, name: str = "m
         )
     where: dict[tuple[Any, ...], _Leaf] = {}  # a layer's path in the spec -> its module and where it sits
     layers = _layers(_children(module), "", ("layers",), where, index=False)
-    data = {"name": name, "input": list(input_shape), "layers": layers}
+    given: Any = inputs.dump(input_shape) if isinstance(input_shape, Input) else list(input_shape)
+    first = leaves[0].module if leaves else None
+    if isinstance(first, nn.Embedding) and isinstance(given, list):  # token ids below the table's rows
+        given = {"shape": given, "tokens": first.num_embeddings}
+    data = {"name": name, "input": given, "layers": layers}
     try:
         check(spec_from_data(data))  # the module's own input sizes, still in `layers`, checked against the input
     except SpecError as e:
         raise SpecError([_imported(d, where, input_shape) for d in e.diagnostics]) from None
     _drop_input_sizes(layers)  # netspec infers them from the input, as in specs/
+    tokens = given.get("tokens") if isinstance(given, dict) else None
+    if layers and tokens is not None and layers[0].get("num_embeddings") == tokens:
+        del layers[0]["num_embeddings"]  # a table of one row per token id: what netspec infers
     return spec_from_data(data)
 
 
@@ -160,8 +169,11 @@ def _drop_input_sizes(layers: list[dict[str, Any]]) -> None:
     """Leave out `in_channels`, `in_features`, `num_features`: netspec infers them, as specs/ do."""
     for layer in layers:
         for arg in KINDS[layer["type"]].input_sizes:
-            if not isinstance(layer.get(arg), list):  # LayerNorm over several dims is no inferred size
+            # LayerNorm over several dims is no inferred size; a table may have more rows than the input's tokens
+            if arg != "num_embeddings" and not isinstance(layer.get(arg), list):
                 layer.pop(arg, None)
+        if layer["type"] == "TransformerEncoder":  # its layer's width, and its norm's
+            _drop_input_sizes([v for v in (layer["encoder_layer"], layer.get("norm")) if v is not None])
         for key, value in layer.items():  # a block's branches: lists of layers, or (Concat, Multiply) lists of them
             if key in BRANCH_FIELDS.get(layer["type"], ()):
                 _drop_input_sizes(value)
@@ -268,12 +280,49 @@ def _arguments(kind: str, module: nn.Module) -> dict[str, Any]:
     record = LAYER_TYPES[kind]
     own = ("type", "name", "init") if record.weight_init else ("type", "name")  # PReLU's `init` is torch's
     fields = {k: f for k, f in record.model_fields.items() if k not in own}
-    values = {k: _value(k, module.bias is not None if k == "bias" else getattr(module, k)) for k in fields}
+    if isinstance(module, (nn.TransformerEncoderLayer, nn.TransformerEncoder)):
+        values = _transformer(module)
+    else:
+        values = {k: _value(k, _bias(module) if k == "bias" else getattr(module, k)) for k in fields}
     if kind == "LayerNorm" and not values["elementwise_affine"]:
         values["bias"] = True  # without affine weights torch makes no bias either way: the argument is moot
     if "stride" in fields and fields["stride"].default is None and values["stride"] == values["kernel_size"]:
         values["stride"] = None  # torch stores a pooling stride left out as kernel_size
     return {k: v for k, v in values.items() if fields[k].is_required() or v != fields[k].default}
+
+
+def _bias(module: nn.Module) -> bool:
+    bias = getattr(module, "bias", None)
+    return bias if isinstance(bias, bool) else bias is not None  # a recurrent layer keeps a flag, others a tensor
+
+
+def _transformer(module: nn.TransformerEncoderLayer | nn.TransformerEncoder) -> dict[str, Any]:
+    """The arguments of a transformer encoder (layer), read off its submodules: torch keeps no copy of them."""
+    if isinstance(module, nn.TransformerEncoder):
+        first = module.layers[0]
+        assert isinstance(first, nn.TransformerEncoderLayer)
+        norm = module.norm
+        return {
+            "encoder_layer": {"type": "TransformerEncoderLayer", **_transformer(first)},
+            "num_layers": module.num_layers,
+            "norm": {"type": "LayerNorm", **_arguments("LayerNorm", norm)} if norm is not None else None,
+            "enable_nested_tensor": module.enable_nested_tensor,
+            "mask_check": module.mask_check,
+        }
+    attention, linear1 = module.self_attn, module.linear1
+    values = {
+        "d_model": attention.embed_dim,
+        "nhead": attention.num_heads,
+        "dim_feedforward": linear1.out_features,
+        "dropout": module.dropout.p,
+        "activation": "gelu" if module.activation_relu_or_gelu == 2 else "relu",
+        "layer_norm_eps": module.norm1.eps,
+        "batch_first": attention.batch_first,
+        "norm_first": module.norm_first,
+        "bias": linear1.bias is not None,
+    }
+    defaults = LAYER_TYPES["TransformerEncoderLayer"].model_fields
+    return {k: v for k, v in values.items() if defaults[k].is_required() or v != defaults[k].default}
 
 
 # Arguments with one value per spatial axis: `(3, 3)` is written `3`. Others keep their lists

@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar, Literal, Union, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, SerializeAsAny, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from .fields import (
@@ -43,6 +43,7 @@ from .fields import (
     Size2,
     Size3,
     invalid,
+    show,
 )
 
 # Public attributes of nn.Sequential: a layer with one of these names could not be
@@ -176,7 +177,8 @@ InitArg = Annotated[Init, BeforeValidator(_init_shorthand)]
 class LayerBase(BaseModel):
     """Fields every layer has."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # deferred: a record's validator is built the first time a spec uses its kind, not when netspec is imported
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     type: str  # each record narrows this to its own Literal, the union's discriminator
     name: LayerName | None = None
 
@@ -815,6 +817,118 @@ class LogSoftmax(LayerBase):
     dim: Dim | None = None
 
 
+# -- sequences: token embeddings, recurrent layers, transformer encoders ----------------------
+#
+# netspec's tensors carry the batch first, (N, L, F), so a recurrent or transformer layer must say
+# `batch_first: true`; torch's default (false) would read the batch as the steps, which the checker refuses.
+
+
+def _index(v: Any) -> int:
+    if not isinstance(v, int) or isinstance(v, bool) or not -INT64_MAX <= v <= INT64_MAX:
+        raise invalid("an integer (a token id; negative counts from the end of the vocabulary)", v)
+    return v
+
+
+class Embedding(LayerBase):
+    type: Literal["Embedding"] = "Embedding"
+    prefix = "embed"
+    input_sizes = ("num_embeddings",)
+    takes_tokens = True
+    num_embeddings: PositiveInt | None = None  # inferred: the input's vocabulary (`tokens`)
+    embedding_dim: PositiveInt
+    padding_idx: Annotated[int, BeforeValidator(_index)] | None = None
+    max_norm: PositiveReal | None = None
+    norm_type: PositiveReal = 2.0
+    scale_grad_by_freq: Bool = False
+    sparse: Bool = False
+
+
+def _count(v: Any) -> int:
+    if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= INT64_MAX:
+        raise invalid("an integer ≥ 0", v)
+    return v
+
+
+# netspec's own argument of the recurrent kinds: what the layer passes on in a chain of layers
+RecurrentOutput = Literal["sequence", "last"]
+
+
+class RNN(LayerBase):
+    type: Literal["RNN"] = "RNN"
+    prefix = "rnn"
+    input_sizes = ("input_size",)
+    input_size: PositiveInt | None = None
+    hidden_size: PositiveInt
+    num_layers: PositiveInt = 1
+    nonlinearity: Literal["tanh", "relu"] = "tanh"
+    bias: Bool = True
+    batch_first: Bool = False
+    dropout: Probability = 0.0
+    bidirectional: Bool = False
+    output: RecurrentOutput = "sequence"  # netspec's: every step's output (N, L, D·H), or the last (N, D·H)
+
+
+class LSTM(LayerBase):
+    type: Literal["LSTM"] = "LSTM"
+    prefix = "lstm"
+    input_sizes = ("input_size",)
+    input_size: PositiveInt | None = None
+    hidden_size: PositiveInt
+    num_layers: PositiveInt = 1
+    bias: Bool = True
+    batch_first: Bool = False
+    dropout: Probability = 0.0
+    bidirectional: Bool = False
+    proj_size: Annotated[int, Field(ge=0), BeforeValidator(_count)] = 0
+    output: RecurrentOutput = "sequence"
+
+
+class GRU(LayerBase):
+    type: Literal["GRU"] = "GRU"
+    prefix = "gru"
+    input_sizes = ("input_size",)
+    input_size: PositiveInt | None = None
+    hidden_size: PositiveInt
+    num_layers: PositiveInt = 1
+    bias: Bool = True
+    batch_first: Bool = False
+    dropout: Probability = 0.0
+    bidirectional: Bool = False
+    output: RecurrentOutput = "sequence"
+
+
+class TransformerEncoderLayer(LayerBase):
+    type: Literal["TransformerEncoderLayer"] = "TransformerEncoderLayer"
+    prefix = "encoder"
+    input_sizes = ("d_model",)
+    d_model: PositiveInt | None = None  # inferred: the features of the incoming (N, L, F)
+    nhead: PositiveInt
+    dim_feedforward: PositiveInt = 2048
+    dropout: Probability = 0.1
+    activation: Literal["relu", "gelu"] = "relu"
+    layer_norm_eps: PositiveReal = 1e-5
+    batch_first: Bool = False
+    norm_first: Bool = False
+    bias: Bool = True
+
+
+def _layer_norm(v: Any) -> Any:
+    """`norm: LayerNorm` is shorthand for `norm: {type: LayerNorm}`."""
+    return {"type": v} if isinstance(v, str) else v
+
+
+class TransformerEncoder(LayerBase):
+    """`num_layers` copies of `encoder_layer` (a TransformerEncoderLayer's arguments), then `norm` if given."""
+
+    type: Literal["TransformerEncoder"] = "TransformerEncoder"
+    prefix = "encoder"
+    encoder_layer: TransformerEncoderLayer
+    num_layers: PositiveInt
+    norm: Annotated[LayerNorm | None, BeforeValidator(_layer_norm)] = None
+    enable_nested_tensor: Bool = True
+    mask_check: Bool = True
+
+
 # -- blocks: layers whose arguments hold layer lists ----------------------------------------
 #
 # A branch is a list of layers (a single layer, or a bare name, stands for a list of one). Its layers
@@ -917,6 +1031,13 @@ Layer = Annotated[
         # dense
         Linear,
         Identity,
+        # sequences
+        Embedding,
+        RNN,
+        LSTM,
+        GRU,
+        TransformerEncoderLayer,
+        TransformerEncoder,
         # activations
         ReLU,
         ReLU6,
@@ -957,11 +1078,35 @@ def _bare_layer(v: Any) -> Any:
     return v
 
 
-LayerItem = Annotated[Layer, BeforeValidator(_bare_layer)]
-Branch = Annotated[list[LayerItem], BeforeValidator(_branch)]
+def _layer(v: Any) -> LayerBase:
+    """A layer validated as its own kind's record: the one lookup of a spec's `type`.
 
-for _block in (Sequential, Residual, Concat, Multiply):
-    _block.model_rebuild()
+    The `Layer` union above is the table (and the JSON Schema's); validating through it would build every
+    record's validator when the first spec is read, so each kind is dispatched here and built when first
+    used. The errors are the union's own (their types and context), so `validation.py` words them the same.
+    """
+    if isinstance(v, LayerBase):
+        return v
+    v = _bare_layer(v)
+    if not isinstance(v, dict):
+        raise PydanticCustomError("model_attributes_type", "a layer must be a layer name or a mapping", {})
+    if "type" not in v:
+        raise PydanticCustomError("union_tag_not_found", "a layer needs `type`", {"discriminator": "'type'"})
+    kind = v["type"]
+    cls = KINDS.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise PydanticCustomError(
+            "union_tag_invalid",
+            "unknown layer type {tag}",
+            {"discriminator": "'type'", "tag": kind if isinstance(kind, str) else show(kind), "expected_tags": ""},
+        )
+    return cls.model_validate(v)
+
+
+# the JSON Schema names `Layer` by a marker that schema.py replaces with a reference to the union's definition
+LAYER_SCHEMA_MARK = {"x-netspec-definition": "Layer"}
+LayerItem = Annotated[SerializeAsAny[LayerBase], PlainValidator(_layer), WithJsonSchema(LAYER_SCHEMA_MARK)]
+Branch = Annotated[list[LayerItem], BeforeValidator(_branch)]
 
 BLOCK_TYPES: dict[str, type[LayerBase]] = {cls.__name__: cls for cls in (Sequential, Residual, Concat, Multiply)}
 # torch.nn classes a layer record stands for (the builder makes `getattr(nn, type)`)

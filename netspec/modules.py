@@ -8,6 +8,7 @@ spec mirrors a torchvision model. The branches are lists of those names, run in 
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import Any
 
 import torch
 from torch import nn
@@ -78,3 +79,124 @@ class Multiply(Join):
 
 
 JOIN_MODULES: dict[str, type[Join]] = {"Residual": Residual, "Concat": Concat, "Multiply": Multiply}
+
+
+# -- recurrent layers in a chain: torch's RNN, LSTM and GRU return (output, state); a chain passes on one tensor
+
+
+class _Recurrent(nn.RNNBase):
+    """torch's recurrent layer (same weights and state_dict keys) returning its output sequence (N, L, D·H), or
+    with `output="last"` the top layer's final state (N, D·H): each direction's last step, concatenated."""
+
+    output: str
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        sequence, state = super().forward(x)
+        if self.output == "sequence":
+            return sequence  # type: ignore[no-any-return]  # (N, L, D·H_out)
+        h_n = state[0] if isinstance(state, tuple) else state  # (num_layers·D, N, H_out); an LSTM's is (h_n, c_n)
+        directions = 2 if self.bidirectional else 1
+        last: torch.Tensor = h_n[-directions:].transpose(0, 1).flatten(1)  # (D, N, H_out) -> (N, D·H_out)
+        return last
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + (f", output={self.output!r}" if self.output != "sequence" else "")
+
+
+class RNN(_Recurrent, nn.RNN):  # type: ignore[misc]  # forward: one tensor out, not torch's pair
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        output: str = "sequence",
+    ) -> None:
+        nn.RNN.__init__(
+            self,
+            input_size,
+            hidden_size,
+            num_layers=num_layers,
+            nonlinearity=nonlinearity,
+            bias=bias,
+            batch_first=batch_first,
+            dropout=dropout,
+            bidirectional=bidirectional,
+        )
+        self.output = output
+
+
+class LSTM(_Recurrent, nn.LSTM):  # type: ignore[misc]  # forward: one tensor out, not torch's pair
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        output: str = "sequence",
+    ) -> None:
+        nn.LSTM.__init__(
+            self,
+            input_size,
+            hidden_size,
+            num_layers=num_layers,
+            bias=bias,
+            batch_first=batch_first,
+            dropout=dropout,
+            bidirectional=bidirectional,
+            proj_size=proj_size,
+        )
+        self.output = output
+
+
+class GRU(_Recurrent, nn.GRU):  # type: ignore[misc]  # forward: one tensor out, not torch's pair
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        output: str = "sequence",
+    ) -> None:
+        nn.GRU.__init__(
+            self,
+            input_size,
+            hidden_size,
+            num_layers=num_layers,
+            bias=bias,
+            batch_first=batch_first,
+            dropout=dropout,
+            bidirectional=bidirectional,
+        )
+        self.output = output
+
+
+RECURRENT: dict[str, type[nn.Module]] = {"RNN": RNN, "LSTM": LSTM, "GRU": GRU}
+
+
+def transformer_encoder(
+    encoder_layer: dict[str, Any],
+    num_layers: int,
+    norm: dict[str, Any] | None = None,
+    enable_nested_tensor: bool = True,
+    mask_check: bool = True,
+) -> nn.TransformerEncoder:
+    """nn.TransformerEncoder from the arguments of its layer and its norm, as a spec writes them."""
+    return nn.TransformerEncoder(
+        nn.TransformerEncoderLayer(**encoder_layer),
+        num_layers,
+        norm=nn.LayerNorm(**norm) if norm is not None else None,
+        enable_nested_tensor=enable_nested_tensor,
+        mask_check=mask_check,
+    )

@@ -148,11 +148,34 @@ def _shape(dims: Dims) -> Shape:
 def check(spec: Spec) -> ShapeReport:
     """Every layer's shapes, parameters, mult-adds and receptive field; raises SpecError on any error."""
     with gc_paused():
-        return _check(spec)
+        report, checker = _check(spec, partial=False)
+    if any(d.is_error for d in checker.diagnostics):
+        raise SpecError(checker.diagnostics)
+    return report
 
 
-def _check(spec: Spec) -> ShapeReport:
-    checker = _Checker(spec)
+class Partial(NamedTuple):
+    """What `check` knows of a spec that may have errors: the tree up to where shapes are known, and why it stops.
+
+    `failed` maps each layer (or join) with an error to the code of its first error. A layer whose output cannot be
+    judged is in the tree with `output_shape == ()`, and a block that stops holds the layers it checked up to there
+    (so `netspec draw` can show where a spec breaks).
+    """
+
+    report: ShapeReport
+    diagnostics: tuple[Diagnostic, ...]
+    failed: Mapping[Path, str]
+
+
+def check_partial(spec: Spec) -> Partial:
+    """`check` that never raises: the known part of the tree, every diagnostic, and the layers that failed."""
+    with gc_paused():
+        report, checker = _check(spec, partial=True)
+    return Partial(report, tuple(checker.diagnostics), checker.failed)
+
+
+def _check(spec: Spec, partial: bool) -> tuple[ShapeReport, _Checker]:
+    checker = _Checker(spec, partial)
     dims: Dims = tuple(spec.input)
     given = spec.input
     spatial = len(given) >= 2 and given.tokens is None and given.dims[0] == "C"  # (C, L), (C, H, W), (C, D, H, W)
@@ -161,18 +184,16 @@ def _check(spec: Spec) -> ShapeReport:
         dims = Tokens(dims, given.tokens)
     names = checker.scope(spec.layers, [("layers", i) for i in range(len(spec.layers))], index=False)
     nodes, _, _ = checker.chain(spec.layers, ("layers",), names, dims, rf, _Step("input", "", dims, None), "", 0)
-    diagnostics = checker.diagnostics
-    if any(d.is_error for d in diagnostics):
-        raise SpecError(diagnostics)
     smap = spec.source
-    return ShapeReport(
+    report = ShapeReport(
         name=spec.name,
         source=smap.source if smap else None,
         input_shape=_shape(tuple(spec.input)),
         layers=tuple(nodes),
-        warnings=tuple(diagnostics),
+        warnings=tuple(checker.diagnostics),
         tokens=spec.input.tokens,
     )
+    return report, checker
 
 
 class _Label(NamedTuple):
@@ -201,10 +222,13 @@ class _Step(NamedTuple):
 
 
 class _Checker:
-    def __init__(self, spec: Spec) -> None:
+    def __init__(self, spec: Spec, partial: bool = False) -> None:
         self.spec = spec
         self.origins: Origins = spec.origins
         self.diagnostics: list[Diagnostic] = []
+        self.partial = partial  # keep the failing layers in the tree (check_partial), not only their diagnostics
+        self.failed: dict[Path, str] = {}  # the layers with errors, each with its first error's code
+        self.stash: dict[Path, dict[str, Any]] = {}  # a failing block's checked contents, by its path
 
     def scope(self, layers: Sequence[LayerBase], paths: list[Path], *, index: bool) -> list[tuple[str, str]]:
         """Each layer's submodule name in one scope (by position in a Sequential, by kind, `conv1`, in a block or
@@ -239,6 +263,8 @@ class _Checker:
             name, kind_type = names[i]
             node, step = self.node(layer, (*path, i), i, name, kind_type, out, rf, step, key, depth)
             if node is None:
+                if self.partial:
+                    nodes.append(self._failed(layer, (*path, i), i, name, kind_type, out, key, depth))
                 return nodes, None, rf
             nodes.append(node)
             out, rf = step.dims, node.receptive_field
@@ -312,6 +338,7 @@ class _Checker:
         names = self.scope(layer.layers, [(*path, i) for i in range(len(layer.layers))], index=True)
         nodes, out, rf = self.chain(layer.layers, path, names, dims, rf, step, base["key"], base["depth"] + 1)
         if out is None:
+            self._keep(base["path"], branches=(tuple(nodes),))
             return None, step
         node = LayerReport(
             **base, output_shape=_shape(out), receptive_field=rf, branches=(tuple(nodes),), **_sums(nodes)
@@ -344,6 +371,7 @@ class _Checker:
             outs.append((label_b, out, rf_b if items else rf))
         known = [(lab, d) for lab, d, _ in outs if d is not None]
         if len(known) < len(outs) and not (isinstance(layer, Residual) and known):
+            self._keep(path, branches=tuple(branch_nodes), labels=tuple(labels))
             return None, step  # a branch failed: the join cannot be judged (a residual goes on with the other)
         issue: Diagnostic | None = None
         arg: str | None = None
@@ -357,6 +385,7 @@ class _Checker:
         for issue in issues:
             self._report(issue, path, dims, step, label, arg=arg, related=self._related(path, layer, outs))
         if joined is None:
+            self._keep(path, branches=tuple(branch_nodes), labels=tuple(labels))
             return None, step
         join_rf = _widest([r for _, _, r in outs])
         join_step = _Step(label._replace(join=JOINS[layer.type]), "", joined, step)
@@ -365,6 +394,8 @@ class _Checker:
             layer.after, (*path, "after"), after_names, joined, join_rf, join_step, key, depth
         )
         if out is None:
+            kept = {"branches": tuple(branch_nodes), "labels": tuple(labels), "after": tuple(after)}
+            self._keep(path, join_shape=_shape(joined), **kept)
             return None, step
         nodes = [n for b in branch_nodes for n in b] + after
         sums = _sums(nodes)
@@ -381,6 +412,34 @@ class _Checker:
             **sums,
         )
         return node, _Step(label, "", out, step)
+
+    # -- what a failing spec keeps (check_partial) ----------------------------------------------------------------
+
+    def _keep(self, path: Path, **contents: Any) -> None:
+        if self.partial:
+            self.stash[path] = contents
+
+    def _failed(
+        self, layer: LayerBase, path: Path, index: int, name: str, kind_type: str, dims: Dims, key: str, depth: int
+    ) -> LayerReport:
+        """The layer whose output cannot be judged: its input, no output, and what a block checked inside it."""
+        contents = self.stash.pop(path, {})
+        return LayerReport(
+            index=index,
+            name=name,
+            type=kind_type,
+            key=f"{key}.{name}" if key else name,
+            kind=layer.type,
+            path=path,
+            depth=depth,
+            input_shape=_shape(dims),
+            output_shape=(),
+            params=0,
+            mult_adds=0,
+            receptive_field=None,
+            activation_bytes=0,
+            **contents,
+        )
 
     # -- diagnostics --------------------------------------------------------------------------------------------
 
@@ -408,6 +467,8 @@ class _Checker:
         related: tuple[Related, ...] = (),
     ) -> None:
         d = _context(d, label, dims, step)
+        if d.is_error:
+            self.failed.setdefault(path, d.code)
         where = (*path, *(d.path or ((arg,) if arg else ("type",))))
         fixes = tuple(replace(f, path=(*path, *f.path)) for f in d.fixes)  # a rule's fixes are relative to the layer
         d = replace(d, related=(*d.related, *related), fixes=fixes)
@@ -449,9 +510,12 @@ def _slide(rf: ReceptiveField | None, outcome: shapes.Outcome, out: Dims) -> Rec
         return None
     if outcome.window is None:
         return rf
+    lead = len(rf.size) - len(outcome.window)  # a 2-D window on a volume (ZeroPad2d) slides over H and W only
+    if lead < 0:
+        return None
     return ReceptiveField(
-        tuple(r + (k - 1) * j for r, j, (k, _) in zip(rf.size, rf.jump, outcome.window)),
-        tuple(j * s for j, (_, s) in zip(rf.jump, outcome.window)),
+        rf.size[:lead] + tuple(r + (k - 1) * j for r, j, (k, _) in zip(rf.size[lead:], rf.jump[lead:], outcome.window)),
+        rf.jump[:lead] + tuple(j * s for j, (_, s) in zip(rf.jump[lead:], outcome.window)),
     )
 
 
@@ -460,6 +524,8 @@ def _widest(fields: list[ReceptiveField | None]) -> ReceptiveField | None:
     if not fields or any(f is None for f in fields):
         return None
     known = [f for f in fields if f is not None]
+    if len({len(f.size) for f in known}) > 1:  # branches of different ranks: the join's own check reports it
+        return None
     return ReceptiveField(
         tuple(max(f.size[i] for f in known) for i in range(len(known[0].size))),
         tuple(max(f.jump[i] for f in known) for i in range(len(known[0].jump))),

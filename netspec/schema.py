@@ -9,11 +9,15 @@ may be just its type (`init: kaiming_normal`).
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any, get_args
 
-from .layers import BLOCK_TYPES, BRANCH_FIELDS, BRANCH_LISTS, KINDS, LAYER_TYPES, Init
+from pydantic import TypeAdapter
+
+from .layers import BLOCK_TYPES, BRANCH_FIELDS, BRANCH_LISTS, KINDS, LAYER_TYPES, Init, Layer
 from .spec import Spec
+from .training.config import TrainConfig
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
 _DOCS = "https://docs.pytorch.org/docs/stable/generated/torch.nn.{}.html"
@@ -23,9 +27,18 @@ def json_schema() -> dict[str, Any]:
     """The schema as a dict; `netspec schema` prints it and schema/netspec.schema.json holds it."""
     raw = Spec.model_json_schema(mode="validation")
     definitions = raw.pop("$defs", {})
+    # the spec refers to `Layer` and `TrainConfig`, which it validates through lookups built on first use
+    for name, model in (("Layer", TypeAdapter(Layer)), ("TrainConfig", TypeAdapter(TrainConfig))):
+        part = model.json_schema(mode="validation")
+        definitions.update(part.pop("$defs", {}))
+        definitions[name] = part
+    for node in _nodes([raw, definitions]):  # the markers LayerItem and the `train:` field leave
+        if "x-netspec-definition" in node:
+            node["$ref"] = "#/$defs/" + node.pop("x-netspec-definition")
     for node in _nodes([raw, definitions]):
         if "discriminator" in node:
             _tagged_union(node, definitions)
+    _nested_records(definitions)
     for name in LAYER_TYPES:  # the records have no docstrings: their documentation is torch's
         definitions[name].setdefault("description", f"torch.nn.{name}, with torch's arguments: {_DOCS.format(name)}")
     _one_layer_definition(raw, definitions)
@@ -33,6 +46,29 @@ def json_schema() -> dict[str, Any]:
         {"$schema": DRAFT, **_draft7(raw), "title": "netspec spec", "definitions": _draft7(definitions)}
     )
     return schema
+
+
+def _nested_records(definitions: dict[str, Any]) -> None:
+    """A TransformerEncoder's `encoder_layer` and `norm` are records whose `type` may be left out (`norm: LayerNorm`
+    names one with its defaults)."""
+
+    def untyped(kind: str) -> dict[str, Any]:
+        member: dict[str, Any] = copy.deepcopy(definitions[kind])
+        member["required"] = [r for r in member.get("required", []) if r != "type"]
+        if not member["required"]:
+            del member["required"]
+        return member
+
+    properties = definitions["TransformerEncoder"]["properties"]
+    properties["encoder_layer"] = untyped("TransformerEncoderLayer")
+    properties["norm"] = {
+        "anyOf": [
+            {"enum": ["LayerNorm"], "description": "a LayerNorm with its defaults"},
+            untyped("LayerNorm"),
+            {"type": "null"},
+        ],
+        "default": None,
+    }
 
 
 _LAYER_REF = {"$ref": "#/$defs/Layer"}
@@ -45,13 +81,7 @@ def _one_layer_definition(raw: dict[str, Any], definitions: dict[str, Any]) -> N
     `blocks` (a `type` that is not one of netspec's kinds), and a Sequential written without `type`.
     A branch may be one layer instead of a list.
     """
-    union: dict[str, Any] | None = None
-    for node in _nodes([raw, definitions]):
-        items = node.get("items")
-        if isinstance(items, dict) and any(r.get("$ref", "").endswith("/Conv2d") for r in items.get("oneOf", [])):
-            union = union or dict(items)
-            node["items"] = _LAYER_REF
-    assert union is not None, "the spec's `layers` holds the layer union"
+    union = definitions["Layer"]
     union["oneOf"] = [
         *union["oneOf"],
         {
@@ -67,7 +97,6 @@ def _one_layer_definition(raw: dict[str, Any], definitions: dict[str, Any]) -> N
             "not": {"required": ["type"]},
         },
     ]
-    definitions["Layer"] = union
     for kind in KINDS:  # expanded before validation (blocks.py), so no record has them, but every layer may
         properties = definitions[kind]["properties"]
         properties["repeat"] = {

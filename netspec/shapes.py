@@ -19,6 +19,7 @@ from typing import Any
 from . import layers as L
 from .diagnostics import Diagnostic, Fix
 from .fields import ntuple, show
+from .inputs import Tokens
 
 Dim = int | None
 Dims = tuple[Dim, ...]  # one sample: (C, H, W) or (F,); the batch N is implicit
@@ -260,8 +261,12 @@ def _conv_transpose(layer: Any, x: Dims, n: int) -> Outcome:
     def length(i: int, m: Dim) -> Dim:
         return None if m is None else (m - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + op[i] + 1
 
-    outs, empty = _slide(tuple(sizes), length, tuple(2 * v for v in p), k, d)
-    issues += empty
+    outs = [length(i, m) for i, m in enumerate(sizes)]
+    for i, (axis, m, o) in enumerate(zip(AXES[n], sizes, outs)):
+        if m is not None and o is not None and o <= 0:  # torch returns 0 as an empty tensor; netspec refuses it
+            issues.append(_transposed_empty(layer, n, axis, m, o, (k[i], s[i], p[i], d[i], op[i])))
+            outs[i] = None  # unknown from here on
+            break
     params = 0
     if cin is not None:
         params = cin * (out // g) * math.prod(k) + (out if layer.bias else 0)
@@ -285,6 +290,23 @@ def conv_transpose2d(layer: L.ConvTranspose2d, x: Dims) -> Outcome:
 
 def conv_transpose3d(layer: L.ConvTranspose3d, x: Dims) -> Outcome:
     return _conv_transpose(layer, x, 3)
+
+
+def _transposed_empty(layer: Any, n: int, axis: str, m: int, o: int, args: tuple[int, ...]) -> Diagnostic:
+    """A transposed convolution's `padding` crops its output: the formula with the user's numbers, and the most
+    padding this axis allows."""
+    k, s, p, d, op = args
+    grown = (m - 1) * s + d * (k - 1) + op  # the size before the crop, less one
+    where = f" {axis}" if n > 1 else ""
+    return _issue(
+        "empty-output",
+        f"the output{where} would be {o}: ({m} - 1) × stride {s} - 2 × padding {p} + dilation {d} × (kernel_size"
+        f" {k} - 1) + output_padding {op} + 1 = {o}",
+        "padding",
+        help=f"a transposed convolution's `padding` removes size: use padding {grown // 2}"
+        + (" or less" if grown // 2 else "")
+        + ", or a larger `kernel_size` or `stride`",
+    )
 
 
 # -- pooling -----------------------------------------------------------------------------
@@ -366,10 +388,12 @@ def lp_pool(layer: L.LPPool1d | L.LPPool2d, x: Dims) -> Outcome:
 
 def adaptive_pool(layer: Any, x: Dims) -> Outcome:
     n = layer.spatial
-    if len(x) not in (n, n + 1):
+    target = ntuple(layer.output_size, n)
+    # ATen averages to size 1 as a mean over the last n dims, whatever leads them (2-D and 3-D only)
+    mean = layer.type in ("AdaptiveAvgPool2d", "AdaptiveAvgPool3d") and all(o == 1 for o in target)
+    if len(x) not in (n, n + 1) and not (mean and len(x) > n):
         return _rank(layer, x, f"{n + 1}-D or {n + 2}-D {_LAYOUT[n]}", _spatial_help(n))
     lead, sizes = x[: len(x) - n], x[len(x) - n :]
-    target = ntuple(layer.output_size, n)
     out = [m if o is None else o for m, o in zip(sizes, target)]  # null keeps the input size
 
     def window(m: Dim, o: Dim) -> tuple[int, int]:
@@ -838,6 +862,183 @@ def pad2d(layer: Any, x: Dims) -> Outcome:
     )
 
 
+# -- sequences: (N, L) token ids -> (N, L, F) features -> recurrent and attention layers ----------------
+
+
+def embedding(layer: L.Embedding, x: Dims) -> Outcome:
+    """Token ids (*dims) below the input's vocabulary -> (*dims, embedding_dim): a row of the table per id."""
+    vocab = x.vocab if isinstance(x, Tokens) else None
+    issues: list[Diagnostic] = []
+    rows = layer.num_embeddings if layer.num_embeddings is not None else vocab
+    if layer.num_embeddings is not None and vocab is not None and vocab > layer.num_embeddings:
+        issues.append(
+            _issue(
+                "shape-mismatch",
+                f"`num_embeddings` is {layer.num_embeddings:,} but the input's token ids go up to {vocab - 1:,}"
+                f" (`tokens: {vocab}`)",
+                "num_embeddings",
+                help=f"set `num_embeddings: {vocab}`, or remove it and netspec infers it",
+                fixes=(
+                    Fix(f"set `num_embeddings: {vocab}`", ("num_embeddings",), "set", vocab),
+                    Fix("remove `num_embeddings` (inferred)", ("num_embeddings",), "remove"),
+                ),
+            )
+        )
+    pad = layer.padding_idx
+    if pad is not None and rows is not None and not -rows <= pad < rows:
+        issues.append(
+            _issue(
+                "invalid-value",
+                f"`padding_idx` ({pad}) must be a row of the table: {-rows} to {rows - 1}",
+                "padding_idx",
+                help="use the id of the padding token, usually 0",
+            )
+        )
+    params = rows * layer.embedding_dim if rows is not None else 0
+    # torchinfo counts the table once per sample (its weight, not a multiply)
+    return Outcome(
+        (*x, layer.embedding_dim),
+        params=params,
+        mult_adds=params,
+        spatial=False,
+        issues=issues,
+        inferred={"num_embeddings": rows},
+    )
+
+
+_SEQUENCE_HELP = (
+    "a sequence layer reads (N, L, F): declare `input: {shape: [L, F], dims: [L, F]}`, or put an Embedding before it"
+)
+_GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}  # weight blocks per layer: gates stacked in one matrix
+
+
+def _batch_first(layer: Any) -> Diagnostic:
+    return _issue(
+        "invalid-value",
+        f"`batch_first: false` (torch's default) makes {layer.type} read dim 0, the batch, as the steps",
+        "batch_first",
+        help="set `batch_first: true`: netspec's tensors carry the batch first, (N, L, F)",
+        fixes=(Fix("set `batch_first: true`", ("batch_first",), "set", True),),
+    )
+
+
+def _features(layer: Any, arg: str, f: Dim) -> tuple[Dim, list[Diagnostic]]:
+    declared = getattr(layer, arg)
+    if declared is not None and f is not None and declared != f:
+        return declared, [_mismatch(arg, declared, f, "features")]
+    return (declared if declared is not None else f), []
+
+
+def recurrent(layer: L.RNN | L.LSTM | L.GRU, x: Dims) -> Outcome:
+    """(N, L, F) -> (N, L, D·H) for `output: sequence`, or the top layer's final state (N, D·H) for `last`."""
+    if len(x) != 2:
+        return _rank(layer, x, "3-D (N, L, F)", _SEQUENCE_HELP)
+    steps, f = x
+    fin, issues = _features(layer, "input_size", f)
+    if not layer.batch_first:
+        issues.append(_batch_first(layer))
+    h = layer.hidden_size
+    proj = getattr(layer, "proj_size", 0)
+    if proj >= h:
+        issues.append(
+            _issue(
+                "invalid-value",
+                f"`proj_size` ({proj}) must be smaller than `hidden_size` ({h})",
+                "proj_size",
+                help="project the hidden state to fewer features, or set `proj_size: 0` (no projection)",
+            )
+        )
+    out = proj or h  # each direction's output features
+    directions = 2 if layer.bidirectional else 1
+    gates = _GATES[layer.type] * h
+    params = 0
+    if fin is not None:
+        for i in range(layer.num_layers):
+            size = fin if i == 0 else directions * out  # a stacked layer reads both directions of the one below
+            per = gates * size + gates * out + (2 * gates if layer.bias else 0) + (out * h if proj else 0)
+            params += directions * per
+    dims: Dims = (steps, directions * out) if layer.output == "sequence" else (directions * out,)
+    return Outcome(
+        dims,
+        params=params,
+        mult_adds=params * (steps or 0),  # torchinfo: every weight once per step
+        spatial=False,
+        issues=issues,
+        inferred={"input_size": fin},
+    )
+
+
+def _encoder_layer(layer: L.TransformerEncoderLayer, x: Dims) -> Outcome:
+    """(N, L, d_model) -> (N, L, d_model): self-attention and a feed-forward Linear pair, each with a LayerNorm."""
+    if len(x) != 2:
+        return _rank(layer, x, "3-D (N, L, d_model)", _SEQUENCE_HELP)
+    d, issues = _features(layer, "d_model", x[-1])
+    if not layer.batch_first:
+        issues.append(_batch_first(layer))
+    if d is not None and d % layer.nhead:
+        divisors = [v for v in range(1, min(d, 64) + 1) if d % v == 0]
+        issues.append(
+            _issue(
+                "invalid-value",
+                f"`d_model` ({d}) must be divisible by `nhead` ({layer.nhead}): each head attends over d_model / nhead"
+                " features",
+                "nhead",
+                help=f"use an `nhead` that divides {d}: " + ", ".join(map(str, divisors)),
+            )
+        )
+    if d is None:
+        return Outcome(x, spatial=False, issues=issues)
+    ff, b = layer.dim_feedforward, int(layer.bias)
+    attention = 3 * d * d + 3 * d * b + d * d + d * b  # in_proj (q, k, v) and out_proj
+    linears = ff * d + ff * b + d * ff + d * b  # linear1, linear2
+    norms = 2 * (d + d * b)  # norm1, norm2
+    steps = x[0] or 0
+    return Outcome(
+        (x[0], d),
+        params=attention + linears + norms,
+        # torchinfo: the Linears at every step, the LayerNorms once; the attention, not a leaf module, counts nothing
+        mult_adds=linears * steps + norms,
+        spatial=False,
+        issues=issues,
+        inferred={"d_model": d},
+    )
+
+
+def transformer_encoder_layer(layer: L.TransformerEncoderLayer, x: Dims) -> Outcome:
+    return _encoder_layer(layer, x)
+
+
+def transformer_encoder(layer: L.TransformerEncoder, x: Dims) -> Outcome:
+    """`num_layers` copies of `encoder_layer`, then `norm`: (N, L, d_model) throughout."""
+    if len(x) != 2:
+        return _rank(layer, x, "3-D (N, L, d_model)", _SEQUENCE_HELP)
+    inner = _encoder_layer(layer.encoder_layer, x)
+    issues = [_within("encoder_layer", d) for d in inner.issues]
+    if inner.dims is None:
+        return Outcome(None, issues=issues)
+    args = {**L.params_of(layer.encoder_layer), **inner.inferred}
+    params, mult_adds = layer.num_layers * inner.params, layer.num_layers * inner.mult_adds
+    norm = None
+    if layer.norm is not None:
+        after = layer_norm(layer.norm, inner.dims)
+        issues += [_within("norm", d) for d in after.issues]
+        params, mult_adds = params + after.params, mult_adds + after.mult_adds
+        norm = {**L.params_of(layer.norm), **after.inferred}
+    return Outcome(
+        inner.dims,
+        params=params,
+        mult_adds=mult_adds,
+        spatial=False,
+        issues=issues,
+        inferred={"encoder_layer": args, "norm": norm},
+    )
+
+
+def _within(arg: str, d: Diagnostic) -> Diagnostic:
+    """A diagnostic of a nested record, placed under the argument that holds it."""
+    return replace(d, path=(arg, *d.path), fixes=tuple(replace(f, path=(arg, *f.path)) for f in d.fixes))
+
+
 # -- joins: where a block's branches meet ------------------------------------------------------
 #
 # Each join takes the block's input and its branches' outputs, labelled as a message names them
@@ -1051,6 +1252,12 @@ RULES: dict[type[L.LayerBase], Rule] = {
     L.Softmax: softmax,
     L.Softmin: softmax,
     L.LogSoftmax: softmax,
+    L.Embedding: embedding,
+    L.RNN: recurrent,
+    L.LSTM: recurrent,
+    L.GRU: recurrent,
+    L.TransformerEncoderLayer: transformer_encoder_layer,
+    L.TransformerEncoder: transformer_encoder,
     **{
         cls: elementwise
         for cls in (

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import copy
+import importlib
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -17,6 +18,7 @@ from pydantic import (
     PlainSerializer,
     PlainValidator,
     PrivateAttr,
+    SerializeAsAny,
     ValidationError,
     WithJsonSchema,
 )
@@ -29,7 +31,6 @@ from .fields import INT64_MAX, invalid
 from .inputs import Input
 from .layers import BLOCK_TYPES, InitArg, LayerBase, LayerItem, branches_of
 from .source import MAX_BYTES, SourceMap, decode, gc_paused, load_yaml
-from .training.config import TrainConfig
 from .validation import at, translate
 
 _SPEC_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -85,6 +86,44 @@ def _dotted(path: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in path)
 
 
+class LazyModel:
+    """Field metadata: the model that validates the field, imported the first time a spec has the field.
+
+    `validation.py` follows it to word errors inside the section; `schema.py` writes its JSON Schema.
+    """
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module, self.name = module, name
+
+    def model(self) -> type[BaseModel]:
+        model: type[BaseModel] = getattr(importlib.import_module(self.module), self.name)
+        return model
+
+
+_TRAIN = LazyModel("netspec.training.config", "TrainConfig")
+
+
+def _train(v: Any) -> Any:
+    """The `train:` section, validated by the trainer's models: imported only for a spec that has one."""
+    if v is None:
+        return None
+    model = _TRAIN.model()
+    return v if isinstance(v, model) else model.model_validate(v)
+
+
+if TYPE_CHECKING:
+    from .training.config import TrainConfig
+
+    TrainSection = TrainConfig | None
+else:
+    TrainSection = Annotated[
+        SerializeAsAny[Any],
+        PlainValidator(_train),
+        _TRAIN,
+        WithJsonSchema({"anyOf": [{"x-netspec-definition": "TrainConfig"}, {"type": "null"}]}),
+    ]
+
+
 # A block definition as editors see it; netspec checks them itself while expanding (see blocks.py).
 _BLOCKS_SCHEMA = {
     "anyOf": [
@@ -134,7 +173,7 @@ class Spec(BaseModel):
     blocks: Annotated[dict[str, Any] | None, WithJsonSchema(_BLOCKS_SCHEMA)] = None  # the spec's own block kinds
     init: InitArg | None = None  # for every Conv2d and Linear without an `init` of its own
     seed: Seed | None = None  # makes two builds give identical weights
-    train: TrainConfig | None = None  # how `netspec train` trains it
+    train: TrainSection = None  # how `netspec train` trains it
 
     _source: SourceMap | None = PrivateAttr(default=None)
     _origins: Origins = PrivateAttr(default_factory=Origins)

@@ -106,7 +106,9 @@ def _annotation_at(data: Any, path: DocPath, root: type[BaseModel]) -> Any:
             field = model.model_fields.get(item) if model is not None else None
             if field is None:
                 return None
-            annotation = field.annotation
+            # a section whose model is imported on first use (the spec's `train:`) carries it in its metadata
+            lazy = next((m for m in field.metadata if hasattr(m, "model") and hasattr(m, "module")), None)
+            annotation = lazy.model() if lazy is not None else field.annotation
         if isinstance(cur, dict):
             cur = cur.get(item)
         else:

@@ -44,15 +44,64 @@ _FROM_TENSOR = {
     "num_channels": lambda x: x.shape[1],
     "in_features": lambda x: x.shape[-1],
     "normalized_shape": lambda x: x.shape[-1],
+    "input_size": lambda x: x.shape[-1],
+    "d_model": lambda x: x.shape[-1],
+    "num_embeddings": lambda x: int(x.max()) + 1,  # the oracle's token ids are all the largest the input allows
 }
 
 
-def torch_layer(layer: Any, x: torch.Tensor) -> nn.Module:
-    kwargs = params_of(layer)
+def _kwargs(record: Any, x: torch.Tensor) -> dict[str, Any]:
+    kwargs = params_of(record)
     for arg, read in _FROM_TENSOR.items():
         if arg in kwargs and kwargs[arg] is None:
             kwargs[arg] = read(x)
+    return kwargs
+
+
+class _Steps(nn.Module):
+    """The oracle's reading of netspec's `output` for torch's own RNN, LSTM and GRU: every step, or the last.
+
+    The last step of a bidirectional layer is each direction's final output: the forward one at the last step,
+    the backward one at the first.
+    """
+
+    def __init__(self, rnn: nn.RNNBase, output: str) -> None:
+        super().__init__()
+        self.rnn, self.output = rnn, output
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(x)  # (N, L, D·H)
+        if self.output == "sequence":
+            return out  # type: ignore[no-any-return]
+        if not self.rnn.bidirectional:
+            return out[:, -1]  # type: ignore[no-any-return]
+        h = out.shape[-1] // 2
+        return torch.cat([out[:, -1, :h], out[:, 0, h:]], dim=-1)
+
+
+def torch_layer(layer: Any, x: torch.Tensor) -> nn.Module:
+    kwargs = _kwargs(layer, x)
+    if layer.type in ("RNN", "LSTM", "GRU"):
+        output = kwargs.pop("output")
+        return _Steps(getattr(nn, layer.type)(**kwargs), output)
+    if layer.type == "TransformerEncoder":
+        norm = nn.LayerNorm(**_kwargs(layer.norm, x)) if layer.norm is not None else None
+        kwargs.update(encoder_layer=nn.TransformerEncoderLayer(**_kwargs(layer.encoder_layer, x)), norm=norm)
     return getattr(nn, layer.type)(**kwargs)
+
+
+def random_input(spec: Spec, batch: int) -> torch.Tensor:
+    """A random batch of the spec's input: normal floats, or token ids below its vocabulary (int64)."""
+    if spec.input.tokens is not None:
+        return torch.randint(0, spec.input.tokens, (batch, *spec.input))
+    return torch.randn(batch, *spec.input)
+
+
+def example(spec: Spec, batch: int) -> torch.Tensor:
+    """Zeros of the spec's input, or for token ids the largest id its vocabulary allows (int64)."""
+    if spec.input.tokens is not None:
+        return torch.full((batch, *spec.input), spec.input.tokens - 1, dtype=torch.long)
+    return torch.zeros(batch, *spec.input)
 
 
 class _Join(nn.Module):
@@ -76,7 +125,7 @@ class _Join(nn.Module):
 
 def torch_model(spec: Spec) -> nn.Module:
     """The spec's model made without netspec's builder: sizes read off real tensors, joins of the oracle's own."""
-    model, _ = _module_chain(spec.layers, torch.zeros(2, *spec.input))  # two: GroupNorm refuses one value
+    model, _ = _module_chain(spec.layers, example(spec, 2))  # two: GroupNorm refuses one value
     return model
 
 
@@ -106,7 +155,7 @@ def _module(layer: Any, x: torch.Tensor) -> tuple[nn.Module, torch.Tensor]:
 def run_torch(spec: Spec, batch: int = BATCH) -> TorchRun:
     run = TorchRun()
     with contextlib.suppress(_Failed):  # run.failed_at says where
-        _chain(spec.layers, ("layers",), torch.zeros(batch, *spec.input), run)
+        _chain(spec.layers, ("layers",), example(spec, batch), run)
     return run
 
 
@@ -178,9 +227,14 @@ def torchinfo_mult_adds(spec: Spec) -> int:
     import torchinfo
 
     model = torch_model(spec).eval()
-    dtype = torch.long if spec.input.tokens is not None else torch.float32
     batch = 2  # GroupNorm refuses a single value per group, and BatchNorm one per channel
-    stats = torchinfo.summary(model, input_size=(batch, *spec.input), dtypes=[dtype], verbose=0, mode="eval")
+    # torch's fused transformer path calls none of a layer's submodules, so torchinfo would see no leaves in it
+    fast = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        stats = torchinfo.summary(model, input_data=[example(spec, batch)], verbose=0, mode="eval")
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fast)
     total = 0
     for layer in stats.summary_list:
         if not layer.is_leaf_layer:

@@ -46,3 +46,8 @@ def test_quick_benchmark_runs_and_reports_every_benchmark(tmp_path: Path) -> Non
         assert r["edits"] == 20 and r["with_errors"] == 4  # every fifth edit is invalid, and says so
         assert 0 < r["median_ms"] <= r["p90_ms"] <= r["max_ms"] and r["final_rss_mib"] > 0
     assert "lsp: re-check resnet50 after an edit" in done.stdout
+    [drawing] = [b for b in results["benchmarks"] if b["name"] == "draw"]
+    assert [r["spec"] for r in drawing["rows"]] == ["resnet50", "tower-200"]
+    for r in drawing["rows"]:
+        assert 0 < r["in_process_s"] < r["draw_s"] and r["draw_cpu_s"] > 0 and r["svg_kb"] > 10
+    assert "draw tower-200 (every block)" in done.stdout

@@ -218,6 +218,44 @@ def test_recursion_is_refused_with_the_chain() -> None:
     assert d.message == "block `A` uses itself (A → B → A), which would never end"
 
 
+UNET_LEVEL = """\
+input: [1, 16, 16]
+blocks:
+  Level:                      # skip ++ up(inner(down(x))): a U-Net level whose inner part is a parameter
+    params: [c, inner]
+    layers:
+      - type: Concat
+        branches:
+          - []
+          - - {type: MaxPool2d, kernel_size: 2}
+            - $inner
+            - {type: ConvTranspose2d, out_channels: $c, kernel_size: 2, stride: 2}
+layers:
+  - {type: Level, c: 4, inner: {type: Level, c: 8, inner: {type: Conv2d, out_channels: 8, kernel_size: 1}}}
+"""
+
+
+def test_a_block_may_take_an_instance_of_itself_as_a_parameter() -> None:
+    """Not recursion: the inner Level is written by the caller, and each level's `inner` is smaller."""
+    report = netspec.check(netspec.parse_spec(UNET_LEVEL))
+    # level 1: 1 (skip) + 4 (up) channels; inside it, level 2 on 8×8: 1 + 8 channels, 4×4 at the bottom
+    assert report.output_shape == ("N", 5, 16, 16)
+    joins = [node.output_shape for node in report.walk() if node.type == "Concat"]
+    assert joins == [("N", 5, 16, 16), ("N", 9, 8, 8)]
+
+
+@pytest.mark.parametrize(
+    "blocks",
+    [
+        "  U: {params: [q], layers: [$q]}\n  T: {layers: [ReLU, {type: U, q: {type: T}}]}\n",  # T passes itself on
+        "  T: {params: [p: {type: T}], layers: [ReLU, $p]}\n",  # a default that is the block itself
+    ],
+)
+def test_a_block_that_passes_itself_on_is_still_recursion(blocks: str) -> None:
+    [d] = errors(f"input: [4]\nblocks:\n{blocks}layers: [T]\n")
+    assert d.message.startswith("block `T` uses itself")
+
+
 @pytest.mark.parametrize("repeat", [1000, 100_000])
 def test_an_expansion_bomb_stops_at_the_limit_at_once(repeat: int) -> None:
     text = (

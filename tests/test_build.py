@@ -29,6 +29,7 @@ from netspec.diagnostics import SpecError
 from netspec.verify import VerificationError
 
 from .conftest import DOCS, ROOT, SPECS, usage_error_line
+from .oracle import random_input
 from .test_torch_oracle import spec_dicts
 
 builder = importlib.import_module("netspec.builder")  # the module behind the function `netspec.build`
@@ -52,11 +53,15 @@ def test_shipped_spec_builds_as_reported(path: Path) -> None:
     for module in model:
         module.register_forward_hook(lambda m, i, o: outputs.append(tuple(o.shape)))
     with torch.no_grad():
-        y = model(torch.randn(2, *spec.input))  # real tensors, batch 2
+        y = model(random_input(spec, 2))  # real tensors, batch 2
     assert tuple(y.shape) == (2, *report.output_shape[1:])
     assert outputs == [(2, *layer.output_shape[1:]) for layer in report.layers]
-    stats = torchinfo.summary(model, input_size=(1, *spec.input), verbose=0)
-    assert (stats.total_params, stats.total_mult_adds) == (report.total_params, report.total_mult_adds)
+    stats = torchinfo.summary(model, input_data=[random_input(spec, 1)], verbose=0)
+    assert stats.total_params == report.total_params
+    # torchinfo reads a recurrent layer's steps off its output, which `output: last` drops: tests/oracle.py
+    # counts that one on torch's own LSTM
+    if not any(node.args.get("output") == "last" for node in report.leaves()):
+        assert stats.total_mult_adds == report.total_mult_adds
 
 
 def test_lenet_figures() -> None:

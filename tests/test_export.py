@@ -26,6 +26,7 @@ from netspec.layers import KINDS
 from netspec.spec import spec_to_data
 
 from .conftest import DOCS, ROOT, SPECS, usage_error_line
+from .oracle import random_input
 from .test_torch_oracle import spec_dicts
 
 # Every argument away from its default, long names and a description that could break a docstring:
@@ -182,6 +183,23 @@ EVERY_OTHER_KIND: list[dict[str, Any]] = [
             {"type": "Upsample", "scale_factor": [1.5, 2.0], "mode": "bicubic", "recompute_scale_factor": True},
         ],
     },
+    {
+        "name": "t" * 100,
+        "input": {"shape": [12], "tokens": 50},
+        "layers": [
+            {"type": "Embedding", "num_embeddings": 60, "embedding_dim": 16, "padding_idx": 0, "max_norm": 2.0},
+            {"type": "TransformerEncoder", "num_layers": 2, "norm": "LayerNorm",
+             "encoder_layer": {"nhead": 4, "dim_feedforward": 32, "activation": "gelu", "batch_first": True,
+                               "norm_first": True}},
+            {"type": "TransformerEncoderLayer", "nhead": 2, "dim_feedforward": 8, "batch_first": True,
+             "bias": False},
+            {"type": "GRU", "hidden_size": 8, "num_layers": 2, "batch_first": True, "bidirectional": True},
+            {"type": "RNN", "hidden_size": 6, "nonlinearity": "relu", "batch_first": True},
+            {"type": "LSTM", "hidden_size": 8, "proj_size": 4, "batch_first": True, "bidirectional": True,
+             "output": "last"},
+            {"type": "Linear", "out_features": 3},
+        ],
+    },
 ]  # fmt: skip
 _long_names(EVERY_KIND_LONG_NAMES["layers"], "layer")
 for _i, _spec in enumerate(EVERY_OTHER_KIND):
@@ -214,9 +232,21 @@ def test_python_export_has_builds_weights_and_outputs(path: Path, tmp_path: Path
     assert shapes(exported) == shapes(built)
     assert list(exported.state_dict()) == list(built.state_dict())  # the same order, too
     exported.load_state_dict(built.state_dict())
-    x = torch.randn(2, *spec.input)
+    x = random_input(spec, 2)
     with torch.no_grad():
         assert torch.equal(exported(x), built(x))
+
+
+@pytest.mark.parametrize("data", EVERY_OTHER_KIND, ids=lambda d: d["name"][0])
+def test_every_other_kind_exports_to_the_built_model(data: dict[str, Any], tmp_path: Path) -> None:
+    spec = netspec.spec_from_data(data)
+    built = build(spec).eval()
+    exported = load_class(to_python(spec), tmp_path / f"kind_{data['name'][0]}.py")().eval()
+    assert list(exported.state_dict()) == list(built.state_dict())
+    exported.load_state_dict(built.state_dict())
+    x = random_input(spec, 2)
+    with torch.no_grad():  # LPPool2d's x^3.5 of a negative input is NaN in both
+        torch.testing.assert_close(exported(x), built(x), rtol=0, atol=0, equal_nan=True)
 
 
 @pytest.mark.slow  # several seconds: 100-200 generated specs, each built twice
@@ -236,7 +266,7 @@ def test_random_specs_export_to_the_same_model(data: dict[str, Any]) -> None:
     built = build(spec, verify=False).eval()  # the same weights: both are seeded
     for (key, mine), theirs in zip(exported.state_dict().items(), built.state_dict().values(), strict=True):
         assert torch.equal(mine, theirs), key
-    x = torch.randn(2, *spec.input)
+    x = random_input(spec, 2)
     with torch.no_grad():
         torch.testing.assert_close(exported(x), built(x), rtol=0, atol=0, equal_nan=True)
 
@@ -373,7 +403,7 @@ def test_onnx_export_runs_in_onnxruntime_like_torch(path: Path, tmp_path: Path) 
     session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])
     assert session.get_inputs()[0].shape[0] == "batch"  # a symbolic batch dimension
     for batch in (1, 5):
-        x = torch.randn(batch, *spec.input)
+        x = random_input(spec, batch)
         (got,) = session.run(None, {"input": x.numpy()})
         with torch.no_grad():
             np.testing.assert_allclose(got, model(x).numpy(), atol=1e-5, rtol=0)

@@ -26,7 +26,7 @@ from netspec.spec import spec_from_data, spec_to_data
 from .conftest import ROOT, SPECS, usage_error_line
 from .test_torch_oracle import spec_dicts
 
-INPUT_SIZES = ("in_channels", "in_features", "num_features", "num_channels")
+INPUT_SIZES = ("in_channels", "in_features", "num_features", "num_channels", "input_size", "d_model")
 # one value per spatial axis, where torch stores `3` as (3, 3): equal entries collapse
 PER_AXIS = {"kernel_size", "stride", "padding", "dilation", "output_size", "output_padding", "size", "scale_factor"}
 
@@ -40,6 +40,11 @@ def canonical(spec: netspec.Spec) -> dict[str, Any]:
     """
     data = spec_to_data(spec, expanded=True)
     data = {**data, "layers": [_canonical_layer(layer) for layer in data["layers"]]}
+    first = data["layers"][0] if data["layers"] else {}
+    if first.get("padding_idx", 0) < 0:  # torch keeps a padding row counted from the end as its index
+        first["padding_idx"] += first.get("num_embeddings", spec.input.tokens)
+    if first.get("num_embeddings") == spec.input.tokens:  # a row per token id: what netspec infers
+        first.pop("num_embeddings", None)
     return spec_to_data(spec_from_data(data), expanded=True)  # drops values now equal to defaults
 
 
@@ -50,6 +55,8 @@ def _canonical_layer(layer: dict[str, Any]) -> dict[str, Any]:
             continue  # what netspec infers (LayerNorm over the last dim alone)
         if k in ("layers", "body", "shortcut", "after"):
             out[k] = [_canonical_layer(x) for x in v]
+        elif k in ("encoder_layer", "norm") and isinstance(v, dict):  # a TransformerEncoder's modules
+            out[k] = _canonical_layer({"type": "LayerNorm" if k == "norm" else "TransformerEncoderLayer", **v})
         elif k == "branches":
             out[k] = [[_canonical_layer(x) for x in b] for b in v]
         else:
@@ -74,7 +81,7 @@ def round_trip(spec: netspec.Spec) -> netspec.Spec:
     assert canonical(back) == canonical(spec)
     assert list(build(back, device="meta", verify=False).state_dict()) == list(model.state_dict())  # same names
     # torch as the oracle: with the same weights, the two specs' models compute the same function
-    x = torch.randn(2, *spec.input)
+    x = torch.randint(0, spec.input.tokens, (2, *spec.input)) if spec.input.tokens else torch.randn(2, *spec.input)
     with torch.no_grad():
         outputs = [build(s.model_copy(update={"seed": 0}), verify=False).eval()(x) for s in (spec, back)]
     torch.testing.assert_close(outputs[0], outputs[1], rtol=0, atol=0, equal_nan=True)

@@ -47,9 +47,7 @@ def test_check_prints_lenet_without_importing_torch() -> None:
     assert result["code"] == 0
     stdout = str(result["stdout"])
     assert "61,706 params" in stdout
-    assert stdout.rstrip().endswith("output (N, 10)")
-    # the goal is well under half a second; the bound leaves room for a loaded CI machine (torch alone takes longer)
-    assert float(str(result["seconds"])) < 1.0, f"import and check took {result['seconds']} s"
+    assert stdout.rstrip().endswith("output (N, 10)")  # how fast: `make bench` (benchmarks/check_latency.py)
 
 
 def test_every_shipped_spec_and_every_format_stays_torch_free() -> None:

@@ -91,6 +91,15 @@ def test_shown_block_table_is_what_check_prints(tmp_path: Path) -> None:
     assert all(line in rest for line in expected), "a line shown is not printed, or not in this order"
 
 
+def test_shown_sizes_are_what_check_prints(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's `--sizes` transcript, exactly."""
+    monkeypatch.chdir(ROOT)
+    (_, shown), *_ = [b for b in blocks("console") if b[1].startswith("$ netspec check specs/unet-small.yaml --sizes")]
+    result = CliRunner().invoke(cli, ["check", "specs/unet-small.yaml", "--sizes"])
+    assert result.exit_code == 0
+    assert result.stdout.rstrip("\n") == "\n".join(shown.splitlines()[1:])
+
+
 def test_shown_diagnostic_is_what_check_prints(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each ```text block that shows an error is the rendering of the spec it names, exactly."""
     monkeypatch.chdir(ROOT)

@@ -56,8 +56,28 @@ def test_arguments_have_torchs_names_and_defaults(kind: str) -> None:
         torch_default = torch_params[arg].default
         if field.default is PydanticUndefined:  # required in netspec, so required in torch
             assert torch_default is inspect.Parameter.empty, f"{kind}.{arg}"
+        elif inspect.isfunction(torch_default):  # a function torch takes by name too (TransformerEncoderLayer's)
+            assert field.default == torch_default.__name__, f"{kind}.{arg}"
         elif field.default is not None:  # None marks an inferred input size or torch's own None
             assert field.default == torch_default, f"{kind}.{arg}: netspec {field.default!r}, torch {torch_default!r}"
+
+
+def test_recurrent_modules_take_torchs_arguments_and_defaults() -> None:
+    """netspec's RNN, LSTM and GRU spell out the arguments torch's take as *args (RNNBase's, with its defaults)."""
+    from netspec.modules import RECURRENT
+
+    base = inspect.signature(torch.nn.RNNBase.__init__).parameters
+    for kind, cls in RECURRENT.items():
+        assert issubclass(cls, getattr(torch.nn, kind))
+        own = inspect.signature(cls.__init__).parameters
+        for arg, p in own.items():
+            if arg in ("self", "output", "nonlinearity"):
+                continue
+            assert arg in base, f"{kind}.{arg}"
+            assert p.default == base[arg].default, f"{kind}.{arg}"
+        missing = {a for a in base if a not in own} - {"self", "mode", "device", "dtype"}
+        assert missing == ({"proj_size"} if kind != "LSTM" else set()), kind
+    assert inspect.signature(RECURRENT["RNN"].__init__).parameters["nonlinearity"].default == "tanh"
 
 
 def test_every_init_has_torchs_function_with_those_arguments() -> None:
@@ -78,7 +98,16 @@ def test_every_init_has_torchs_function_with_those_arguments() -> None:
 
 def test_inferred_sizes_are_the_optional_input_arguments() -> None:
     """A record declares what its rule infers; those arguments are optional, and the rule returns each of them."""
-    sizes = ("in_channels", "in_features", "num_features", "num_channels", "normalized_shape", "input_size", "d_model")
+    sizes = (
+        "in_channels",
+        "in_features",
+        "num_features",
+        "num_channels",
+        "normalized_shape",
+        "input_size",
+        "d_model",
+        "num_embeddings",
+    )
     for kind, record in LAYER_TYPES.items():
         inputs = {a for a in record.model_fields if a in sizes}
         assert inputs == set(record.input_sizes), kind

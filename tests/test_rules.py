@@ -6,6 +6,7 @@ mult-adds = params × output positions (torchinfo's convention; Linear and Batch
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,13 @@ from netspec.report import LayerReport
 
 from .conftest import SPECS
 
+TOKENS = 1000  # the vocabulary of the token ids an Embedding first in a list gets
+
 
 def spec(layers: list[Any], input: tuple[int, ...]) -> netspec.Spec:
-    return netspec.spec_from_data({"name": "t", "input": list(input), "layers": layers})
+    first = layers[0] if layers and isinstance(layers[0], dict) else {}
+    given: Any = {"shape": list(input), "tokens": TOKENS} if first.get("type") == "Embedding" else list(input)
+    return netspec.spec_from_data({"name": "t", "input": given, "layers": layers})
 
 
 def one(layer: Any, input: tuple[int, ...]) -> LayerReport:
@@ -237,6 +242,40 @@ SHAPES: list[tuple[Any, tuple[int, ...], tuple[int, ...], int, int]] = [
     ({"type": "Hardtanh", "min_val": -2.0, "max_val": 2.0}, (10,), (10,), 0, 0),
     ({"type": "Softplus", "beta": 2.0}, (10,), (10,), 0, 0),
     ({"type": "CELU", "alpha": 0.5}, (10,), (10,), 0, 0),
+    # sequences, counted by hand: a recurrent layer has gates × hidden × (input + hidden) weights and two biases
+    # per gate, per layer and direction, and torchinfo counts them all at every step
+    ({"type": "Embedding", "embedding_dim": 64}, (12,), (12, 64), 64_000, 64_000),  # 1,000 rows × 64, once
+    ({"type": "Embedding", "num_embeddings": 1200, "embedding_dim": 8}, (12, 3), (12, 3, 8), 9600, 9600),
+    # torch's docs' nn.LSTM(10, 20, 2): 4·20·(10 + 20) + 2·4·20 = 2,560, then 4·20·(20 + 20) + 160 = 3,360
+    ({"type": "LSTM", "hidden_size": 20, "num_layers": 2, "batch_first": True}, (5, 10), (5, 20), 5920, 5 * 5920),
+    # a projection: 4·20·10 + 4·20·5 (recurrent weights of the projected size) + 160 + 5·20 = 1,460
+    ({"type": "LSTM", "hidden_size": 20, "proj_size": 5, "batch_first": True}, (5, 10), (5, 5), 1460, 5 * 1460),
+    # GRU: 3 gates, 3·20·30 + 2·3·20 = 1,920 per direction
+    ({"type": "GRU", "hidden_size": 20, "bidirectional": True, "batch_first": True}, (5, 10), (5, 40), 3840, 19200),
+    ({"type": "RNN", "hidden_size": 20, "batch_first": True, "output": "last"}, (5, 10), (20,), 640, 3200),
+    (
+        {"type": "GRU", "hidden_size": 20, "bidirectional": True, "batch_first": True, "output": "last"},
+        (5, 10),
+        (40,),
+        3840,
+        19200,
+    ),
+    # "Attention Is All You Need"'s base encoder layer: 4·512² + 4·512 attention, 2·512·2048 + 2048 + 512
+    # feed-forward, 2·1,024 norms = 3,152,384; torchinfo counts the feed-forward at each of 10 steps, norms once
+    ({"type": "TransformerEncoderLayer", "nhead": 8, "batch_first": True}, (10, 512), (10, 512), 3_152_384, 20_999_168),
+    # its 6-layer encoder with a final LayerNorm: 18,915,328 parameters
+    (
+        {
+            "type": "TransformerEncoder",
+            "encoder_layer": {"d_model": 512, "nhead": 8, "batch_first": True},
+            "num_layers": 6,
+            "norm": "LayerNorm",
+        },
+        (10, 512),
+        (10, 512),
+        18_915_328,
+        6 * 20_999_168 + 1024,
+    ),
     *[(kind, (3, 4, 4), (3, 4, 4), 0, 0) for kind in ELEMENTWISE],
     *[(kind, (10,), (10,), 0, 0) for kind in ("ReLU", "Sigmoid", "Dropout")],
 ]
@@ -273,6 +312,73 @@ def test_every_layer_kind_has_a_rule_row() -> None:
 
 # (layers, input, code, the message): the error sits on the last layer
 ERRORS: list[tuple[list[Any], tuple[int, ...], str, str]] = [
+    (
+        [{"type": "Embedding", "num_embeddings": 500, "embedding_dim": 8}],
+        (12,),
+        "shape-mismatch",
+        "`num_embeddings` is 500 but the input's token ids go up to 999 (`tokens: 1000`)",
+    ),
+    (
+        [{"type": "Embedding", "embedding_dim": 8, "padding_idx": 1000}],
+        (12,),
+        "invalid-value",
+        "`padding_idx` (1000) must be a row of the table: -1000 to 999",
+    ),
+    (
+        [{"type": "Embedding", "embedding_dim": 8}, {"type": "Embedding", "embedding_dim": 8}],
+        (12,),
+        "rank-mismatch",
+        "Embedding takes token ids (int64), but gets a float tensor (N, 12, 8)",
+    ),
+    (
+        [{"type": "LSTM", "hidden_size": 8}],
+        (5, 10),
+        "invalid-value",
+        "`batch_first: false` (torch's default) makes LSTM read dim 0, the batch, as the steps",
+    ),
+    (
+        [{"type": "LSTM", "hidden_size": 8, "proj_size": 8, "batch_first": True}],
+        (5, 10),
+        "invalid-value",
+        "`proj_size` (8) must be smaller than `hidden_size` (8)",
+    ),
+    (
+        [{"type": "GRU", "input_size": 12, "hidden_size": 8, "batch_first": True}],
+        (5, 10),
+        "shape-mismatch",
+        "`input_size` is 12 but the incoming tensor has 10 features",
+    ),
+    (
+        [{"type": "RNN", "hidden_size": 8, "batch_first": True}],
+        (10,),
+        "rank-mismatch",
+        "RNN expects a 3-D (N, L, F) input but gets (N, 10)",
+    ),
+    (
+        [{"type": "TransformerEncoderLayer", "nhead": 3, "batch_first": True}],
+        (5, 16),
+        "invalid-value",
+        "`d_model` (16) must be divisible by `nhead` (3): each head attends over d_model / nhead features",
+    ),
+    (
+        [{"type": "TransformerEncoder", "encoder_layer": {"nhead": 2}, "num_layers": 2}],
+        (5, 16),
+        "invalid-value",
+        "`batch_first: false` (torch's default) makes TransformerEncoderLayer read dim 0, the batch, as the steps",
+    ),
+    (
+        [
+            {
+                "type": "TransformerEncoder",
+                "encoder_layer": {"nhead": 2, "batch_first": True},
+                "num_layers": 2,
+                "norm": {"normalized_shape": 8},
+            }
+        ],
+        (5, 16),
+        "shape-mismatch",
+        "`normalized_shape` is [8] but the last dims of the incoming tensor are [16]",
+    ),
     (
         [{"type": "Conv2d", "out_channels": 8, "kernel_size": 3, "groups": 3}],
         (3, 8, 8),
@@ -600,13 +706,13 @@ def test_totals_equal_torchinfo(path: Path) -> None:
     """Parameters and mult-adds of every shipped spec, against torchinfo on a model built without netspec."""
     torch = pytest.importorskip("torch")
     torchinfo = pytest.importorskip("torchinfo")
-    from .oracle import torch_model
+    from .oracle import example, torch_model
 
     loaded = netspec.load_spec(path)
     model = torch_model(loaded).eval()  # sizes read off the real tensors, not netspec's inference
     with torch.no_grad():
-        x = model(torch.zeros(1, *loaded.input))
-    summary = torchinfo.summary(model, input_size=(1, *loaded.input), verbose=0)
+        x = model(example(loaded, 1))
+    summary = torchinfo.summary(model, input_data=[example(loaded, 1)], verbose=0)
     report = netspec.check(loaded)
     assert report.total_params == summary.trainable_params
     assert report.total_mult_adds == summary.total_mult_adds
@@ -625,3 +731,15 @@ KNOWN_TOTALS = {
 def test_known_totals(name: str) -> None:
     report = netspec.check(netspec.load_spec(Path(__file__).parent.parent / "specs" / f"{name}.yaml"))
     assert (report.total_params, report.total_mult_adds) == KNOWN_TOTALS[name]
+
+
+@pytest.mark.parametrize(("size", "k", "s", "p"), [(1, 3, 1, 2), (1, 2, 1, 1), (3, 1, 1, 2), (2, 4, 2, 5)])
+def test_following_the_transposed_padding_help_gives_a_positive_output(size: int, k: int, s: int, p: int) -> None:
+    """The most padding the help allows leaves an output of at least 1 (torch: (H-1)s - 2p + (k-1) + 1)."""
+    layer = {"type": "ConvTranspose2d", "out_channels": 2, "kernel_size": k, "stride": s, "padding": p}
+    [d] = diagnostics([layer], (1, size, size))
+    assert d.code == "empty-output" and d.path[-1] == "padding"
+    allowed = int(re.search(r"use padding (\d+)", d.help).group(1))  # type: ignore[union-attr]
+    assert (size - 1) * s - 2 * allowed + (k - 1) + 1 >= 1
+    assert (size - 1) * s - 2 * (allowed + 1) + (k - 1) + 1 <= 0  # and it is the most: one more empties it again
+    assert one({**layer, "padding": allowed}, (1, size, size)).output_shape[2] >= 1

@@ -18,6 +18,7 @@ from sklearn.datasets import load_digits
 
 import netspec
 from netspec.checkpoint import load
+from netspec.draw import svg
 from netspec.report import check
 from netspec.training.config import TrainConfig
 from netspec.training.data import load_data
@@ -60,6 +61,7 @@ def test_run_directory(tmp_path: Path) -> None:
     assert [float(r["val_acc"]) for r in rows] == pytest.approx([m.val_acc for m in result.history], abs=1e-5)
     used = netspec.load_spec(out / "spec.yaml")  # the spec as used: the override is in it
     assert used.train is not None and used.train.epochs == 3
+    assert (out / "model.svg").read_text() == svg(netspec.check(used))  # `netspec draw`'s diagram of it
     assert any(p.name.startswith("events.out.tfevents") for p in out.iterdir())  # tensorboard is a dev dependency
     for name in ("last.pt", "best.pt"):
         raw = torch.load(out / name, weights_only=True)  # tensors and plain values only

@@ -359,3 +359,36 @@ def test_a_missing_val_path_is_pointed_at(tmp_path: Path, kind: str) -> None:
     [d] = info.value.diagnostics
     assert (d.code, d.message) == ("dataset-missing", f"{tmp_path / 'nope'} does not exist")
     assert d.span is not None and d.span.text == f"    val_path: {tmp_path / 'nope'}"
+
+
+@pytest.mark.slow
+def test_the_3d_example_trains_from_the_volumes_its_script_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """specs/c3d-small.yaml with examples/make_volumes.py, as the README says: (N, 1, 16, 16, 16) volumes."""
+    from .conftest import ROOT, run_python
+
+    made = run_python([str(ROOT / "examples" / "make_volumes.py")], tmp_path)
+    assert made.returncode == 0, made.stderr
+    with np.load(tmp_path / "volumes.npz") as f:
+        assert f["x"].shape[1:] == (1, 16, 16, 16) and f["y"].dtype == np.int64
+    monkeypatch.chdir(tmp_path)  # the spec's `path: volumes.npz` is relative to where netspec runs
+    result = netspec.train(ROOT / "specs" / "c3d-small.yaml", epochs=1, out=tmp_path / "run", quiet=True)
+    assert result.final is not None and result.final.val_acc is not None
+    assert (tmp_path / "run" / "last.pt").exists()
+
+
+@pytest.mark.slow
+def test_the_autoencoder_learns_to_give_back_its_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """specs/autoencoder.yaml on the digits16.npz its script writes: float targets of the input's own shape."""
+    from .conftest import ROOT, run_python
+
+    made = run_python([str(ROOT / "examples" / "make_autoencoder_data.py")], tmp_path)
+    assert made.returncode == 0, made.stderr
+    monkeypatch.chdir(tmp_path)
+    result = netspec.train(ROOT / "specs" / "autoencoder.yaml", epochs=2, out=tmp_path / "run", quiet=True)
+    first, last = result.history[0].val_loss, result.history[-1].val_loss
+    assert first is not None and last is not None
+    with np.load(tmp_path / "digits16.npz") as f:
+        baseline = float(((f["x"] - f["x"].mean()) ** 2).mean())  # the loss of giving back the mean pixel
+    assert last < first and last < baseline / 2

@@ -157,6 +157,7 @@ def test_temp_files_are_per_process_and_never_left(tmp_path: Path) -> None:
         "best.pt",
         "last.pt",
         "metrics.csv",
+        "model.svg",
         "spec.yaml",
     ]
 

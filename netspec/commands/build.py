@@ -133,6 +133,8 @@ def torchinfo_agrees(model: nn.Module, report: ShapeReport, device: torch.device
     from ..verify import VerificationError
 
     dtype = next((p.dtype for p in model.parameters()), torch.float32)
+    if report.tokens is not None:  # token ids for an Embedding
+        dtype = torch.long
 
     def summary(batch: int) -> Any:
         return torchinfo.summary(

@@ -20,6 +20,8 @@ Examples:
   netspec check lenet.yaml --format concise one line per problem, for CI
   netspec check lenet.yaml --json           a machine-readable report
   netspec check resnet50.yaml --depth 1     blocks as one row each, their layers hidden
+  netspec check lenet.yaml --sizes          which input sizes it accepts, axis by axis
+  netspec check unet.yaml --sizes 1:1024    the same, trying sizes 1 to 1024
 """
 
 
@@ -42,6 +44,16 @@ def _spec_files(paths: tuple[Path, ...]) -> list[Path]:
     metavar="C,H,W",
     callback=parse_input,
     help="Check with this input instead of the spec's (F for vectors).",
+)
+@click.option(
+    "--sizes",
+    "size_range",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[LOW:HIGH]",
+    help="Instead of the table, say which input sizes check, each axis varied alone"
+    " (from LOW to HIGH; default 1 to twice the declared size).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout (diagnostics included).")
 @click.option(
@@ -67,6 +79,7 @@ def check(
     as_json: bool,
     depth: int | None,
     fmt: str,
+    size_range: str | None,
 ) -> None:
     """Check FILES (specs, or folders of them) and print each one's layer table."""
     from ..report import check as check_spec
@@ -79,12 +92,19 @@ def check(
             spec = load_spec(path)
             if input_shape is not None:
                 spec = spec.with_input(input_shape)
+            if size_range is not None:
+                _echo_sizes(spec, size_range, as_json, results)
             report = check_spec(spec)
         except SpecError as e:
             worst = max(worst, exit_code(e))
             if as_json:
                 results.append(
-                    {"file": str(path), "ok": False, "diagnostics": [render.diagnostic_json(d) for d in e.diagnostics]}
+                    {
+                        **_sized(results),
+                        "file": str(path),
+                        "ok": False,
+                        "diagnostics": [render.diagnostic_json(d) for d in e.diagnostics],
+                    }
                 )
             else:
                 echo_diagnostics(e.diagnostics, fmt)
@@ -96,11 +116,49 @@ def check(
                     "ok": True,
                     "report": render.report_json(report),
                     "diagnostics": [render.diagnostic_json(d) for d in report.warnings],
+                    **_sized(results),
                 }
             )
+            continue
+        if size_range is not None:
             continue
         echo_diagnostics(report.warnings, fmt)
         click.echo(render.summary_line(report) if fmt == "concise" else render.table(report, depth) + "\n")
     if as_json:
         click.echo(json.dumps({"files": results}, indent=2))
     ctx.exit(worst)
+
+
+def _range(value: str) -> tuple[int, int | None]:
+    """`--sizes` as given: empty for the default range, else LOW:HIGH."""
+    if not value:
+        return 1, None
+    low, sep, high = value.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return int(low), int(high)
+    except ValueError:
+        raise click.BadParameter(f"expected LOW:HIGH such as 1:512, got {value!r}", param_hint="--sizes") from None
+
+
+def _echo_sizes(spec: Any, value: str, as_json: bool, results: list[dict[str, Any]]) -> None:
+    """Print (or, with --json, stage for the file's entry) which input sizes check."""
+    from .. import sizes
+
+    low, high = _range(value)
+    try:
+        axes = sizes.input_sizes(spec, low, high)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--sizes") from None
+    if as_json:
+        results.append({"sizes": sizes.as_json(axes)})  # merged into the file's entry by _sized
+    else:
+        click.echo(sizes.text(spec, axes) + "\n")
+
+
+def _sized(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The staged `sizes` of this file, taken off the list."""
+    if results and set(results[-1]) == {"sizes"}:
+        return results.pop()
+    return {}

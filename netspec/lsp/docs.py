@@ -39,6 +39,12 @@ _MORE = {
         for n in (1, 2, 3)
     },
     **{
+        (kind, "output"): "netspec's: what the layer passes on, `sequence` (every step, (N, L, D·H)) or `last`"
+        " (each direction's final state, (N, D·H)). Default: `sequence`"
+        for kind in ("RNN", "LSTM", "GRU")
+    },
+    ("TransformerEncoder", "mask_check"): "whether to check that a given source mask is well formed. Default: `True`",
+    **{
         (f"LPPool{n}d", "norm_type"): "the power p of the norm: p = 1 is a sum pool, large p a max pool" for n in (1, 2)
     },
 }
@@ -117,6 +123,8 @@ def _shorten(text: str) -> str:
 def parse_docstring(doc: str) -> dict[str, Any]:
     """A torch.nn class docstring's summary sentence and its `Args:` entries, as plain text."""
     lines = doc.expandtabs().splitlines()
+    if lines and lines[0].startswith("__init__("):  # the recurrent classes open with their signature
+        lines = lines[1:]
     paragraph: list[str] = []
     for line in lines:
         if line.strip():

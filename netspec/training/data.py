@@ -126,7 +126,7 @@ def _read(ds: Digits | TorchvisionDataset | TensorFile, input_shape: tuple[int, 
         return _digits(ds, input_shape)
     if isinstance(ds, TorchvisionDataset):
         return _torchvision(ds)
-    return _tensor_file(ds)
+    return _tensor_file(ds, getattr(input_shape, "tokens", None))
 
 
 def _digits(ds: Digits, input_shape: tuple[int, ...]) -> _Raw:
@@ -189,10 +189,10 @@ def _labels(targets: Any) -> Tensor:
     return torch.as_tensor(np.asarray(targets), dtype=torch.int64)
 
 
-def _tensor_file(ds: TensorFile) -> _Raw:
-    x, y = _read_xy(Path(ds.path), "path")
+def _tensor_file(ds: TensorFile, tokens: int | None) -> _Raw:
+    x, y = _read_xy(Path(ds.path), "path", tokens)
     if ds.val_path is not None:
-        vx, vy = _read_xy(Path(ds.val_path), "val_path")
+        vx, vy = _read_xy(Path(ds.val_path), "val_path", tokens)
     else:
         train, val = split_indices(y, ds.val_fraction)
         x, y, vx, vy = x[train], y[train], x[val], y[val]
@@ -205,8 +205,11 @@ def _tensor_file(ds: TensorFile) -> _Raw:
 MAX_CLASSES = 1_000_000  # labels number classes 0..K-1; a label of 1e9 would make a billion class names
 
 
-def _read_xy(path: Path, key: str) -> tuple[Tensor, Tensor]:
-    """`x` and `y` from an .npz (numpy) or .pt (torch, read with weights_only) file; `key` names it in the spec."""
+def _read_xy(path: Path, key: str, tokens: int | None = None) -> tuple[Tensor, Tensor]:
+    """`x` and `y` from an .npz (numpy) or .pt (torch, read with weights_only) file; `key` names it in the spec.
+
+    For a spec of token ids (`tokens`), `x` must hold integers below the vocabulary; they stay int64.
+    """
     if not path.is_file():
         raise _missing(path, key, "give the path of an .npz or .pt file holding `x` and `y`")
     try:
@@ -286,9 +289,29 @@ def _read_xy(path: Path, key: str) -> tuple[Tensor, Tensor]:
                 "number the classes 0, 1, 2, ... (for regression targets, save `y` as floats)",
             )
         y = torch.from_numpy(labels.astype(np.int64))
+    if tokens is not None:
+        return _token_ids(x, path, tokens), y.float() if y.is_floating_point() else y.long()
     x = x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()  # uint8 images become [0, 1]
     y = y.float() if y.is_floating_point() else y.long()
     return x, y
+
+
+def _token_ids(x: Tensor, path: Path, tokens: int) -> Tensor:
+    """`x` of a spec whose input is token ids: integers from 0 to `tokens` - 1, as int64."""
+    if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
+        raise _shape_error(
+            f"`x` in {path} holds {str(x.dtype).removeprefix('torch.')} values, but the spec's input is token ids",
+            "save `x` as integers (numpy int64), one token id per position",
+        )
+    low, high = int(x.min()), int(x.max())
+    if low < 0 or high >= tokens:
+        bad = low if low < 0 else high
+        raise _shape_error(
+            f"`x` in {path} holds the token id {bad}, but the spec's input takes ids from 0 to {tokens - 1}"
+            f" (`tokens: {tokens}`)",
+            f"set `tokens: {high + 1}` in `input`" if low >= 0 else "number the tokens from 0",
+        )
+    return x.long()
 
 
 def _image_folder(
@@ -362,6 +385,11 @@ def check_fits(spec: Spec, report: ShapeReport, data: Data, config: TrainConfig)
         got = sample_shape(split)
         if got != spec.input:
             raise _input_mismatch(spec, which, got, config)
+        if spec.input.tokens is not None and isinstance(split, InMemory) and split.x.is_floating_point():
+            raise _shape_error(
+                f"the {which} samples are floats, but the spec's input is token ids (`tokens`)",
+                "train it on a `tensors` file whose `x` holds integer token ids",
+            )
     out = report.output_shape[1:]
     if config.loss == "CrossEntropyLoss" and out == (1,):  # the default loss, left on a regression
         raise _output_error(

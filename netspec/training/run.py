@@ -1,7 +1,7 @@
 """A run directory: the spec as used, metrics.csv, TensorBoard events, and the checkpoints to resume from.
 
-runs/<spec name>/<timestamp>/ holds spec.yaml, metrics.csv (one row per epoch), TensorBoard
-event files when tensorboard is installed, and last.pt / best.pt, written atomically. A
+runs/<spec name>/<timestamp>/ holds spec.yaml, model.svg (`netspec draw`'s diagram), metrics.csv
+(one row per epoch), TensorBoard event files when tensorboard is installed, and last.pt / best.pt, written atomically. A
 checkpoint holds everything a resumed run needs to continue exactly: model, optimizer,
 scheduler, grad scaler, epoch, the position inside an interrupted epoch, and every RNG state.
 """
@@ -24,6 +24,7 @@ import numpy as np
 import torch
 import yaml
 from torch import Tensor, nn
+from torch.jit._trace import TracerWarning  # not re-exported by torch.jit for type checkers
 
 from .. import checkpoint
 from ..diagnostics import Diagnostic, SpecError, cannot_write
@@ -116,9 +117,13 @@ class Run:
         return cls(path, RunLock.acquire(path))
 
     def start(self, spec: Spec, history: list[EpochMetrics], *, tensorboard: bool) -> str | None:
-        """Write spec.yaml and the metrics so far; returns a note when TensorBoard is absent."""
+        """Write spec.yaml, its diagram and the metrics so far; returns a note when TensorBoard is absent."""
+        from ..draw import svg
+        from ..report import check
+
         text = yaml.safe_dump(spec_to_data(spec), sort_keys=False, allow_unicode=True)
         write_atomic(self.path / "spec.yaml", f"# the spec as this run used it (after overrides)\n{text}")
+        write_atomic(self.path / "model.svg", svg(check(spec)))
         write_atomic(self.path / "metrics.csv", _csv(history))  # the rows last.pt knows: a resume continues them
         if not tensorboard:
             return None
@@ -145,6 +150,7 @@ class Run:
         was_training = model.training
         with torch.random.fork_rng(devices=[example.device] if example.is_cuda else []), warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # add_graph traces with torch.jit, which torch deprecates
+            warnings.simplefilter("ignore", TracerWarning)  # the RNNs' size checks, constant in a trace
             model.eval()
             self.writer.add_graph(model, example)
         model.train(was_training)

@@ -411,7 +411,8 @@ def _train_in(
     )
     with _claimed(run):
         if run is not None and start_epoch == 0 and position is None:
-            run.add_graph(model, torch.zeros(1, *spec.input, device=device))
+            ids = spec.input.tokens is not None  # an Embedding takes int64 token ids
+            run.add_graph(model, torch.zeros(1, *spec.input, device=device, dtype=torch.long if ids else None))
         with StopRequest() as stop:
             stopped = fit(s, start_epoch, position, stop)
     if stopped is not None:
