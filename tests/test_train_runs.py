@@ -160,6 +160,10 @@ def test_temp_files_are_per_process_and_never_left(tmp_path: Path) -> None:
         "model.svg",
         "spec.yaml",
     ]
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("last.pt", "best.pt", "spec.yaml"):  # checkpoints were 0600 whatever the umask
+        assert (out / name).stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 # -- failed runs --------------------------------------------------------------------------------
