@@ -17,11 +17,12 @@ from .diagnostics import cannot_write
 
 
 @contextlib.contextmanager
-def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_path(target: str | os.PathLike[str], *, make_folder: bool = True) -> Iterator[Path]:
     """A temp path beside `target` to write; renamed onto `target` when the block ends without an error."""
     path = Path(target)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if make_folder:
+            path.parent.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # unique per process
         os.close(fd)
     except OSError as e:

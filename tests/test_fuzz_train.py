@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import warnings
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,23 @@ def base(tmp_path_factory: Any) -> tuple[Path, Path]:
     return spec, run
 
 
+@pytest.fixture(scope="module")
+def stopped(base: tuple[Path, Path], tmp_path_factory: Any) -> Path:
+    """A 3-epoch OneCycleLR run stopped by Ctrl-C after its first epoch."""
+    from netspec.training.overrides import parse_assignment
+    from netspec.training.trainer import run_training
+
+    def echo(line: str) -> None:
+        if line.startswith("epoch 1,"):
+            os.kill(os.getpid(), signal.SIGINT)  # the trainer's handler: stop after this batch
+
+    run = tmp_path_factory.mktemp("stopped") / "run"
+    sets = [parse_assignment("train.scheduler=OneCycleLR"), parse_assignment("train.epochs=3")]
+    result = run_training(base[0], sets, out=run, resume=None, echo=echo, progress=False)
+    assert result.interrupted is not None
+    return run
+
+
 # Flags as a user types them: sensible, near-misses and junk. Never many epochs: the run must stay short.
 FLAG = st.one_of(
     st.tuples(st.just("--epochs"), st.sampled_from(["0", "-1", "1", "2", "x", "1e3", str(2**64)])),
@@ -83,12 +101,13 @@ def test_random_flags_on_a_new_run(base: tuple[Path, Path], tmp_path_factory: An
 
 
 @FUZZ
-@given(flags=FLAGS, with_spec=st.booleans())
+@given(flags=FLAGS, with_spec=st.booleans(), interrupted=st.booleans())
 def test_random_flags_on_a_resume(
-    base: tuple[Path, Path], tmp_path_factory: Any, flags: list[str], with_spec: bool
+    base: tuple[Path, Path], stopped: Path, tmp_path_factory: Any, flags: list[str], with_spec: bool, interrupted: bool
 ) -> None:
-    """train → stop → resume with any flags: a resume is refused or continues, never an internal error."""
+    """train → stop (Ctrl-C, or the end) → resume with any flags: refused or continued, never an internal error."""
     spec, run = base
+    run = stopped if interrupted else run
     copy = tmp_path_factory.mktemp("resume") / "run"
     shutil.copytree(run, copy)
     before = (copy / "metrics.csv").read_text()

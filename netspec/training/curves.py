@@ -46,8 +46,10 @@ def plot_run(run_dir: Path, out: Path | None = None) -> Path:
     fig.tight_layout()
     target = out if out is not None else run_dir / "curves.png"
     try:
-        with atomic_path(target) as tmp:  # a full disk leaves the old picture, not half a new one
+        with atomic_path(target, make_folder=False) as tmp:  # a full disk leaves the old picture, not half a new one
             fig.savefig(tmp, dpi=100, format=target.suffix[1:] or None)
+    except SpecError:  # the io-error of a folder that is missing or read-only (a SpecError is a ValueError)
+        raise
     except ValueError as e:  # an extension matplotlib has no writer for: "Format 'txt' is not supported (...)"
         raise SpecError(
             [
