@@ -337,3 +337,17 @@ def test_resume_needs_a_run_directory(tmp_path: Path) -> None:
     assert list((tmp_path / "empty").iterdir()) == []
     usage = train()
     assert usage.exit_code == 2 and "give a spec FILE to train, or `--resume RUN_DIR`" in usage.output
+
+
+@pytest.mark.slow
+def test_the_help_example_extends_a_finished_lenet_run(tmp_path: Path) -> None:
+    """`train --help`'s `--resume … --epochs 20` was refused on specs/lenet.yaml (OneCycleLR): now a new cycle."""
+    from .conftest import ROOT
+
+    out = tmp_path / "lenet"
+    assert train(str(ROOT / "specs" / "lenet.yaml"), "--epochs", "1", "--out", str(out)).exit_code == 0
+    result = train("--resume", str(out), "--epochs", "2")
+    assert result.exit_code == 0, result.output
+    assert "OneCycleLR starts a new schedule over epoch 2 (the run's schedule ended)" in result.output
+    assert [r["epoch"] for r in rows(out)] == ["1", "2"]
+    assert float(rows(out)[1]["lr"]) == pytest.approx(0.005 / 25 / 1e4)  # the new cycle's end, as torch's

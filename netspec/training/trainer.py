@@ -530,7 +530,7 @@ def _restore(
         scheduler = make_scheduler(config, optimizer, steps_per_epoch, start_epoch, start_batch)
         if start_epoch < config.epochs:
             echo(
-                f"{_name(config.scheduler)} starts a new schedule over epochs {start_epoch + 1}-{config.epochs}"
+                f"{_name(config.scheduler)} starts a new schedule over {_epochs(start_epoch + 1, config.epochs)}"
                 f" (the run's schedule {'ended' if then.scheduler == config.scheduler else 'changed'})"
             )
     elif scheduler is None and then.scheduler is not None:
@@ -556,6 +556,10 @@ def _stretch_cosine(config: TrainConfig, optimizer: torch.optim.Optimizer, sched
         where = (1 + math.cos(math.pi * scheduler.last_epoch / scheduler.T_max)) / 2
         for group, base in zip(optimizer.param_groups, scheduler.base_lrs):
             group["lr"] = cosine.eta_min + (base - cosine.eta_min) * where
+
+
+def _epochs(first: int, last: int) -> str:
+    return f"epoch {first}" if first == last else f"epochs {first}-{last}"
 
 
 def _settings(o: Any) -> dict[str, Any]:
