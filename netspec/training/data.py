@@ -8,6 +8,7 @@ transforms applied once up front. Random transforms, and images read from files,
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -217,7 +218,9 @@ def _read_xy(path: Path, key: str, tokens: int | None = None) -> tuple[Tensor, T
             with np.load(path, allow_pickle=False) as f:
                 arrays = {k: torch.from_numpy(f[k]) for k in f.files}
         else:
-            loaded = torch.load(path, map_location="cpu", weights_only=True)
+            with warnings.catch_warnings():  # torch notes that it validates sparse tensors: they are refused below
+                warnings.simplefilter("ignore")
+                loaded = torch.load(path, map_location="cpu", weights_only=True)
             arrays = loaded if isinstance(loaded, dict) else {}
     except Exception as e:  # not an archive, truncated, or pickled objects we refuse to load
         raise SpecError(
