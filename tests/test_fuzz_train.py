@@ -89,7 +89,29 @@ FLAG = st.one_of(
         ),
     ),
 )
-FLAGS = st.lists(FLAG, max_size=4).map(lambda pairs: [part for pair in pairs for part in pair])
+# What a user means to do on a resume, valid more often than not, so that runs also continue and train.
+SENSIBLE = st.sampled_from(
+    [
+        ("--epochs", "2"),
+        ("--epochs", "3"),
+        ("--lr", "0.001"),
+        ("--batch-size", "8"),
+        ("--seed", "3"),
+        ("--set", "train.optimizer.type=SGD"),
+        ("--set", "train.optimizer={type: SGD, lr: 0.1, momentum: 0.9}"),
+        ("--set", "train.optimizer.weight_decay=0.01"),
+        ("--set", "train.scheduler=OneCycleLR"),
+        ("--set", "train.scheduler={type: StepLR, step_size: 1}"),
+        ("--set", "train.scheduler=CosineAnnealingLR"),
+        ("--set", "train.scheduler=null"),
+        ("--set", "train.loss=MSELoss"),
+        ("--set", "train.drop_last=true"),
+        ("--set", "train.transforms=[{type: Pad, padding: 0}]"),
+    ]
+)
+FLAGS = st.lists(st.one_of(SENSIBLE, SENSIBLE, SENSIBLE, FLAG), max_size=4).map(
+    lambda pairs: [part for pair in pairs for part in pair]
+)
 
 
 @FUZZ
@@ -139,7 +161,11 @@ def test_edited_checkpoints(base: tuple[Path, Path], tmp_path_factory: Any, key:
     if reseal:  # a deliberate edit, sealed as netspec would; else it is damage and must be refused as such
         raw["digest"] = checkpoint.digest(raw)
     torch.save(raw, copy / "last.pt")
-    for command in (["train", "--resume", str(copy), "--epochs", "2"], ["build", str(copy / "last.pt")]):
+    for command in (
+        ["train", "--resume", str(copy), "--epochs", "2"],
+        ["build", str(copy / "last.pt")],
+        ["evaluate", str(copy / "last.pt")],
+    ):
         result = CliRunner().invoke(cli, command)
         clean(result)
         if not reseal:
