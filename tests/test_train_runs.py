@@ -143,6 +143,9 @@ def test_out_refuses_a_folder_of_other_files(tmp_path: Path) -> None:
     )
     assert (tmp_path / "spec.yaml").read_text() == "mine"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.npz", "small.yaml", "spec.yaml"]  # no lock left
+    with pytest.raises(netspec.SpecError) as e:  # click refuses it before netspec sees it; Python does not
+        netspec.train(spec, out=spec, quiet=True)
+    assert e.value.diagnostics[0].message == f"{spec} is a file, not a folder"
     empty = tmp_path / "empty"
     empty.mkdir()
     assert train(str(spec), "--out", str(empty)).exit_code == 0  # an empty folder is fine

@@ -116,7 +116,7 @@ def claim_out(out: Path) -> tuple[bool, RunLock]:
         created = True
     except FileExistsError:
         if not out.is_dir():
-            raise cannot_write(out, FileExistsError(17, "exists")) from None  # "… is a file, not a folder"
+            raise _error(out, f"{out} is a file, not a folder", "choose a new or empty folder for `--out`") from None
     except OSError as e:
         raise cannot_write(out, e) from None
     lock = RunLock.acquire(out)
