@@ -7,14 +7,15 @@ save never leaves a half-written checkpoint behind. Reading never unpickles arbi
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import re
-import tempfile
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 from torch import nn
@@ -22,14 +23,16 @@ from torch import nn
 from . import __version__
 from .builder import build
 from .devices import ensure_fits, resolve_device
-from .diagnostics import Diagnostic, SpecError, cannot_write
+from .diagnostics import Diagnostic, SpecError
+from .files import write_with
 from .report import check
 from .spec import Spec, spec_from_data, spec_to_data
 from .verify import verify_model
 
 FORMAT = "netspec-checkpoint"
-VERSION = 1
+VERSION = 2  # 2: a digest of the payload, checked on every load
 ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive
+BUILD_BEFORE_COMPARING = 256 * 2**20  # bytes of weights
 _FROM = "netspec checkpoints come from `netspec build --save` and `netspec train`"
 
 
@@ -53,23 +56,84 @@ def save(path: str | os.PathLike[str], *, spec: Spec, model_state: dict[str, tor
         "model": model_state,
         **extra,
     }
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as e:
-        raise cannot_write(target, e) from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
+    payload["digest"] = digest(payload)
+    write_with(target, lambda f: _torch_save(payload, f, target))
+
+
+def _torch_save(payload: dict[str, Any], f: BinaryIO, target: Path) -> None:
+    """torch.save, with the OSError of a failed write (a full disk) kept: torch reports it as a RuntimeError."""
+    failed: list[OSError] = []
+
+    class Writer:
+        def write(self, data: bytes) -> int:
+            try:
+                return f.write(data)
+            except OSError as e:
+                failed.append(e)
+                raise
+
+        def flush(self) -> None:
             f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise cannot_write(target, e) from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+
+    try:
+        torch.save(payload, Writer())  # type: ignore[arg-type]  # torch takes any object with write and flush
+    except RuntimeError:
+        if failed:
+            raise failed[0] from None
         raise
+
+
+def digest(payload: dict[str, Any]) -> str:
+    """SHA-256s of a payload but its digest: `sha256:<structure>:<data>`, tensors' bytes in the second alone.
+
+    The structure covers every value and each tensor's dtype and shape, so a file loaded onto the meta
+    device (no bytes) still has it checked.
+    """
+    structure, data = hashlib.sha256(), hashlib.sha256()
+    _feed(structure, data, {k: v for k, v in payload.items() if k != "digest"})
+    return f"sha256:{structure.hexdigest()}:{data.hexdigest()}"
+
+
+def _feed(structure: Any, data: Any, value: Any) -> None:
+    if isinstance(value, dict):
+        structure.update(b"{%d" % len(value))
+        for k, v in value.items():
+            _feed(structure, data, k)
+            _feed(structure, data, v)
+    elif isinstance(value, (list, tuple)):  # the same digest whichever of the two the loader gives back
+        structure.update(b"[%d" % len(value))
+        for v in value:
+            _feed(structure, data, v)
+    elif isinstance(value, torch.Tensor):
+        structure.update(f"T{value.dtype}{tuple(value.shape)}{value.layout};".encode())
+        if value.layout == torch.strided and not value.is_meta and value.numel():
+            data.update(value.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
+    else:  # str, int, float (repr round-trips), bool, None, bytes, torch.dtype ...
+        structure.update(f"{type(value).__name__}:{value!r};".encode())
+
+
+def _intact(payload: dict[str, Any]) -> bool:
+    """Whether the payload matches its saved digest (only its structure when loaded without bytes, on meta)."""
+    saved = payload.get("digest")
+    if not isinstance(saved, str):
+        return False
+    try:
+        now = digest(payload)
+    except RecursionError:  # nesting no netspec checkpoint has
+        return False
+    meta = any(isinstance(t, torch.Tensor) and t.is_meta for t in _tensors(payload))
+    return saved.rsplit(":", 1)[0] == now.rsplit(":", 1)[0] if meta else saved == now
+
+
+def _tensors(value: Any) -> Iterator[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _tensors(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _tensors(v)
 
 
 def load(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> Checkpoint:
@@ -88,6 +152,12 @@ def from_payload(payload: Any, p: Path) -> Checkpoint:
             f"{p} has checkpoint format version {payload.get('version')!r}, but this netspec reads version {VERSION}",
             help=f"load it with the netspec that wrote it ({payload.get('netspec_version', 'unknown')})",
         )
+    if not _intact(payload):
+        raise _error(
+            p,
+            f"{p} is damaged: its contents do not match the digest saved with them",
+            help="the file changed after netspec wrote it (a disk error, a partial copy, an edit); use another copy",
+        )
     state = payload.get("model")
     if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
         raise _error(p, f"{p} holds no model weights", help=_FROM)
@@ -95,7 +165,7 @@ def from_payload(payload: Any, p: Path) -> Checkpoint:
         spec = spec_from_data(payload.get("spec"))
     except SpecError as e:
         raise _error(p, f"the spec stored in {p} is not valid: {e.summary()}", help=_FROM) from None
-    extra = {k: v for k, v in payload.items() if k not in ("format", "version", "spec", "model")}
+    extra = {k: v for k, v in payload.items() if k not in ("format", "version", "spec", "model", "digest")}
     return Checkpoint(spec=spec, model_state=state, extra=extra)
 
 
@@ -122,6 +192,16 @@ def restore(
     dtype = stored if stored in (torch.float16, torch.bfloat16, torch.float32, torch.float64) else torch.float32
     # Real modules, not meta ones: meta construction runs torch's Python meta kernels, whose first
     # use costs about a second; the fresh initialisation is overwritten by the stored weights.
+    values = sum(t.numel() for t in ckpt.model_state.values() if isinstance(t, torch.Tensor))
+    # A small file whose spec wants gigabytes is refused before they are allocated; smaller misfits are
+    # built and named key by key (check_fits)
+    if report.total_params > values and report.param_bytes > BUILD_BEFORE_COMPARING:
+        raise _error(
+            p,
+            f"the weights in {p} do not fit its spec: it stores {values:,} values but the spec has"
+            f" {report.total_params:,} parameters",
+            help="the checkpoint was edited or written for another spec; save it again from the spec",
+        )
     model = build(ckpt.spec, dtype=dtype, report=report, verify=False)
     check_fits(model, ckpt.model_state, p)
     model.load_state_dict(ckpt.model_state)
@@ -148,6 +228,8 @@ def check_fits(model: nn.Module, state: dict[str, Any], path: Path) -> None:
             problems.append(f"`{k}` holds {got.dtype} values but the spec makes {want.dtype}")
         elif got.is_meta:
             problems.append(f"`{k}` holds no data (a meta tensor)")
+        elif got.layout != torch.strided:
+            problems.append(f"`{k}` is a {got.layout} tensor, not a dense one")
     if problems:
         shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
         raise _error(

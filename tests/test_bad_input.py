@@ -282,6 +282,12 @@ def _limit_memory() -> None:
             "`input` must be a list of 1 to 4 positive sizes",
         ),
         ("deep-flow", b"input: " + b"[" * 100_000 + b"\n", "the document nests deeper than 64 levels"),
+        # 12 MB on one line: took 52 s and 3.8 GB to check (24 MB: MemoryError); refused as it streams in
+        (
+            "long-list",
+            b"input: [4]\nlayers: [" + b", ".join([b"ReLU"] * 2_000_000) + b"]\n",
+            "the document holds more than 150,000 values",
+        ),
     ],
 )
 def test_hostile_files_cost_bounded_time_and_memory(tmp_path: Path, case: str, content: bytes, message: str) -> None:

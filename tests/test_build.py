@@ -642,12 +642,15 @@ def test_readme_shows_the_memory_refusal(monkeypatch: pytest.MonkeyPatch, tmp_pa
 
 
 def test_readme_shows_the_checkpoint_refusal(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from netspec.checkpoint import digest as checkpoint_digest
+
     monkeypatch.chdir(tmp_path)
     assert run("build", str(ROOT / "specs/lenet.yaml"), "--save", "lenet.pt").exit_code == 0
     contents = torch.load("lenet.pt", weights_only=True)
     del contents["model"]["fc3.bias"]
     contents["model"]["fc1.weight"] = contents["model"]["fc1.weight"][:, :300]
-    torch.save(contents, "lenet.pt")
+    del contents["digest"]
+    torch.save({**contents, "digest": checkpoint_digest(contents)}, "lenet.pt")  # an edit on purpose: resealed
     result = run("build", "lenet.pt")
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines() == transcript("build lenet.pt")

@@ -30,9 +30,12 @@ def lenet() -> tuple[netspec.Spec, torch.nn.Sequential]:
     return spec, netspec.build(spec)
 
 
-def payload(spec: netspec.Spec, state: dict[str, Any], /, **changes: Any) -> dict[str, Any]:
-    """A checkpoint's contents as the README documents them, written by hand."""
-    return {"format": "netspec-checkpoint", "version": 1, "spec": spec_to_data(spec), "model": state, **changes}
+def payload(spec: netspec.Spec, state: dict[str, Any] | None, /, **changes: Any) -> dict[str, Any]:
+    """A checkpoint's contents as the README documents them, written by hand and sealed with a matching digest."""
+    data = {"format": "netspec-checkpoint", "version": 2, "spec": spec_to_data(spec), "model": state, **changes}
+    if state is None:
+        del data["model"]
+    return {**data, "digest": checkpoint.digest(data)}
 
 
 def test_save_then_load_round_trips_spec_weights_and_extras(tmp_path: Path, lenet: Any) -> None:
@@ -207,14 +210,14 @@ BAD_FILES: dict[str, tuple[Callable[[Path, netspec.Spec, dict[str, Any]], None],
         " `conv2.weight` is missing; `conv2.bias` is missing; `fc1.weight` is missing; and 2 more",
     ),
     "no-weights": (
-        lambda p, spec, state: torch.save({k: v for k, v in payload(spec, state).items() if k != "model"}, p),
+        lambda p, spec, state: torch.save(payload(spec, None), p),
         "checkpoint",
         "{p} holds no model weights",
     ),
     "future-version": (
         lambda p, spec, state: _write(p, spec, state, version=99),
         "checkpoint",
-        "{p} has checkpoint format version 99, but this netspec reads version 1",
+        "{p} has checkpoint format version 99, but this netspec reads version 2",
     ),
     "invalid-spec": (
         lambda p, spec, state: _write(p, spec, state, spec={"input": [1, 32, 32], "layers": []}),
@@ -279,3 +282,56 @@ def test_map_location_and_input_refused_for_checkpoints(tmp_path: Path, lenet: A
     result = CliRunner().invoke(cli, ["build", str(path), "--input", "1,28,28"])
     assert result.exit_code == 2
     assert "--input applies to specs: a checkpoint's weights fix its input" in result.stderr
+
+
+def test_every_bit_flip_is_refused_or_changes_nothing(tmp_path: Path, lenet: Any) -> None:
+    """zip CRCs are not checked by torch.load: the digest is what catches a flipped bit in the weights."""
+    spec, model = lenet
+    path = tmp_path / "lenet.pt"
+    checkpoint.save(path, spec=spec, model_state=model.state_dict(), epoch=3)
+    data = path.read_bytes()
+    rng = random.Random(0)
+    refused = 0
+    for _ in range(60):
+        flipped = bytearray(data)
+        at = rng.randrange(len(flipped))
+        flipped[at] ^= 1 << rng.randrange(8)
+        path.write_bytes(bytes(flipped))
+        try:
+            loaded = checkpoint.load(path)
+        except SpecError as e:
+            [d] = e.diagnostics
+            assert d.code == "checkpoint", d.message
+            refused += 1
+            continue
+        # a flip in the archive's bookkeeping (a CRC, a name's padding) that left every value as it was
+        assert loaded.extra["epoch"] == 3
+        assert all(torch.equal(loaded.model_state[k], v) for k, v in model.state_dict().items())
+    assert refused >= 50
+
+
+@pytest.mark.parametrize("where", ["weights", "epoch", "digest-removed"])
+def test_an_edit_without_a_new_digest_is_damage(tmp_path: Path, lenet: Any, where: str) -> None:
+    spec, model = lenet
+    path = tmp_path / "lenet.pt"
+    checkpoint.save(path, spec=spec, model_state=model.state_dict(), epoch=3)
+    raw = torch.load(path, weights_only=True)
+    if where == "weights":
+        raw["model"]["fc3.bias"][0] += 1
+    elif where == "epoch":
+        raw["epoch"] = 4
+    else:
+        del raw["digest"]
+    torch.save(raw, path)
+    message = f"{path} is damaged: its contents do not match the digest saved with them"
+    with pytest.raises(SpecError) as e:
+        checkpoint.load(path)
+    assert [(d.code, d.message) for d in e.value.diagnostics] == [("checkpoint", message)]
+    for command in (["build", str(path)], ["export", str(path), "-o", str(tmp_path / "m.py")]):
+        result = CliRunner().invoke(cli, command)
+        assert result.exit_code == 1 and f"error[checkpoint]: {message}" in result.stderr, result.output
+    if where == "weights":  # on the meta device only the structure can be checked: bytes are not read
+        assert checkpoint.load(path, map_location="meta").model_state["fc3.bias"].is_meta
+    else:
+        with pytest.raises(SpecError):
+            checkpoint.load(path, map_location="meta")

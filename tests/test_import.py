@@ -461,7 +461,10 @@ def test_cli_reads_a_checkpoint_once_and_checks_its_spec(tmp_path: Path, monkeyp
     assert result.exit_code == 0, result.output
     assert netspec.load_spec(tmp_path / "other.yaml") == spec  # named `lenet` still, as the README says
     assert len(reads) == 1  # the weights are not read a second time just to validate the spec
-    torch.save({"format": "netspec-checkpoint", "version": 1, "spec": {"input": [3]}, "model": {}}, tmp_path / "b.pt")
+    from netspec.checkpoint import digest
+
+    bad = {"format": "netspec-checkpoint", "version": 2, "spec": {"input": [3]}, "model": {}}
+    torch.save({**bad, "digest": digest(bad)}, tmp_path / "b.pt")
     result = CliRunner().invoke(cli, ["import", str(tmp_path / "b.pt")])
     assert result.exit_code == 1
     assert f"error[checkpoint]: the spec stored in {tmp_path / 'b.pt'} is not valid: missing-field:" in result.stderr

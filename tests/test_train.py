@@ -269,13 +269,17 @@ def test_resuming_from_an_earlier_checkpoint_of_a_run_is_refused(tmp_path: Path)
     [d] = info.value.diagnostics
     assert d.code == "checkpoint"
     assert d.message == (
-        f"{out / 'epoch1.pt'} is not its run's last state: resuming from it would overwrite {out / 'last.pt'}"
-        " and the later rows of metrics.csv"
+        f"{out / 'epoch1.pt'} is not a run directory: `--resume` continues a run from its folder, not from a"
+        " checkpoint file"
+    )
+    assert d.help == (
+        f"continue the run with `--resume {out}` (from its last.pt), or copy epoch1.pt to last.pt in a new folder"
+        " and resume that"
     )
     assert ((out / "metrics.csv").read_bytes(), (out / "last.pt").read_bytes()) == before  # epoch 2 is still there
     (tmp_path / "branch").mkdir()
     shutil.copy(out / "epoch1.pt", tmp_path / "branch" / "last.pt")  # as the help says
-    branch = netspec.train(spec_file(tmp_path), epochs=2, resume=tmp_path / "branch" / "last.pt", quiet=True)
+    branch = netspec.train(epochs=2, resume=tmp_path / "branch", quiet=True)  # no spec.yaml: last.pt's spec
     assert [m.epoch for m in branch.history] == [1, 2] and branch.run_dir == tmp_path / "branch"
 
 

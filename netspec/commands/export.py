@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..diagnostics import cannot_write
+from ..files import write_atomic
 from .build import is_checkpoint
 from .output import echo_diagnostics, refuse_overwriting_input
 
@@ -71,9 +71,5 @@ def export(file: Path, fmt: str, output: Path | None) -> None:
 
 
 def write_text(path: Path, text: str) -> None:
-    """Write an output file, creating its folder; a failure is an `io-error`, not a traceback."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as e:
-        raise cannot_write(path, e) from None
+    """Write an output file atomically, creating its folder; a failure is an `io-error` that keeps the old file."""
+    write_atomic(path, text)

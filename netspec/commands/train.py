@@ -19,7 +19,7 @@ Examples:
   netspec train specs/lenet.yaml                         the spec's train: section (digits by default)
   netspec train specs/lenet.yaml --epochs 3 --lr 3e-4    override it
   netspec train specs/lenet.yaml --set train.optimizer.type=SGD --set train.optimizer.momentum=0.9
-  netspec train specs/lenet.yaml --resume runs/lenet/20250101-120000 --epochs 20
+  netspec train --resume runs/lenet/20250101-120000 --epochs 20      continue a run, to 20 epochs
   torchrun --nproc_per_node=2 -m netspec train specs/lenet.yaml      data-parallel (DDP)
 """
 
@@ -41,7 +41,7 @@ def train_options(device: bool = True) -> Callable[[F], F]:
             "--resume",
             type=click.Path(path_type=Path),
             metavar="RUN_DIR",
-            help="Continue the run in RUN_DIR from its last.pt.",
+            help="Continue the run in RUN_DIR from its spec.yaml and last.pt (FILE is then not needed).",
         ),
         click.option(
             "--set",
@@ -61,7 +61,7 @@ def train_options(device: bool = True) -> Callable[[F], F]:
 
 
 def run_from_cli(
-    file: Path, options: dict[str, Any], input_shape: tuple[int, ...] | None = None, warned: bool = False
+    file: Path | None, options: dict[str, Any], input_shape: tuple[int, ...] | None = None, warned: bool = False
 ) -> None:
     """Train FILE with the parsed `train_options`; exits 130 when interrupted (after saving last.pt).
 
@@ -95,12 +95,15 @@ def run_from_cli(
 
 
 @click.command(epilog=TRAIN_EXAMPLES)
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path), required=False)
 @train_options()
-def train(file: Path, **options: Any) -> None:
+def train(file: Path | None, **options: Any) -> None:
     """Train FILE's model on its `train:` section's dataset; writes a run directory.
 
     The same as `netspec build FILE --train`. Ctrl-C stops after the current batch and saves
-    last.pt (exit status 130); `--resume RUN_DIR` continues it.
+    last.pt (exit status 130); `netspec train --resume RUN_DIR` continues it from the run's
+    own spec.yaml, and flags given with it (`--epochs 20`) change it.
     """
+    if file is None and options.get("resume") is None:
+        raise click.UsageError("give a spec FILE to train, or `--resume RUN_DIR` to continue a run")
     run_from_cli(file, options)

@@ -225,7 +225,7 @@ class OneCycleLR(_Record):
 
     type: Literal["OneCycleLR"]
     max_lr: PositiveReal | None = None
-    pct_start: Probability = 0.3
+    pct_start: Fraction = 0.3  # 0 and 1 leave one of the two phases no step (torch divides by its length)
     anneal_strategy: Literal["cos", "linear"] = "cos"
     div_factor: PositiveReal = 25.0
     final_div_factor: PositiveReal = 1e4

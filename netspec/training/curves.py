@@ -7,7 +7,8 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ..diagnostics import Diagnostic, SpecError, cannot_write
+from ..diagnostics import Diagnostic, SpecError
+from ..files import atomic_path
 from .run import COLUMNS, read_metrics
 
 
@@ -88,9 +89,10 @@ def save_figure(fig: Any, target: Path) -> Path:
     import matplotlib.pyplot as plt
 
     try:
-        fig.savefig(target, dpi=100)
-    except OSError as e:  # a folder that does not exist, a read-only one
-        raise cannot_write(target, e) from None
+        with atomic_path(target, make_folder=False) as tmp:  # a full disk leaves the old picture, not half a new one
+            fig.savefig(tmp, dpi=100, format=target.suffix[1:] or None)
+    except SpecError:  # the io-error of a folder that is missing or read-only (a SpecError is a ValueError)
+        raise
     except ValueError as e:  # an extension matplotlib has no writer for: "Format 'txt' is not supported (...)"
         raise SpecError(
             [

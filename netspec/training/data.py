@@ -8,6 +8,7 @@ transforms applied once up front. Random transforms, and images read from files,
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -236,6 +237,9 @@ def _tensor_file(ds: TensorFile, tokens: int | None) -> _Raw:
     return _Raw(x, y, vx, vy, classes)
 
 
+MAX_CLASSES = 1_000_000  # labels number classes 0..K-1; a label of 1e9 would make a billion class names
+
+
 def _read_xy(path: Path, key: str, tokens: int | None = None) -> tuple[Tensor, Tensor]:
     """`x` and `y` from an .npz (numpy) or .pt (torch, read with weights_only) file; `key` names it in the spec.
 
@@ -248,7 +252,9 @@ def _read_xy(path: Path, key: str, tokens: int | None = None) -> tuple[Tensor, T
             with np.load(path, allow_pickle=False) as f:
                 arrays = {k: torch.from_numpy(f[k]) for k in f.files}
         else:
-            loaded = torch.load(path, map_location="cpu", weights_only=True)
+            with warnings.catch_warnings():  # torch notes that it validates sparse tensors: they are refused below
+                warnings.simplefilter("ignore")
+                loaded = torch.load(path, map_location="cpu", weights_only=True)
             arrays = loaded if isinstance(loaded, dict) else {}
     except Exception as e:  # not an archive, truncated, or pickled objects we refuse to load
         raise SpecError(
@@ -272,6 +278,23 @@ def _read_xy(path: Path, key: str, tokens: int | None = None) -> tuple[Tensor, T
             f"`x` and `y` in {path} are a {type(x).__name__} and a {type(y).__name__}, not tensors",
             "save them as tensors: torch.save({'x': torch.tensor(...), 'y': torch.tensor(...)}, path)",
         )
+    for name, t in (("x", x), ("y", y)):  # what torch's reductions and losses cannot take
+        kind = (
+            "sparse"
+            if t.layout != torch.strided
+            else "meta (no data)"
+            if t.is_meta
+            else "complex"
+            if t.is_complex()
+            else "quantized"
+            if t.is_quantized
+            else None
+        )
+        if kind is not None:
+            raise _shape_error(
+                f"`{name}` in {path} is a {kind} tensor ({t.dtype})",
+                "save dense real numbers: floats for samples and targets, integers for class labels",
+            )
     if x.ndim < 2:
         raise _shape_error(
             f"`x` in {path} has shape {tuple(x.shape)}: samples need at least one dimension of their own",
@@ -290,11 +313,19 @@ def _read_xy(path: Path, key: str, tokens: int | None = None) -> tuple[Tensor, T
                 f"integer `y` in {path} has shape {tuple(y.shape)}, not one class label per sample",
                 "give `y` as (N,) class indices, or as floats for regression targets",
             )
-        if int(y.min()) < 0:
+        labels = y.numpy()  # numpy reduces every integer dtype; torch has no min/max for uint16/32/64
+        lo, hi = int(labels.min()), int(labels.max())
+        if lo < 0:
             raise _shape_error(
-                f"`y` in {path} holds the class label {int(y.min())}, but labels must be class indices from 0",
+                f"`y` in {path} holds the class label {lo}, but labels must be class indices from 0",
                 "number the classes from 0",
             )
+        if hi >= MAX_CLASSES:
+            raise _shape_error(
+                f"`y` in {path} holds the class label {hi:,}, but netspec takes at most {MAX_CLASSES:,} classes",
+                "number the classes 0, 1, 2, ... (for regression targets, save `y` as floats)",
+            )
+        y = torch.from_numpy(labels.astype(np.int64))
     if tokens is not None:
         return _token_ids(x, path, tokens), y.float() if y.is_floating_point() else y.long()
     x = x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()  # uint8 images become [0, 1]

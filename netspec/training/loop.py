@@ -167,6 +167,8 @@ def fit(s: Session, start_epoch: int, position: Position | None, stop: StopReque
             [float(losses.sum()), float(correct.sum()), float(sum(s.train.sizes))], s.dist
         )
         val_loss, val_acc = evaluate(fwd, s.val, s.dist)
+        if not math.isfinite(val_loss):  # the model is finite (training checked it): the data are not
+            raise _non_finite_validation(s, epoch, val_loss)
         if s.scheduler is not None and not s.batch_scheduler:
             s.scheduler.step()
         m = EpochMetrics(
@@ -244,6 +246,22 @@ def _non_finite(s: Session, epoch: int, batch: int, value: float) -> SpecError:
     )
 
 
+def _non_finite_validation(s: Session, epoch: int, value: float) -> SpecError:
+    what = "NaN" if math.isnan(value) else "infinite"
+    kept = f"last.pt in {s.run.path} holds epoch {s.history[-1].epoch}" if s.run and s.history else None
+    return SpecError(
+        [
+            Diagnostic(
+                "non-finite-loss",
+                f"the validation loss is {what} at epoch {epoch + 1}, though every training loss was finite",
+                path=("train", "dataset"),
+                notes=(kept,) if kept else (),
+                help="check the validation samples and targets for NaN or infinite values",
+            )
+        ]
+    )
+
+
 def _save(s: Session, name: str, epoch: int, position: Position | None) -> None:
     if s.run is None:
         return
@@ -259,6 +277,7 @@ def _save(s: Session, name: str, epoch: int, position: Position | None) -> None:
         history=s.history,
         classes=s.fwd.classes,
     )
+    s.run.saved = True  # from now on a failure keeps the directory, to resume
 
 
 def _bar(s: Session, epoch: int, total: int, start: int) -> Any:

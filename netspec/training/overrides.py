@@ -48,7 +48,7 @@ def parse_assignment(text: str) -> Override:
 
 def key_path(key: str) -> DocPath:
     """`train.transforms.0.size` -> ("train", "transforms", 0, "size"): numbers index lists."""
-    return tuple(int(p) if p.isdigit() else p for p in key.strip().split("."))
+    return tuple(int(p) if p.isascii() and p.isdigit() else p for p in key.strip().split("."))  # not "²"
 
 
 def apply_overrides(spec: Spec, overrides: Sequence[Override]) -> Spec:

@@ -9,12 +9,13 @@ scheduler, grad scaler, epoch, the position inside an interrupted epoch, and eve
 from __future__ import annotations
 
 import csv
-import os
 import random
 import signal
-import time
+import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
+from functools import partial
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -27,7 +28,9 @@ from torch.jit._trace import TracerWarning  # not re-exported by torch.jit for t
 
 from .. import checkpoint
 from ..diagnostics import Diagnostic, SpecError, cannot_write
+from ..files import write_atomic
 from ..spec import Spec, spec_to_data
+from .rundir import RunLock, claim_new, claim_out, default_name, discard
 
 COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"]
 
@@ -89,57 +92,56 @@ class Resume:
 
 
 class Run:
-    """The run directory, written only by the process that logs (rank 0)."""
+    """The run directory, written only by the process that logs (rank 0), which holds its lock throughout."""
 
-    def __init__(self, path: Path, *, writer: Any = None) -> None:
+    def __init__(self, path: Path, lock: RunLock | None = None, *, created: bool = False, fresh: bool = False) -> None:
         self.path = path
-        self.writer = writer  # a TensorBoard SummaryWriter, or None
+        self.writer: Any = None  # a TensorBoard SummaryWriter, or None
+        self.saved = False  # a checkpoint has been written: from then on a failure keeps the directory
+        self._lock = lock
+        self._created = created  # this process made the directory (else `--out` named an empty one)
+        self._fresh = fresh  # a new run, not a resumed one
 
-    @staticmethod
-    def new_path(spec: Spec, out: Path | None) -> Path:
-        """`out`, or runs/<name>/<timestamp>; an `out` that already holds a run is refused (nothing is overwritten)."""
-        if out is not None:
-            if (out / "metrics.csv").exists() or (out / "last.pt").exists():
-                raise SpecError(
-                    [
-                        Diagnostic(
-                            "io-error",
-                            f"{out} already holds a run",
-                            source=str(out),
-                            help=f"continue it with `--resume {out}`, or choose another `--out`",
-                        )
-                    ]
-                )
-            return out
-        base = Path("runs") / spec.name / time.strftime("%Y%m%d-%H%M%S")
-        path, n = base, 1
-        while path.exists():  # two runs started in the same second
-            n += 1
-            path = base.with_name(f"{base.name}-{n}")
-        return path
+    @classmethod
+    def create(cls, spec: Spec, out: Path | None) -> Run:
+        """A new run in `out` (new or empty), or in runs/<name>/<timestamp>[-n]; locked until `close`."""
+        if out is None:
+            path, lock = claim_new(Path("runs") / spec.name / default_name())
+            return cls(path, lock, created=True, fresh=True)
+        created, lock = claim_out(out)
+        return cls(out, lock, created=created, fresh=True)
+
+    @classmethod
+    def reopen(cls, path: Path) -> Run:
+        """An existing run to resume, locked (refused while another process trains it)."""
+        return cls(path, RunLock.acquire(path))
 
     def start(self, spec: Spec, history: list[EpochMetrics], *, tensorboard: bool) -> str | None:
-        """Create the directory, write spec.yaml, its diagram and the metrics so far; returns a note when TensorBoard
-        is absent."""
+        """Write spec.yaml, its diagram and the metrics so far; returns a note when TensorBoard is absent."""
         from ..draw import svg
         from ..report import check
 
         text = yaml.safe_dump(spec_to_data(spec), sort_keys=False, allow_unicode=True)
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-            _write_atomic(self.path / "spec.yaml", f"# the spec as this run used it (after overrides)\n{text}")
-            _write_atomic(self.path / "model.svg", svg(check(spec)))
-            _write_atomic(self.path / "metrics.csv", _csv(history))
-        except OSError as e:  # `--out` under a file, a read-only or full disk
-            raise cannot_write(e.filename or self.path, e) from None
+        write_atomic(self.path / "spec.yaml", f"# the spec as this run used it (after overrides)\n{text}")
+        write_atomic(self.path / "model.svg", svg(check(spec)))
+        write_atomic(self.path / "metrics.csv", _csv(history))  # the rows last.pt knows: a resume continues them
         if not tensorboard:
             return None
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
             return "tensorboard is not installed, so no event files are written (pip install tensorboard)"
-        self.writer = SummaryWriter(log_dir=str(self.path))
+        _quiet_writer_threads()
+        self.writer = self._tensorboard(lambda: SummaryWriter(log_dir=str(self.path)))
         return None
+
+    def _tensorboard(self, call: Callable[[], Any]) -> Any:
+        """A call into TensorBoard's writer, whose write errors (a full disk) surface here as an io-error."""
+        try:
+            return call()
+        except OSError as e:
+            self.writer = None  # it cannot write: closing it would only raise again
+            raise cannot_write(e.filename or self.path, e) from None
 
     def add_graph(self, model: nn.Module, example: Tensor) -> None:
         """The model graph for TensorBoard, traced in eval mode without touching the RNG stream."""
@@ -165,7 +167,8 @@ class Run:
                 csv.writer(f, lineterminator="\n").writerow(_row(m))  # as `_csv` writes the rows before
         except OSError as e:
             raise cannot_write(self.path / "metrics.csv", e) from None
-        if self.writer is not None:
+        writer = self.writer
+        if writer is not None:
             for tag, value in (
                 ("loss/train", m.train_loss),
                 ("loss/val", m.val_loss),
@@ -174,12 +177,37 @@ class Run:
                 ("lr", m.lr),
             ):
                 if value is not None:
-                    self.writer.add_scalar(tag, value, m.epoch)
-            self.writer.flush()
+                    self._tensorboard(partial(writer.add_scalar, tag, value, m.epoch))
+            self._tensorboard(writer.flush)
 
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
+    def close(self, *, failed: bool = False) -> None:
+        """Close the writer and release the lock; a new run that failed before its first checkpoint is removed."""
+        writer, self.writer = self.writer, None
+        try:
+            if writer is not None:
+                self._tensorboard(writer.close)
+        except SpecError:
+            if not failed:  # a run that failed already reports why; a full disk would say it again
+                raise
+        finally:
+            if self._lock is not None:
+                if failed and self._fresh and not self.saved:
+                    discard(self.path, self._lock, created=self._created)
+                self._lock.release()
+
+
+def _quiet_writer_threads() -> None:
+    """TensorBoard's writer thread prints a traceback when a write fails; the error reaches us at the next call."""
+    previous = threading.excepthook
+    if getattr(previous, "netspec", False):
+        return
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if type(args.thread).__name__ != "_AsyncWriterThread":
+            previous(args)
+
+    hook.netspec = True  # type: ignore[attr-defined]
+    threading.excepthook = hook
 
 
 def _row(m: EpochMetrics) -> list[Any]:
@@ -188,12 +216,6 @@ def _row(m: EpochMetrics) -> list[Any]:
 
 def _csv(history: list[EpochMetrics]) -> str:
     return ",".join(COLUMNS) + "\n" + "".join(",".join(str(v) for v in _row(m)) + "\n" for m in history)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def read_metrics(path: Path) -> list[dict[str, str]]:
@@ -257,16 +279,24 @@ def save(
     )
 
 
-def load_resume(run_dir: Path, spec: Spec) -> Resume:
-    """last.pt of `run_dir` (or a checkpoint file), refused when it was trained from another network."""
-    path = run_dir / "last.pt" if run_dir.is_dir() else run_dir
-    if path.name != "last.pt" and (path.parent / "last.pt").is_file():  # the run continues in path.parent
+def load_resume(run_dir: Path, spec: Spec) -> tuple[Resume, Spec]:
+    """last.pt of the run directory `run_dir` and the spec it was trained with; refused for another network."""
+    if not run_dir.is_dir():
         raise _refuse(
-            path,
-            f"{path} is not its run's last state: resuming from it would overwrite {path.parent / 'last.pt'}"
-            " and the later rows of metrics.csv",
-            f"continue the run with `--resume {path.parent}`, or copy {path.name} to last.pt in a new folder"
-            " and resume that",
+            run_dir,
+            f"{run_dir} is not a run directory"
+            + (": `--resume` continues a run from its folder, not from a checkpoint file" if run_dir.exists() else ""),
+            f"continue the run with `--resume {run_dir.parent}` (from its last.pt), or copy {run_dir.name} to"
+            " last.pt in a new folder and resume that"
+            if run_dir.is_file()
+            else "pass a folder written by `netspec train` (runs/<name>/<timestamp>)",
+        )
+    path = run_dir / "last.pt"
+    if not path.is_file():
+        raise _refuse(
+            run_dir,
+            f"{run_dir} holds no last.pt: it is not a run, or its run saved no checkpoint",
+            "start a new run instead",
         )
     ckpt = checkpoint.load(path)
     if "optimizer" not in ckpt.extra:
@@ -276,12 +306,45 @@ def load_resume(run_dir: Path, spec: Spec) -> Resume:
         raise _refuse(
             path,
             f"{path} was trained from another spec: its {' and '.join(differ)} differ from {spec.name}'s",
-            "resume with the spec the run was started from (its copy is spec.yaml in the run directory)",
+            f"resume without a spec file (`netspec train --resume {run_dir}`): the run uses its own spec.yaml",
         )
-    names = {f.name for f in fields(EpochMetrics)}
-    history = [EpochMetrics(**{k: v for k, v in h.items() if k in names}) for h in ckpt.extra.get("history", [])]
-    pos = ckpt.extra.get("position")
-    return Resume(path, ckpt.model_state, ckpt.extra, history, Position(**pos) if pos else None)
+    try:
+        names = {f.name for f in fields(EpochMetrics)}
+        history = [EpochMetrics(**{k: v for k, v in h.items() if k in names}) for h in ckpt.extra["history"]]
+        pos = ckpt.extra.get("position")
+        position = Position(**pos) if pos else None
+        int(ckpt.extra["epoch"])
+        ckpt.extra["rng"]["torch"]  # read to check it is there
+    except (KeyError, TypeError, ValueError, AttributeError) as e:  # a hand-made file, sealed with a digest
+        raise _refuse(path, f"{path} is not a complete training state ({type(e).__name__}: {e})", _REMAKE) from None
+    return Resume(path, ckpt.model_state, ckpt.extra, history, position), ckpt.spec
+
+
+_REMAKE = "resume from a last.pt that `netspec train` wrote, or start a new run"
+
+
+def repair_best(resume: Resume, best: EpochMetrics | None) -> str | None:
+    """Make best.pt hold the best epoch recorded in last.pt; a note when it had to be written again.
+
+    Each epoch writes metrics.csv, then last.pt, then best.pt (when it is the best so far). A process
+    killed between the last two leaves best.pt an epoch behind; last.pt then holds the best epoch's
+    weights (it ended on it), so best.pt is written again as a copy of it.
+    """
+    if best is None:
+        return None
+    run_dir = resume.path.parent
+    path = run_dir / "best.pt"
+    try:
+        held = checkpoint.load(path).extra.get("epoch") if path.is_file() else None
+    except SpecError:  # damaged: a copy of last.pt replaces it when last.pt is the best epoch
+        held = None
+    if held == best.epoch:
+        return None
+    if resume.position is not None or int(resume.extra["epoch"]) != best.epoch:
+        return f"best.pt does not hold the best epoch ({best.epoch}), and last.pt is not that epoch to copy"
+    write_atomic(path, resume.path.read_bytes())
+    was = f"epoch {held}" if held is not None else "no usable checkpoint"
+    return f"best.pt held {was}, not the best epoch {best.epoch} (the run stopped between two writes): copied last.pt"
 
 
 def _refuse(path: Path, message: str, help: str) -> SpecError:

@@ -6,10 +6,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import random
-from collections.abc import Callable, Mapping
+import shlex
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,17 @@ from .heldout import HeldOutMetrics, evaluate_held_out
 from .loop import Forward, Session, fit
 from .losses import make_loss
 from .overrides import Override, apply_overrides, key_path, locate
-from .run import EpochMetrics, Position, Resume, Run, StopRequest, load_resume, set_rng_state
+from .run import (
+    _REMAKE,
+    EpochMetrics,
+    Position,
+    Resume,
+    Run,
+    StopRequest,
+    load_resume,
+    repair_best,
+    set_rng_state,
+)
 
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "SGD": torch.optim.SGD,
@@ -60,7 +72,7 @@ class TrainResult:
 
 
 def train(
-    spec: Spec | str | os.PathLike[str],
+    spec: Spec | str | os.PathLike[str] | None = None,
     *,
     epochs: int | None = None,
     batch_size: int | None = None,
@@ -78,9 +90,10 @@ def train(
 
     `overrides` takes dotted keys as `--set` does: `{"train.optimizer.lr": 3e-4}`. `data` (and
     `val_data`) replace the spec's dataset: (x, y) tensors or arrays, a torch Dataset, or a DataLoader.
+    With `resume` (a run directory) the spec may be left out: the run continues from its own spec.yaml.
     """
     flags = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "device": device, "seed": seed}
-    if data is not None and not isinstance(spec, Spec):
+    if data is not None and spec is not None and not isinstance(spec, Spec):
         spec = load_spec(spec)  # to keep a `dataset: {name: python, ...}` it already has
     sets = given.overrides(data, val_data, flags, spec.train if isinstance(spec, Spec) else None)
     sets += flag_overrides(flags, lambda name, value: f"{name}={value!r}")
@@ -111,8 +124,12 @@ def flag_overrides(flags: Mapping[str, Any], origin: Callable[[str, Any], str]) 
     return [Override(FLAG_PATHS[k], v, origin(k, v)) for k, v in flags.items() if v is not None]
 
 
+# What a resumed run may change without saying so: how it runs, not what it computes.
+FREE_ON_RESUME = ("epochs", "device", "num_workers", "amp", "compile")
+
+
 def run_training(
-    spec: Spec | str | os.PathLike[str],
+    spec: Spec | str | os.PathLike[str] | None,
     overrides: list[Override],
     *,
     out: Path | None,
@@ -132,10 +149,30 @@ def run_training(
                 )
             ]
         )
+    for flag, path in (("--out", out), ("--resume", resume)):
+        if path is not None and not _utf8(str(path)):  # it is printed, and written into spec.yaml's run
+            raise SpecError(
+                [
+                    Diagnostic(
+                        "io-error",
+                        f"the {flag} path {str(path)!a} is not valid UTF-8",
+                        help="name the run directory in UTF-8 (letters, digits, - and _ are safe)",
+                    )
+                ]
+            )
+    if spec is None:
+        if resume is None:
+            raise SpecError(
+                [Diagnostic("io-error", "no spec to train", help="give a spec file, or `--resume RUN_DIR`")]
+            )
+        spec = run_spec(resume)
     spec = spec if isinstance(spec, Spec) else load_spec(spec)
     spec = apply_overrides(spec, overrides)
     config = spec.train or TrainConfig()
     report = check(spec)  # shape errors stop here, before anything is loaded
+    overridden = {str(o.path[1]) for o in overrides if len(o.path) > 1 and o.path[0] == "train"}
+    if any(o.path in (("train",), ()) for o in overrides):
+        overridden |= set(TrainConfig.model_fields)
     d = distributed.setup(_wants_cuda(config.device))
     try:
         rank0 = d is None or d.rank == 0
@@ -143,7 +180,15 @@ def run_training(
             for warning in report.warnings:
                 warn(warning)
         result = _train(
-            spec, config, report, d, out, resume, echo if rank0 else (lambda line: None), progress and rank0
+            spec,
+            config,
+            report,
+            d,
+            out,
+            resume,
+            echo if rank0 else (lambda line: None),
+            progress and rank0,
+            overridden,
         )
         distributed.barrier(d)  # rank 0 may still be saving: no process tears the group down under another
         return result
@@ -151,6 +196,57 @@ def run_training(
         raise locate(spec, e) from None
     finally:
         distributed.teardown(d)
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes of a file name, kept by Python as lone surrogates
+        return False
+    return True
+
+
+def run_spec(run_dir: Path) -> Spec:
+    """The spec a run was trained with: its spec.yaml."""
+    if not (run_dir / "spec.yaml").is_file():
+        if run_dir.is_dir() and (run_dir / "last.pt").is_file():
+            return _checkpoint_spec(run_dir / "last.pt")
+        raise SpecError(
+            [
+                Diagnostic(
+                    "io-error",
+                    f"{run_dir} is not a run directory (it has no spec.yaml)",
+                    source=str(run_dir),
+                    help="pass a folder written by `netspec train` (runs/<name>/<timestamp>)",
+                )
+            ]
+        )
+    return load_spec(run_dir / "spec.yaml")
+
+
+def _checkpoint_spec(path: Path) -> Spec:
+    from ..checkpoint import load
+
+    return load(path).spec
+
+
+def _refuse_changes(spec: Spec, trained: Spec, overridden: set[str], run_dir: Path) -> None:
+    """A resumed run's settings that change results must be the run's own, unless set on purpose."""
+    now, then = spec.train or TrainConfig(), trained.train or TrainConfig()
+    for name in TrainConfig.model_fields:
+        if name in FREE_ON_RESUME or name in overridden or getattr(now, name) == getattr(then, name):
+            continue
+        raise SpecError(
+            [
+                Diagnostic(
+                    "checkpoint",
+                    f"`train.{name}` differs from the run's: resuming would continue {run_dir} with other settings",
+                    source=str(run_dir / "spec.yaml"),
+                    help=f"resume without a spec file (`netspec train --resume {run_dir}`), which uses the run's"
+                    f" spec.yaml; or change it on purpose with `--set train.{name}=...`",
+                )
+            ]
+        )
 
 
 def _train(
@@ -162,6 +258,7 @@ def _train(
     resume_from: Path | None,
     echo: Callable[[str], None],
     progress: bool,
+    overridden: set[str],
 ) -> TrainResult:
     device = pick_device(config.device, d)
     torch.manual_seed(config.seed)
@@ -170,7 +267,37 @@ def _train(
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick the fastest kernels
         torch.set_float32_matmul_precision("high")
-    resume = load_resume(resume_from, spec) if resume_from is not None else None
+    rank0 = d is None or d.rank == 0
+    # the run's lock first: nothing of a run is read while another process may be writing it
+    is_run = resume_from is not None and (resume_from / "last.pt").is_file()  # else load_resume says what it is
+    run = Run.reopen(resume_from) if resume_from is not None and rank0 and is_run else None
+    try:
+        return _train_in(spec, config, report, d, out, resume_from, echo, progress, overridden, device, run)
+    finally:
+        if run is not None:
+            run.close()
+
+
+def _train_in(
+    spec: Spec,
+    config: TrainConfig,
+    report: ShapeReport,
+    d: Dist | None,
+    out: Path | None,
+    resume_from: Path | None,
+    echo: Callable[[str], None],
+    progress: bool,
+    overridden: set[str],
+    device: torch.device,
+    reopened: Run | None,
+) -> TrainResult:
+    resume, trained = load_resume(resume_from, spec) if resume_from is not None else (None, None)
+    if trained is not None:
+        _refuse_changes(spec, trained, overridden, resume_from or Path())
+    if resume is not None and reopened is not None:  # rank 0, holding the run's lock
+        note = repair_best(resume, _best(resume.history))
+        if note:
+            echo(note)
     data = load_data(spec, config, report, device)
 
     model = build(spec, device=device, report=report)
@@ -231,7 +358,6 @@ def _train(
         data.val, config.batch_size, device, shuffle=False, rank=rank, world=world, num_workers=config.num_workers
     )
     optimizer = make_optimizer(config, model)
-    scheduler = make_scheduler(config, optimizer, len(train_batches))
     amp_dtype, scaler = _amp(config, device)
     eval_model: nn.Module = torch.compile(model) if config.compile else model  # type: ignore[assignment]
     forward = eval_model
@@ -242,20 +368,23 @@ def _train(
         forward = torch.compile(forward) if config.compile else forward  # type: ignore[assignment]
 
     start_epoch, history, position = 0, list[EpochMetrics](), None
-    if resume is not None:
-        start_epoch, history, position = _restore(resume, config, optimizer, scheduler, scaler)
-        if start_epoch >= config.epochs:  # nothing to train: the run directory stays as it is
+    if resume is not None and trained is not None:
+        done_epochs = int(resume.extra["epoch"])
+        if done_epochs >= config.epochs:  # nothing to train: the run directory stays as it is
             done = resume.path.parent
-            epochs = f"{start_epoch} epoch{'s' if start_epoch != 1 else ''}"
+            epochs = f"{done_epochs} epoch{'s' if done_epochs != 1 else ''}"
             echo(f"{done} has already trained {epochs}: raise `--epochs` to train further")
-            hint = f"netspec train {_spec_path(spec)} --resume {done}"
+            hint = resume_command(done, done_epochs + 1)
+            history = resume.history
             return TrainResult(done if d is None or d.rank == 0 else None, history, _best(history), None, hint)
-    run = _start_run(spec, out, resume.path.parent if resume is not None else None, history, d, echo)
-    if run is not None and resume is None:
-        ids = spec.input.tokens is not None  # an Embedding takes int64 token ids
-        run.add_graph(model, torch.zeros(1, *spec.input, device=device, dtype=torch.long if ids else None))
+        start_epoch, history, position, scheduler = _restore(
+            resume, trained, config, optimizer, scaler, len(train_batches), echo
+        )
+    else:
+        scheduler = make_scheduler(config, optimizer, len(train_batches))
+    run = _start_run(spec, out, reopened, history, d, echo)
     run_dir = run.path if run is not None else None
-    hint = f"netspec train {_spec_path(spec)} --resume {run_dir}"
+    hint = resume_command(run_dir, None)
 
     fwd = Forward(
         model=eval_model,
@@ -295,12 +424,12 @@ def _train(
         + (held_out or f" and {len(data.val):,} validation")
         + f" samples, epochs {start_epoch + 1}-{config.epochs}, run directory {run_dir}"
     )
-    try:
+    with _claimed(run):
+        if run is not None and start_epoch == 0 and position is None:
+            ids = spec.input.tokens is not None  # an Embedding takes int64 token ids
+            run.add_graph(model, torch.zeros(1, *spec.input, device=device, dtype=torch.long if ids else None))
         with StopRequest() as stop:
             stopped = fit(s, start_epoch, position, stop)
-    finally:
-        if run is not None:
-            run.close()
     if stopped is not None:
         echo(f"interrupted at epoch {stopped.epoch + 1}, batch {stopped.batch}: saved {run_dir}/last.pt")
         echo(f"resume with: {hint}")
@@ -315,24 +444,40 @@ def _train(
     return TrainResult(run_dir, s.history, s.best, stopped, hint, s.first_step_at, tested)
 
 
+@contextlib.contextmanager
+def _claimed(run: Run | None) -> Iterator[None]:
+    """Close the run when the block ends; a new run that fails before its first checkpoint is removed."""
+    try:
+        yield
+    except BaseException:
+        if run is not None:
+            run.close(failed=True)  # `--out` can then be used again
+        raise
+    finally:
+        if run is not None:
+            run.close()
+
+
 def _start_run(
     spec: Spec,
     out: Path | None,
-    resumed: Path | None,
+    reopened: Run | None,
     history: list[EpochMetrics],
     d: Dist | None,
     echo: Callable[[str], None],
 ) -> Run | None:
-    """The run directory, made by rank 0 alone; when it cannot be, every process stops (not only rank 0)."""
+    """The run directory, claimed by rank 0 alone; when it cannot be, every process stops (not only rank 0)."""
     run, failed = None, None
     if d is None or d.rank == 0:
         try:
-            run = Run(resumed if resumed is not None else Run.new_path(spec, out))
+            run = reopened if reopened is not None else Run.create(spec, out)
             note = run.start(spec, history, tensorboard=True)
             if note:
                 echo(note)
         except SpecError as e:
-            failed = e
+            if run is not None and reopened is None:
+                run.close(failed=True)
+            run, failed = None, e
     if d is not None and distributed.all_max([float(failed is not None)], d)[0] and failed is None:
         failed = SpecError([Diagnostic("io-error", "process 0 could not make the run directory")])  # not printed
     if failed is not None:
@@ -341,52 +486,119 @@ def _start_run(
 
 
 def _restore(
-    resume: Resume, config: TrainConfig, optimizer: torch.optim.Optimizer, scheduler: Any, scaler: Any
-) -> tuple[int, list[EpochMetrics], Position | None]:
-    """Optimizer, scheduler, scaler and RNG states from the checkpoint, after everything that draws random numbers."""
+    resume: Resume,
+    trained: Spec,
+    config: TrainConfig,
+    optimizer: torch.optim.Optimizer,
+    scaler: Any,
+    steps_per_epoch: int,
+    echo: Callable[[str], None],
+) -> tuple[int, list[EpochMetrics], Position | None, Any]:
+    """Optimizer, scheduler, scaler and RNG states from the checkpoint, after everything that draws random numbers.
+
+    The optimizer's state is kept when its settings are the run's, else it starts fresh; the schedule continues
+    when it and the optimizer are the run's and (for OneCycleLR) its length is, else a new one spans the epochs
+    left, starting from the optimizer's `lr` (docs/training.md, "Resuming").
+    """
     extra = resume.extra
     position = resume.position
+    then = trained.train or TrainConfig()
+    start_epoch = int(extra["epoch"])
     if position is not None and position.batch_size != config.batch_size:
-        raise SpecError(
-            [
-                Diagnostic(
-                    "checkpoint",
-                    f"the run stopped inside epoch {position.epoch + 1} with batch_size {position.batch_size},"
-                    f" not {config.batch_size}",
-                    source=str(resume.path),
-                    help=f"resume with `--batch-size {position.batch_size}`",
-                )
-            ]
+        raise _checkpoint_error(
+            resume,
+            f"the run stopped inside epoch {position.epoch + 1} with batch_size {position.batch_size},"
+            f" not {config.batch_size}",
+            f"resume with `--batch-size {position.batch_size}`",
         )
-    optimizer.load_state_dict(extra["optimizer"])
-    if scheduler is not None and extra.get("scheduler") is not None:
+    same_optimizer = then.optimizer == config.optimizer
+    if then.optimizer.type == config.optimizer.type:
+        try:
+            optimizer.load_state_dict(extra["optimizer"])
+        except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as e:  # a sealed but hand-made file
+            raise _checkpoint_error(resume, f"the optimizer state in {resume.path} does not fit ({e})") from None
+        if not same_optimizer:  # the state (moments, momentum buffers) carries over; the settings are the new ones
+            settings = _settings(config.optimizer)
+            for group in optimizer.param_groups:
+                group.update(settings)
+            changed = [f"{k} {v} → {settings[k]}" for k, v in _settings(then.optimizer).items() if settings[k] != v]
+            echo(f"{config.optimizer.type}'s settings changed ({', '.join(changed)}): its state carries over")
+    else:
+        echo(f"the optimizer changed ({then.optimizer.type} → {config.optimizer.type}): it starts with fresh state")
+    # the run's current lr (and OneCycleLR's momentum, `betas`), which a scheduler's constructor resets
+    groups = [{k: v for k, v in g.items() if k != "params"} for g in optimizer.param_groups]
+    saved = extra.get("scheduler")
+    scheduler = make_scheduler(config, optimizer, steps_per_epoch)
+    same_schedule = same_optimizer and then.scheduler == config.scheduler and (saved is None) == (scheduler is None)
+    if scheduler is not None and same_schedule:
         total = getattr(scheduler, "total_steps", None)
-        scheduler.load_state_dict(extra["scheduler"])
-        if total is not None and scheduler.total_steps != total:
-            raise SpecError(
-                [
-                    Diagnostic(
-                        "checkpoint",
-                        f"OneCycleLR's schedule spans {scheduler.total_steps} steps in the checkpoint, {total} now",
-                        source=str(resume.path),
-                        help="resume with the same `epochs` and `batch_size`: a one-cycle schedule has a fixed length",
-                    )
-                ]
+        try:
+            scheduler.load_state_dict(saved)
+        except (KeyError, ValueError, TypeError, AttributeError) as e:
+            raise _checkpoint_error(resume, f"the scheduler state in {resume.path} does not fit ({e})") from None
+        for group, saved_group in zip(optimizer.param_groups, groups):
+            group.update(saved_group)
+        if total is not None and scheduler.total_steps != total:  # OneCycleLR over more (or fewer) epochs
+            same_schedule = False
+        else:
+            _stretch_cosine(config, optimizer, scheduler)
+    if scheduler is not None and not same_schedule:
+        for group in optimizer.param_groups:
+            group["lr"] = config.optimizer.lr
+            group.pop("initial_lr", None)
+        start_batch = position.batch if position is not None and position.epoch == start_epoch else 0
+        scheduler = make_scheduler(config, optimizer, steps_per_epoch, start_epoch, start_batch)
+        if start_epoch < config.epochs:
+            echo(
+                f"{_name(config.scheduler)} starts a new schedule over {_epochs(start_epoch + 1, config.epochs)}"
+                f" (the run's schedule {'ended' if then.scheduler == config.scheduler else 'changed'})"
             )
-        cosine = config.scheduler
-        span = (cosine.T_max or config.epochs) if isinstance(cosine, CosineAnnealingLR) else None
-        if isinstance(cosine, CosineAnnealingLR) and scheduler.T_max != span:
-            # `T_max` (by default `epochs`, which a resume raises) changed: the cosine continues over the new
-            # span; the state's T_max would take the lr back up after the old end. torch steps it by a ratio
-            # to the current lr, so that lr is first set to the closed form at this epoch.
-            scheduler.T_max = span
-            where = (1 + math.cos(math.pi * scheduler.last_epoch / scheduler.T_max)) / 2
-            for group, base in zip(optimizer.param_groups, scheduler.base_lrs):
-                group["lr"] = cosine.eta_min + (base - cosine.eta_min) * where
+    elif scheduler is None and then.scheduler is not None:
+        for group in optimizer.param_groups:
+            group["lr"] = config.optimizer.lr  # no schedule now: the optimizer's lr, as a new run would use
     if scaler is not None and extra.get("scaler") is not None:
         scaler.load_state_dict(extra["scaler"])
-    set_rng_state(extra["rng"])
-    return int(extra["epoch"]), resume.history, position
+    try:
+        set_rng_state(extra["rng"])
+    except (KeyError, ValueError, TypeError, IndexError, RuntimeError, AttributeError) as e:
+        raise _checkpoint_error(resume, f"the random states in {resume.path} are not usable ({e})") from None
+    return start_epoch, resume.history, position, scheduler
+
+
+def _stretch_cosine(config: TrainConfig, optimizer: torch.optim.Optimizer, scheduler: Any) -> None:
+    cosine = config.scheduler
+    span = (cosine.T_max or config.epochs) if isinstance(cosine, CosineAnnealingLR) else None
+    if isinstance(cosine, CosineAnnealingLR) and scheduler.T_max != span:
+        # `T_max` (by default `epochs`, which a resume raises) changed: the cosine continues over the new
+        # span; the state's T_max would take the lr back up after the old end. torch steps it by a ratio
+        # to the current lr, so that lr is first set to the closed form at this epoch.
+        scheduler.T_max = span
+        where = (1 + math.cos(math.pi * scheduler.last_epoch / scheduler.T_max)) / 2
+        for group, base in zip(optimizer.param_groups, scheduler.base_lrs):
+            group["lr"] = cosine.eta_min + (base - cosine.eta_min) * where
+
+
+def _epochs(first: int, last: int) -> str:
+    return f"epoch {first}" if first == last else f"epochs {first}-{last}"
+
+
+def _settings(o: Any) -> dict[str, Any]:
+    """An optimizer record's arguments, by torch's names (`betas` as torch keeps it, a tuple)."""
+    return {k: getattr(o, k) for k in type(o).model_fields if k != "type"}
+
+
+def _name(record: Any) -> str:
+    return str(getattr(record, "type", "none"))
+
+
+def _checkpoint_error(resume: Resume, message: str, help: str = _REMAKE) -> SpecError:
+    return SpecError([Diagnostic("checkpoint", message, source=str(resume.path), help=help)])
+
+
+def resume_command(run_dir: Path | None, epochs: int | None) -> str:
+    """The command that continues a run, exactly as it can be pasted."""
+    more = f" --epochs {epochs}" if epochs is not None else ""
+    return f"netspec train --resume {shlex.quote(str(run_dir))}{more}"
 
 
 def _best(history: list[EpochMetrics]) -> EpochMetrics | None:
@@ -453,18 +665,25 @@ def make_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimiz
     return OPTIMIZERS[o.type](params, **kwargs)
 
 
-def make_scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int) -> Any:
+def make_scheduler(
+    config: TrainConfig,
+    optimizer: torch.optim.Optimizer,
+    steps_per_epoch: int,
+    start_epoch: int = 0,
+    start_batch: int = 0,
+) -> Any:
+    """The configured schedule over the epochs from `start_epoch` (and batch `start_batch` in it) to the last."""
     s = config.scheduler
     sched = torch.optim.lr_scheduler
     if isinstance(s, StepLR):
         return sched.StepLR(optimizer, step_size=s.step_size, gamma=s.gamma)
     if isinstance(s, CosineAnnealingLR):
-        return sched.CosineAnnealingLR(optimizer, T_max=s.T_max or config.epochs, eta_min=s.eta_min)
+        return sched.CosineAnnealingLR(optimizer, T_max=s.T_max or config.epochs - start_epoch, eta_min=s.eta_min)
     if isinstance(s, OneCycleLR):
         return sched.OneCycleLR(
             optimizer,
             max_lr=s.max_lr or config.optimizer.lr,
-            total_steps=config.epochs * steps_per_epoch,
+            total_steps=max(1, (config.epochs - start_epoch) * steps_per_epoch - start_batch),
             pct_start=s.pct_start,
             anneal_strategy=s.anneal_strategy,
             div_factor=s.div_factor,
