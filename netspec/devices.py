@@ -72,12 +72,7 @@ def ensure_fits(
 ) -> None:
     """Refuse (SpecError `too-large`) when the parameters would not fit in `device`'s free memory."""
     need = memory_needed(report, dtype, made_in)
-    if device.type == "cuda":
-        free: int | None = torch.cuda.mem_get_info(device)[0]
-        where = f"is free on {device}"
-    else:  # the CPU, and mps, whose memory is the machine's
-        free = available_memory()
-        where = "of memory is available"
+    free, where = free_memory(device)
     if free is None or need <= free:
         return
     name = str(dtype).removeprefix("torch.")
@@ -94,6 +89,51 @@ def ensure_fits(
             Diagnostic(
                 "too-large",
                 f"the model's {fmt_int(report.total_params)} parameters {size}, but only {fmt_bytes(free)} {where}",
+                source=report.source,
+                help=help,
+            )
+        ]
+    )
+
+
+def training_floor(report: ShapeReport, batch: int) -> int:
+    """Bytes a training step needs at the least, in float32: a batch's activations, kept for the backward pass,
+    and the weights with their gradients. (Optimizer state, workspaces and the activations' own gradients
+    come on top: the floor only refuses what cannot possibly fit.)"""
+    return report.activation_bytes * batch + 2 * report.total_params * 4
+
+
+def free_memory(device: torch.device) -> tuple[int | None, str]:
+    """Bytes free for new tensors on `device`, and how to say where."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0], f"is free on {device}"
+    return available_memory(), "of memory is available"  # the CPU, and mps, whose memory is the machine's
+
+
+def ensure_batch_fits(report: ShapeReport, batch: int, device: torch.device) -> None:
+    """Refuse (SpecError `too-large`) a training batch whose activations could not fit, before anything is loaded.
+
+    A 7 GiB-per-sample spec once asked torch for 2.8 TB at its first batch; this says so, with the batch that fits.
+    """
+    need = training_floor(report, batch)
+    free, where = free_memory(device)
+    if free is None or need <= free:
+        return
+    per_sample = max(report.activation_bytes, 1)
+    fits = (free - 2 * report.total_params * 4) // per_sample
+    help = (
+        f"lower `batch_size` to {fits} or less (`--batch-size {fits}`)"
+        if fits >= 1
+        else "not even one sample fits: make the input or the layers smaller (`netspec check` shows each layer's"
+        " activations)"
+    )
+    raise SpecError(
+        [
+            Diagnostic(
+                "too-large",
+                f"a training batch of {fmt_int(batch)} needs at least {fmt_bytes(need)}"
+                f" ({fmt_bytes(report.activation_bytes)} of activations per sample, kept for the backward pass),"
+                f" but only {fmt_bytes(free)} {where}",
                 source=report.source,
                 help=help,
             )

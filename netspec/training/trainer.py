@@ -22,6 +22,7 @@ from torch import nn
 
 from ..builder import build
 from ..checkpoint import check_fits
+from ..devices import ensure_batch_fits
 from ..diagnostics import Diagnostic, SpecError
 from ..report import ShapeReport, check
 from ..spec import Spec, load_spec
@@ -298,6 +299,7 @@ def _train_in(
         note = repair_best(resume, _best(resume.history))
         if note:
             echo(note)
+    ensure_batch_fits(report, config.batch_size, device)  # before the data: a huge input would fill memory first
     data = load_data(spec, config, report, device)
 
     model = build(spec, device=device, report=report)
