@@ -299,8 +299,8 @@ def _init(target: str, init: Init, bias: bool, indent: int) -> list[str]:
 
 def _py(value: Any) -> str:
     """A constructor argument as Python source; strings are the records' literal choices."""
-    if isinstance(value, tuple):
-        return "(" + ", ".join(_py(v) for v in value) + ")"
+    if isinstance(value, tuple):  # `(3,)`: a one-element tuple needs its comma, or Python reads `(3)` as 3
+        return "(" + ", ".join(_py(v) for v in value) + ("," if len(value) == 1 else "") + ")"
     if isinstance(value, str):
         return json.dumps(value)
     return repr(value)
