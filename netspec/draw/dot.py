@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from ..render import fmt_int, fmt_shape
 from ..report import LayerReport, ShapeReport
-from .layout import JOIN_WORDS, Options, signature
+from .layout import JOIN_WORDS, Options, runs
 
 Failed = Mapping[tuple[str | int, ...], str]
 
@@ -33,16 +33,7 @@ class _Dot:
         self.lines.extend(f"{indent}{s} -> {target}{style};" for s in sources)
 
     def chain(self, nodes: Sequence[LayerReport], prev: list[str], indent: str) -> list[str]:
-        runs: list[list[LayerReport]] = []
-        last = None
-        for node in nodes:
-            sig = None if self.options.expand or node.path in self.failed else signature(node)
-            if runs and sig is not None and sig == last:
-                runs[-1].append(node)
-            else:
-                runs.append([node])
-            last = sig
-        for run in runs:
+        for run in runs(nodes, self.options, self.failed):
             prev = self.node(run[0], len(run), run[-1], prev, indent)
             if not prev:
                 break

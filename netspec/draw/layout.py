@@ -9,7 +9,7 @@ Text is measured with a fixed advance per character: the diagrams use a monospac
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..render import fmt_bytes, fmt_int, fmt_shape
@@ -161,7 +161,7 @@ class Layout:
     def chain(self, nodes: Sequence[LayerReport], head: Laid | None = None) -> Laid:
         """Nodes one after another along the main axis, an edge from each to the next; `head` (the input) first."""
         pieces = [head] if head is not None else []
-        for group in self._runs(nodes):
+        for group in runs(nodes, self.options, self.failed):
             pieces.append(self.node(group[0], len(group), group[-1]))
         out = Laid()
         pending: list[Path] | None = None  # open paths from the last box so far, ending on the line at `m`
@@ -186,19 +186,6 @@ class Layout:
         if pending is not None:
             out.exits = [[*p, (m, 0.0)] for p in pending]
         return out
-
-    def _runs(self, nodes: Sequence[LayerReport]) -> list[list[LayerReport]]:
-        """Consecutive nodes that are the same layer or block (shapes, parameters, contents) as one run each."""
-        runs: list[list[LayerReport]] = []
-        last = None
-        for node in nodes:
-            sig = None if self.options.expand or node.path in self.failed else signature(node)
-            if runs and sig is not None and sig == last:
-                runs[-1].append(node)
-            else:
-                runs.append([node])
-            last = sig
-        return runs
 
     # -- nodes -------------------------------------------------------------------------------------------------
 
@@ -378,6 +365,21 @@ def tint(kind: str) -> str:
     if kind in ("Flatten", "Unflatten", "Dropout", "Dropout2d", "Dropout1d", "Dropout3d", "Identity"):
         return "other"
     return "act"
+
+
+def runs(nodes: Sequence[LayerReport], options: Options, failed: Collection[object]) -> list[list[LayerReport]]:
+    """Consecutive nodes that are the same layer or block (shapes, parameters, contents) as one run each, drawn
+    once with ×n; every node its own run with `--expand`, and a failed one always."""
+    out: list[list[LayerReport]] = []
+    last = None
+    for node in nodes:
+        sig = None if options.expand or node.path in failed else signature(node)
+        if out and sig is not None and sig == last:
+            out[-1].append(node)
+        else:
+            out.append([node])
+        last = sig
+    return out
 
 
 def signature(node: LayerReport) -> tuple[object, ...]:
