@@ -91,10 +91,6 @@ class _Recurrent(nn.RNNBase):
 
     output: str
 
-    def __init__(self, *args: Any, output: str = "sequence", **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)  # torch's own class, next in the MRO, with its own arguments
-        self.output = output
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         sequence, state = super().forward(x)
         if self.output == "sequence":
@@ -109,15 +105,82 @@ class _Recurrent(nn.RNNBase):
 
 
 class RNN(_Recurrent, nn.RNN):  # type: ignore[misc]  # forward: one tensor out, not torch's pair
-    pass
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        output: str = "sequence",
+    ) -> None:
+        nn.RNN.__init__(
+            self,
+            input_size,
+            hidden_size,
+            num_layers=num_layers,
+            nonlinearity=nonlinearity,
+            bias=bias,
+            batch_first=batch_first,
+            dropout=dropout,
+            bidirectional=bidirectional,
+        )
+        self.output = output
 
 
-class LSTM(_Recurrent, nn.LSTM):  # type: ignore[misc]
-    pass
+class LSTM(_Recurrent, nn.LSTM):  # type: ignore[misc]  # forward: one tensor out, not torch's pair
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        output: str = "sequence",
+    ) -> None:
+        nn.LSTM.__init__(
+            self,
+            input_size,
+            hidden_size,
+            num_layers=num_layers,
+            bias=bias,
+            batch_first=batch_first,
+            dropout=dropout,
+            bidirectional=bidirectional,
+            proj_size=proj_size,
+        )
+        self.output = output
 
 
-class GRU(_Recurrent, nn.GRU):  # type: ignore[misc]
-    pass
+class GRU(_Recurrent, nn.GRU):  # type: ignore[misc]  # forward: one tensor out, not torch's pair
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        output: str = "sequence",
+    ) -> None:
+        nn.GRU.__init__(
+            self,
+            input_size,
+            hidden_size,
+            num_layers=num_layers,
+            bias=bias,
+            batch_first=batch_first,
+            dropout=dropout,
+            bidirectional=bidirectional,
+        )
+        self.output = output
 
 
 RECURRENT: dict[str, type[nn.Module]] = {"RNN": RNN, "LSTM": LSTM, "GRU": GRU}
