@@ -315,6 +315,8 @@ def load_resume(run_dir: Path, spec: Spec) -> tuple[Resume, Spec]:
         position = Position(**pos) if pos else None
         int(ckpt.extra["epoch"])
         ckpt.extra["rng"]["torch"]  # read to check it is there
+        if not isinstance(ckpt.extra["optimizer"], dict):  # torch's load_state_dict copies it: a mapping or nothing
+            raise TypeError(f"its optimizer state is {type(ckpt.extra['optimizer']).__name__}, not a mapping")
     except (KeyError, TypeError, ValueError, AttributeError) as e:  # a hand-made file, sealed with a digest
         raise _refuse(path, f"{path} is not a complete training state ({type(e).__name__}: {e})", _REMAKE) from None
     return Resume(path, ckpt.model_state, ckpt.extra, history, position), ckpt.spec
