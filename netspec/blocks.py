@@ -30,8 +30,8 @@ from typing import Any
 
 from .diagnostics import Diagnostic, Fix, Path, SpecError, did_you_mean
 from .expr import ExprError, is_template, substitute
-from .fields import show
-from .layers import ALIASES, BLOCK_TYPES, BRANCH_FIELDS, BRANCH_LISTS, KINDS
+from .kinds import ALIASES, BLOCK_NAMES, BRANCH_FIELDS, BRANCH_LISTS, LAYER_KINDS
+from .values import show
 
 MAX_LAYERS = 100_000  # layers in a spec once its blocks and repeats are expanded
 MAX_VALUES = 4_000_000  # values (numbers, strings, lists, mappings) the expansion may write, all layers together
@@ -160,7 +160,7 @@ def _definitions(raw: Any) -> dict[str, BlockDef]:
                 )
             )
             continue
-        if name in KINDS:
+        if name in LAYER_KINDS:
             errors.append(
                 _error(
                     where,
@@ -382,9 +382,9 @@ class _Expander:
             if key in ("repeat", "when"):
                 continue
             w, e = (*written, key), (*at, key)
-            if block in BLOCK_TYPES and key in BRANCH_FIELDS.get(str(block), ()):
+            if block in BLOCK_NAMES and key in BRANCH_FIELDS.get(str(block), ()):
                 out[key] = self.branch(value, w, e, env, stack)
-            elif block in BLOCK_TYPES and key == BRANCH_LISTS.get(str(block)) and isinstance(value, list):
+            elif block in BLOCK_NAMES and key == BRANCH_LISTS.get(str(block)) and isinstance(value, list):
                 out[key] = [self.branch(b, (*w, j), (*e, j), env, stack) for j, b in enumerate(value)]
             else:
                 out[key] = self.value(value, w, env)
@@ -513,4 +513,4 @@ class _Expander:
 
 def unknown_block_help(kind: str, blocks: Mapping[str, Any]) -> str | None:
     """did-you-mean over layer kinds and the spec's own blocks (for unknown-layer)."""
-    return did_you_mean(kind, [*KINDS, *blocks], ALIASES)
+    return did_you_mean(kind, [*LAYER_KINDS, *blocks], ALIASES)

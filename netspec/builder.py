@@ -17,7 +17,8 @@ from torch import nn
 
 from .devices import ensure_fits, resolve_device
 from .diagnostics import Diagnostic, SpecError
-from .layers import INIT_FUNCTIONS, LAYER_TYPES, Init
+from .kinds import INIT_FUNCTIONS
+from .layers import LAYER_TYPES, Init
 from .modules import JOIN_MODULES, RECURRENT, Concat, transformer_encoder
 from .report import LayerReport, ShapeReport, check
 from .spec import Spec

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -177,6 +176,8 @@ def did_you_mean(word: str, choices: list[str], aliases: dict[str, str] | None =
     lowered = {c.lower(): c for c in choices}
     if word.lower() in lowered:
         return lowered[word.lower()]
+    import difflib  # only when something is misspelt: `netspec check` on a good spec never needs it
+
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6) or difflib.get_close_matches(
         word.lower(), list(lowered), n=1, cutoff=0.6
     )

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from .export_classes import BlockClass, Planner
-from .layers import INIT_FUNCTIONS, LAYER_TYPES, Init
+from .kinds import INIT_FUNCTIONS
+from .layers import LAYER_TYPES, Init
 from .render import fmt_int, fmt_shape
 from .report import LayerReport, ShapeReport, check
 from .spec import Spec

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .fields import INT64_MAX
+from .values import INT64_MAX
 
 MAX_LENGTH = 200  # characters in one expression: enough for any size formula, too few for a parser bomb
 _NAME = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")

@@ -23,7 +23,8 @@ from torch import nn
 from . import inputs
 from .diagnostics import Diagnostic, SpecError, did_you_mean, path_str
 from .inputs import Input
-from .layers import BRANCH_FIELDS, BRANCH_LISTS, KINDS, LAYER_TYPES, LayerName, index_names, kind_names
+from .kinds import BRANCH_FIELDS, BRANCH_LISTS, index_names, kind_names
+from .layers import KINDS, LAYER_TYPES, LayerName
 from .modules import RECURRENT, Concat, Join, Multiply, Residual
 from .report import check
 from .spec import Spec, spec_from_data

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .fields import INT64_MAX, invalid, show
+from .values import INT64_MAX, custom_error, invalid, show
 
 MAX_RANK = 4  # a sample of (C, D, H, W): a 5-D tensor with the batch, torch's largest convolution
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,15}")
@@ -75,33 +75,31 @@ def default_dims(rank: int, tokens: int | None) -> tuple[str, ...]:
 
 
 def parse(value: Any) -> Input:
-    """`input` as written, validated; raises ValueError(message) whose text ends a sentence about `input`."""
-    from pydantic_core import PydanticCustomError
-
+    """`input` as written, validated; raises pydantic's error whose text ends a sentence about `input`."""
     if isinstance(value, Input):
         return value
     if isinstance(value, dict):
         unknown = [k for k in value if k not in _KEYS]
         if unknown:
-            raise PydanticCustomError(
+            raise custom_error(
                 "invalid-value",
                 "`input` takes `shape`, `dims` and `tokens`, not `{key}`",
                 {"key": str(unknown[0])[:100], "at": (unknown[0],)},
             )
         if "shape" not in value:
-            raise PydanticCustomError("invalid-value", "`input` needs `shape`: the sizes, which `dims` may name", {})
+            raise custom_error("invalid-value", "`input` needs `shape`: the sizes, which `dims` may name", {})
         shape = _sizes(value["shape"], ("shape",))
         tokens = value.get("tokens")
         if tokens is not None and (
             not isinstance(tokens, int) or isinstance(tokens, bool) or not 1 <= tokens <= INT64_MAX
         ):
-            raise PydanticCustomError(
+            raise custom_error(
                 "invalid-value",
                 "`tokens` must be the vocabulary size, a positive integer, got {got}",
                 {"got": show(tokens), "at": ("tokens",)},
             )
         if tokens is not None and len(shape) > 2:
-            raise PydanticCustomError(
+            raise custom_error(
                 "invalid-value",
                 "`input` of token ids has shape [length] (or [length, k]), got {got}",
                 {"got": show(list(shape)), "at": ("shape",)},
@@ -113,13 +111,13 @@ def parse(value: Any) -> Input:
                 or len(dims) != len(shape)
                 or not all(isinstance(d, str) and _NAME.fullmatch(d) for d in dims)
             ):
-                raise PydanticCustomError(
+                raise custom_error(
                     "invalid-value",
                     "`dims` must name each of the {n} dims of `shape` (a short name such as L or F), got {got}",
                     {"n": len(shape), "got": show(dims), "at": ("dims",)},
                 )
             if len(set(dims)) != len(dims):
-                raise PydanticCustomError(
+                raise custom_error(
                     "invalid-value", "`dims` names a dim twice: {got}", {"got": show(dims), "at": ("dims",)}
                 )
             return Input(shape, tuple(dims), tokens)
@@ -132,9 +130,7 @@ def _sizes(value: Any, at: tuple[str, ...]) -> tuple[int, ...]:
     if not ok or not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= INT64_MAX for d in value):
         error = invalid(EXPECTED if not at else "a list of 1 to 4 positive sizes", value)
         if at:
-            from pydantic_core import PydanticCustomError
-
-            raise PydanticCustomError(error.type, "`shape` " + error.message(), {"at": at})
+            raise custom_error(error.type, "`shape` " + error.message(), {"at": at})
         raise error
     return tuple(value)
 

@@ -4,7 +4,9 @@ Input sizes (`in_channels`, `in_features`, `num_features`) are optional: the che
 them from the incoming tensor, and checks them when they are given. Defaults are torch's.
 Adding a layer kind means a record here (in the `Layer` union) and a rule in `shapes.py`; the
 builder makes `torch.nn.<type>` from the arguments the rule returns. Tests fail if a kind lacks
-either, or if torch has no class of that name.
+either, or if torch has no class of that name. Then `make fastpath` writes the record into the fast
+path's table (fastpath_table.py), so that `netspec check` validates it without pydantic; a test says
+when that was forgotten. An argument's validator is a plain function in values.py, which both use.
 
 Blocks (`Sequential`, `Residual`, `Concat`, `Multiply`) are records whose arguments hold layer lists,
 so a spec is a tree; `blocks.py` expands user-defined block kinds into them before validation.
@@ -12,17 +14,13 @@ so a spec is a tree; `blocks.py` expands user-defined block kinds into them befo
 
 from __future__ import annotations
 
-import keyword
-import math
-import re
-from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar, Literal, Union, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator, SerializeAsAny, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from . import values as V
 from .fields import (
-    INT64_MAX,
     Bool,
     ConvPadding,
     ConvPadding1,
@@ -42,120 +40,31 @@ from .fields import (
     Size1,
     Size2,
     Size3,
-    invalid,
     show,
 )
-
-# Public attributes of nn.Sequential: a layer with one of these names could not be
-# registered as a submodule (`add_module` refuses them). A test compares this with torch.
-RESERVED_NAMES = frozenset(
-    [
-        "T_destination",  # a TypeVar on nn.Module, public by its spelling
-        "add_module",
-        "append",
-        "apply",
-        "bfloat16",
-        "buffers",
-        "call_super_init",
-        "children",
-        "compile",
-        "cpu",
-        "cuda",
-        "double",
-        "dump_patches",
-        "eval",
-        "extend",
-        "extra_repr",
-        "float",
-        "forward",
-        "get_buffer",
-        "get_extra_state",
-        "get_parameter",
-        "get_submodule",
-        "half",
-        "insert",
-        "ipu",
-        "load_state_dict",
-        "modules",
-        "mtia",
-        "named_buffers",
-        "named_children",
-        "named_modules",
-        "named_parameters",
-        "parameters",
-        "pop",
-        "register_backward_hook",
-        "register_buffer",
-        "register_forward_hook",
-        "register_forward_pre_hook",
-        "register_full_backward_hook",
-        "register_full_backward_pre_hook",
-        "register_load_state_dict_post_hook",
-        "register_load_state_dict_pre_hook",
-        "register_module",
-        "register_parameter",
-        "register_state_dict_post_hook",
-        "register_state_dict_pre_hook",
-        "requires_grad_",
-        "set_extra_state",
-        "set_submodule",
-        "share_memory",
-        "state_dict",
-        "to",
-        "to_empty",
-        "train",
-        "training",
-        "type",
-        "xpu",
-        "zero_grad",
-    ]
+from .kinds import (  # noqa: F401 - re-exported: the tables and helpers that were defined here
+    _NAME,
+    ALIASES,
+    BRANCH_FIELDS,
+    BRANCH_LISTS,
+    INIT_FIELDS,
+    INIT_FUNCTIONS,
+    LAYER_KINDS,
+    RESERVED_NAMES,
+    bare_layer,
+    branch,
+    branches_of,
+    has_init,
+    index_names,
+    init_shorthand,
+    kind_names,
+    layer_name,
+    layer_norm_shorthand,
+    params_of,
+    prefix_of,
 )
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
-
-def _layer_name(v: Any) -> str:
-    if not isinstance(v, str) or not _NAME.fullmatch(v) or keyword.iskeyword(v):
-        raise invalid("a Python identifier such as `conv1` (letters, digits and _)", v)
-    if v in RESERVED_NAMES:
-        raise invalid(f"a name that nn.Module does not use itself (`{v}` is an attribute of nn.Sequential)", v)
-    return v
-
-
-LayerName = Annotated[str, Field(pattern=_NAME.pattern), BeforeValidator(_layer_name)]
-
-
-# Init.type -> the torch.nn.init function that applies it and the Init fields it takes, in torch's order:
-# what `builder.initialise` calls and `netspec export` writes out
-INIT_FUNCTIONS: dict[str, tuple[str | None, tuple[str, ...]]] = {
-    "default": (None, ()),  # torch's own initialisation (what you get without `init`)
-    "kaiming_normal": ("kaiming_normal_", ("a", "mode", "nonlinearity")),
-    "kaiming_uniform": ("kaiming_uniform_", ("a", "mode", "nonlinearity")),
-    "xavier_normal": ("xavier_normal_", ("gain",)),
-    "xavier_uniform": ("xavier_uniform_", ("gain",)),
-    "normal": ("normal_", ("mean", "std")),
-    "zeros": ("zeros_", ()),
-}
-
-
-def _init_shorthand(v: Any) -> Any:
-    """`init: kaiming_normal` is shorthand for `init: {type: kaiming_normal}`; arguments must fit the type."""
-    if isinstance(v, str):
-        return {"type": v}
-    if isinstance(v, dict) and isinstance(v.get("type"), str) and v["type"] in INIT_FUNCTIONS:
-        allowed = INIT_FUNCTIONS[v["type"]][1]
-        for key in v:
-            if key != "type" and key in Init.model_fields and key not in allowed:
-                raise PydanticCustomError(
-                    "invalid-value",
-                    "`{key}` does not apply to `{kind}` initialisation{fits}",
-                    {
-                        "key": key,
-                        "kind": v["type"],
-                        "at": (key,),
-                        "fits": f" (it takes {', '.join(allowed)})" if allowed else " (it takes no arguments)",
-                    },
-                )
-    return v
+LayerName = Annotated[str, Field(pattern=_NAME.pattern), BeforeValidator(layer_name)]
 
 
 class Init(BaseModel):
@@ -171,7 +80,7 @@ class Init(BaseModel):
     std: PositiveReal = 0.01  # normal
 
 
-InitArg = Annotated[Init, BeforeValidator(_init_shorthand)]
+InitArg = Annotated[Init, BeforeValidator(init_shorthand)]
 
 
 class LayerBase(BaseModel):
@@ -435,41 +344,11 @@ class AdaptiveMaxPool3d(LayerBase):
 # -- resizing ----------------------------------------------------------------------------
 
 
-def _size_list(v: Any) -> Any:
-    """Upsample's `size`: a positive integer for every axis, or one per axis."""
-    if v is None:
-        return None
-    if isinstance(v, (list, tuple)):
-        if not 1 <= len(v) <= 3:
-            raise invalid("a positive integer or a list of one per spatial axis", v)
-        return tuple(_int_positive(x) for x in v)
-    return _int_positive(v)
-
-
-def _int_positive(v: Any) -> int:
-    if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= INT64_MAX:
-        raise invalid("a positive integer or a list of one per spatial axis", v)
-    return v
-
-
-def _scale(v: Any) -> Any:
-    """Upsample's `scale_factor`: a number > 0, or one per axis."""
-    if v is None:
-        return None
-    values = v if isinstance(v, (list, tuple)) else [v]
-    if isinstance(v, (list, tuple)) and not 1 <= len(v) <= 3:
-        raise invalid("a number > 0 or a list of one per spatial axis", v)
-    for x in values:
-        if not isinstance(x, (int, float)) or isinstance(x, bool) or not math.isfinite(x) or x <= 0:
-            raise invalid("a number > 0 or a list of one per spatial axis", v)
-    return tuple(float(x) for x in v) if isinstance(v, (list, tuple)) else float(v)
-
-
 class Upsample(LayerBase):
     type: Literal["Upsample"] = "Upsample"
     prefix = "up"
-    size: Annotated[int | tuple[int, ...] | None, BeforeValidator(_size_list)] = None
-    scale_factor: Annotated[float | tuple[float, ...] | None, BeforeValidator(_scale)] = None
+    size: Annotated[int | tuple[int, ...] | None, BeforeValidator(V.size_list)] = None
+    scale_factor: Annotated[float | tuple[float, ...] | None, BeforeValidator(V.scale_factor)] = None
     mode: Literal["nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear"] = "nearest"
     align_corners: Bool | None = None
     recompute_scale_factor: Bool | None = None
@@ -487,22 +366,10 @@ class PixelUnshuffle(LayerBase):
     downscale_factor: PositiveInt
 
 
-def _unflattened(v: Any) -> Any:
-    """Unflatten's sizes: positive integers, at most one -1 (inferred, as torch infers it)."""
-    if (
-        not isinstance(v, (list, tuple))
-        or not v
-        or not all(isinstance(x, int) and not isinstance(x, bool) and (1 <= x <= INT64_MAX or x == -1) for x in v)
-        or list(v).count(-1) > 1
-    ):
-        raise invalid("a list of positive sizes, one of which may be -1", v)
-    return tuple(v)
-
-
 class Unflatten(LayerBase):
     type: Literal["Unflatten"] = "Unflatten"
     dim: Dim
-    unflattened_size: Annotated[tuple[int, ...], BeforeValidator(_unflattened)]
+    unflattened_size: Annotated[tuple[int, ...], BeforeValidator(V.unflattened_size)]
 
 
 # -- normalisation, regularisation, reshaping --------------------------------------------
@@ -580,24 +447,11 @@ class InstanceNorm3d(LayerBase):
     track_running_stats: Bool = False
 
 
-def _shape_arg(v: Any) -> Any:
-    """LayerNorm's `normalized_shape`: a size, or the sizes of the last dims."""
-    if v is None:
-        return None
-    if isinstance(v, (list, tuple)):
-        if not v or not all(isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= INT64_MAX for x in v):
-            raise invalid("a positive integer or a list of the last dims' sizes", v)
-        return tuple(v)
-    if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= INT64_MAX:
-        raise invalid("a positive integer or a list of the last dims' sizes", v)
-    return v
-
-
 class LayerNorm(LayerBase):
     type: Literal["LayerNorm"] = "LayerNorm"
     prefix = "norm"
     input_sizes = ("normalized_shape",)
-    normalized_shape: Annotated[int | tuple[int, ...] | None, BeforeValidator(_shape_arg)] = None
+    normalized_shape: Annotated[int | tuple[int, ...] | None, BeforeValidator(V.normalized_shape)] = None
     eps: PositiveReal = 1e-5
     elementwise_affine: Bool = True
     bias: Bool = True
@@ -823,12 +677,6 @@ class LogSoftmax(LayerBase):
 # `batch_first: true`; torch's default (false) would read the batch as the steps, which the checker refuses.
 
 
-def _index(v: Any) -> int:
-    if not isinstance(v, int) or isinstance(v, bool) or not -INT64_MAX <= v <= INT64_MAX:
-        raise invalid("an integer (a token id; negative counts from the end of the vocabulary)", v)
-    return v
-
-
 class Embedding(LayerBase):
     type: Literal["Embedding"] = "Embedding"
     prefix = "embed"
@@ -836,17 +684,11 @@ class Embedding(LayerBase):
     takes_tokens = True
     num_embeddings: PositiveInt | None = None  # inferred: the input's vocabulary (`tokens`)
     embedding_dim: PositiveInt
-    padding_idx: Annotated[int, BeforeValidator(_index)] | None = None
+    padding_idx: Annotated[int, BeforeValidator(V.token_index)] | None = None
     max_norm: PositiveReal | None = None
     norm_type: PositiveReal = 2.0
     scale_grad_by_freq: Bool = False
     sparse: Bool = False
-
-
-def _count(v: Any) -> int:
-    if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= INT64_MAX:
-        raise invalid("an integer ≥ 0", v)
-    return v
 
 
 # netspec's own argument of the recurrent kinds: what the layer passes on in a chain of layers
@@ -879,7 +721,7 @@ class LSTM(LayerBase):
     batch_first: Bool = False
     dropout: Probability = 0.0
     bidirectional: Bool = False
-    proj_size: Annotated[int, Field(ge=0), BeforeValidator(_count)] = 0
+    proj_size: Annotated[int, Field(ge=0), BeforeValidator(V.count)] = 0
     output: RecurrentOutput = "sequence"
 
 
@@ -912,11 +754,6 @@ class TransformerEncoderLayer(LayerBase):
     bias: Bool = True
 
 
-def _layer_norm(v: Any) -> Any:
-    """`norm: LayerNorm` is shorthand for `norm: {type: LayerNorm}`."""
-    return {"type": v} if isinstance(v, str) else v
-
-
 class TransformerEncoder(LayerBase):
     """`num_layers` copies of `encoder_layer` (a TransformerEncoderLayer's arguments), then `norm` if given."""
 
@@ -924,7 +761,7 @@ class TransformerEncoder(LayerBase):
     prefix = "encoder"
     encoder_layer: TransformerEncoderLayer
     num_layers: PositiveInt
-    norm: Annotated[LayerNorm | None, BeforeValidator(_layer_norm)] = None
+    norm: Annotated[LayerNorm | None, BeforeValidator(layer_norm_shorthand)] = None
     enable_nested_tensor: Bool = True
     mask_check: Bool = True
 
@@ -934,13 +771,6 @@ class TransformerEncoder(LayerBase):
 # A branch is a list of layers (a single layer, or a bare name, stands for a list of one). Its layers
 # are the block's own submodules, named in the block's scope (`conv1`, `bn1`, ... as torchvision's
 # blocks name theirs); a named `Sequential` in a branch is one submodule of its own (`downsample`).
-
-
-def _branch(v: Any) -> Any:
-    """`shortcut: {type: Sequential, ...}` and `after: ReLU` are lists of one; `null` is the empty list."""
-    if v is None:
-        return []
-    return [v] if isinstance(v, (dict, str)) else v
 
 
 class Sequential(LayerBase):
@@ -978,104 +808,8 @@ class Multiply(LayerBase):
     after: Branch = []
 
 
-# The one table of layer kinds: a spec's `type` is looked up here and nowhere else.
-Layer = Annotated[
-    Union[  # noqa: UP007 - a discriminated union reads best spelled out
-        # convolution
-        Conv1d,
-        Conv2d,
-        Conv3d,
-        ConvTranspose1d,
-        ConvTranspose2d,
-        ConvTranspose3d,
-        # pooling
-        MaxPool1d,
-        MaxPool2d,
-        MaxPool3d,
-        AvgPool1d,
-        AvgPool2d,
-        AvgPool3d,
-        LPPool1d,
-        LPPool2d,
-        AdaptiveAvgPool1d,
-        AdaptiveAvgPool2d,
-        AdaptiveAvgPool3d,
-        AdaptiveMaxPool1d,
-        AdaptiveMaxPool2d,
-        AdaptiveMaxPool3d,
-        # resizing and reshaping
-        Upsample,
-        PixelShuffle,
-        PixelUnshuffle,
-        Flatten,
-        Unflatten,
-        ZeroPad2d,
-        ConstantPad2d,
-        ReflectionPad2d,
-        ReplicationPad2d,
-        # normalisation and regularisation
-        BatchNorm1d,
-        BatchNorm2d,
-        BatchNorm3d,
-        InstanceNorm1d,
-        InstanceNorm2d,
-        InstanceNorm3d,
-        LayerNorm,
-        GroupNorm,
-        LocalResponseNorm,
-        Dropout,
-        Dropout1d,
-        Dropout2d,
-        Dropout3d,
-        AlphaDropout,
-        # dense
-        Linear,
-        Identity,
-        # sequences
-        Embedding,
-        RNN,
-        LSTM,
-        GRU,
-        TransformerEncoderLayer,
-        TransformerEncoder,
-        # activations
-        ReLU,
-        ReLU6,
-        LeakyReLU,
-        PReLU,
-        ELU,
-        CELU,
-        SELU,
-        GELU,
-        SiLU,
-        Mish,
-        Hardswish,
-        Hardsigmoid,
-        Hardtanh,
-        Softplus,
-        Sigmoid,
-        Tanh,
-        GLU,
-        Softmax,
-        Softmin,
-        LogSoftmax,
-        # blocks
-        Sequential,
-        Residual,
-        Concat,
-        Multiply,
-    ],
-    Field(discriminator="type"),
-]
-
-
-def _bare_layer(v: Any) -> Any:
-    """`- ReLU` is shorthand for `- {type: ReLU}`; a mapping with `layers` and no `type` is a Sequential."""
-    if isinstance(v, str):
-        return {"type": v}
-    if isinstance(v, dict) and "type" not in v and "layers" in v:
-        return {"type": "Sequential", **v}
-    return v
+# The `Layer` union, of the records in kinds.LAYER_KINDS' order: what the JSON Schema's `Layer` definition lists.
+Layer: Any = Annotated[Union[tuple(globals()[kind] for kind in LAYER_KINDS)], Field(discriminator="type")]  # noqa: UP007
 
 
 def _layer(v: Any) -> LayerBase:
@@ -1087,7 +821,7 @@ def _layer(v: Any) -> LayerBase:
     """
     if isinstance(v, LayerBase):
         return v
-    v = _bare_layer(v)
+    v = bare_layer(v)
     if not isinstance(v, dict):
         raise PydanticCustomError("model_attributes_type", "a layer must be a layer name or a mapping", {})
     if "type" not in v:
@@ -1106,7 +840,7 @@ def _layer(v: Any) -> LayerBase:
 # the JSON Schema names `Layer` by a marker that schema.py replaces with a reference to the union's definition
 LAYER_SCHEMA_MARK = {"x-netspec-definition": "Layer"}
 LayerItem = Annotated[SerializeAsAny[LayerBase], PlainValidator(_layer), WithJsonSchema(LAYER_SCHEMA_MARK)]
-Branch = Annotated[list[LayerItem], BeforeValidator(_branch)]
+Branch = Annotated[list[LayerItem], BeforeValidator(branch)]
 
 BLOCK_TYPES: dict[str, type[LayerBase]] = {cls.__name__: cls for cls in (Sequential, Residual, Concat, Multiply)}
 # torch.nn classes a layer record stands for (the builder makes `getattr(nn, type)`)
@@ -1114,93 +848,3 @@ LAYER_TYPES: dict[str, type[LayerBase]] = {
     name: cls for cls in get_args(get_args(Layer)[0]) if (name := cls.__name__) not in BLOCK_TYPES
 }
 KINDS: dict[str, type[LayerBase]] = {**LAYER_TYPES, **BLOCK_TYPES}
-
-# Names users bring from Keras or from torch classes netspec does not support.
-ALIASES: dict[str, str] = {
-    "Dense": "Linear",
-    "Conv1D": "Conv1d",
-    "Conv3D": "Conv3d",
-    "Conv2DTranspose": "ConvTranspose2d",
-    "UpSampling2D": "Upsample",
-    "LayerNormalization": "LayerNorm",
-    "Conv2D": "Conv2d",
-    "Convolution2D": "Conv2d",
-    "MaxPooling2D": "MaxPool2d",
-    "AveragePooling2D": "AvgPool2d",
-    "GlobalAveragePooling2D": "AdaptiveAvgPool2d",
-    "BatchNormalization": "BatchNorm2d",
-    "Swish": "SiLU",
-    "Softmax2d": "Softmax",
-    "Add": "Residual",
-    "Concatenate": "Concat",
-    "Cat": "Concat",
-    "Mul": "Multiply",
-    "ModuleList": "Sequential",
-}
-
-
-# The fields of each block kind that hold one branch, and those that hold a list of branches, as a spec writes them.
-BRANCH_FIELDS: dict[str, tuple[str, ...]] = {
-    "Sequential": ("layers",),
-    "Residual": ("body", "shortcut", "after"),
-    "Concat": ("after",),
-    "Multiply": ("after",),
-}
-BRANCH_LISTS: dict[str, str] = {"Concat": "branches", "Multiply": "branches"}
-
-
-def branches_of(layer: LayerBase) -> list[tuple[tuple[str | int, ...], Sequence[LayerBase]]]:
-    """A block's layer lists, in the order they run, each with its path below the block (`after` last)."""
-    if isinstance(layer, Sequential):
-        return [(("layers",), layer.layers)]
-    if isinstance(layer, Residual):
-        return [(("body",), layer.body), (("shortcut",), layer.shortcut), (("after",), layer.after)]
-    if isinstance(layer, (Concat, Multiply)):
-        return [*((("branches", i), b) for i, b in enumerate(layer.branches)), (("after",), layer.after)]
-    return []
-
-
-def kind_names(items: list[tuple[str, str | None]]) -> list[str]:
-    """Names in a block's scope: each item's own `name`, else the next free `<prefix><n>` (`conv1`, `relu2`)."""
-    taken = {name for _, name in items if name}
-    counters: dict[str, int] = {}
-    names = []
-    for prefix, name in items:
-        if name:
-            names.append(name)
-            continue
-        while True:
-            counters[prefix] = counters.get(prefix, 0) + 1
-            candidate = f"{prefix}{counters[prefix]}"
-            if candidate not in taken:
-                break
-        taken.add(candidate)
-        names.append(candidate)
-    return names
-
-
-def index_names(items: list[tuple[str, str | None]]) -> list[str]:
-    """Names in a Sequential: each item's own `name`, else its position, as torch's nn.Sequential names them."""
-    return [name or str(i) for i, (_, name) in enumerate(items)]
-
-
-def prefix_of(layer: LayerBase) -> str:
-    return layer.prefix or layer.type.lower()
-
-
-def params_of(layer: LayerBase) -> dict[str, Any]:
-    """The torch constructor arguments a layer record holds (no `type`, `name` or netspec extras)."""
-    names = _ARGUMENTS.get(type(layer))
-    if names is None:  # once per kind: pydantic's `model_fields` is a slow property
-        own = ("type", "name", "init") if layer.weight_init else ("type", "name")  # PReLU's `init` is torch's
-        names = tuple(k for k in type(layer).model_fields if k not in own)
-        _ARGUMENTS[type(layer)] = names
-    return {k: getattr(layer, k) for k in names}
-
-
-def has_init(layer: LayerBase) -> bool:
-    """Whether the kind takes netspec's `init` (convolutions and Linear, whose weights netspec can initialise)."""
-    return layer.weight_init
-
-
-_ARGUMENTS: dict[type[LayerBase], tuple[str, ...]] = {}

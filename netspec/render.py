@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-import html
+import re
 import unicodedata
 from typing import Any
-
-import click
 
 from .diagnostics import Diagnostic, Span, path_str
 from .report import LayerReport, ReceptiveField, ShapeReport, numel
 from .source import display_width
 
 _MAX_LINE = 160  # longer source lines are shown as a window around the caret
+
+# Terminal styles, as click writes them (click is not imported: `netspec check` starts faster without it).
+_COLOURS = {"red": 31, "yellow": 33, "blue": 34}
+_ANSI = re.compile(r"\033\[[;?0-9]*[a-zA-Z]")
+
+
+def style(text: str, fg: str | None = None, bold: bool = False) -> str:
+    """`text` coloured and/or bold for a terminal; `unstyle` takes it back off."""
+    codes = (f"\033[{_COLOURS[fg]}m" if fg else "") + ("\033[1m" if bold else "")
+    return f"{codes}{text}\033[0m" if codes else text
+
+
+def unstyle(text: str) -> str:
+    return _ANSI.sub("", text)
 
 
 # -- diagnostics -------------------------------------------------------------------------
@@ -21,14 +33,12 @@ _MAX_LINE = 160  # longer source lines are shown as a window around the caret
 def diagnostic(d: Diagnostic) -> str:
     """rustc-style: header, location, the user's line with a caret, related places, notes and help."""
     colour = "red" if d.is_error else "yellow"
-    header = click.style(f"{d.severity}[{d.code}]", fg=colour, bold=True) + click.style(
-        f": {_escaped(d.message)}", bold=True
-    )
+    header = style(f"{d.severity}[{d.code}]", fg=colour, bold=True) + style(f": {_escaped(d.message)}", bold=True)
     lines = [header]
     span = d.span
     spans = [s for s in (span, *(r.span for r in d.related)) if s is not None]
     gutter = max((len(str(s.line)) for s in spans), default=1)
-    arrow = click.style(" " * gutter + "-->", fg="blue", bold=True)
+    arrow = style(" " * gutter + "-->", fg="blue", bold=True)
     if span is not None:
         lines.append(f"{arrow} {span.source}:{span.line}:{span.col}")
         lines += _snippet(span, gutter, colour, "^")
@@ -39,23 +49,21 @@ def diagnostic(d: Diagnostic) -> str:
         lines.append(f"{arrow} {path_str(d.path)}")
     for related in d.related:  # rustc's secondary locations: `:::` and a caret of their own
         other = related.span
-        lines.append(
-            click.style(" " * gutter + ":::", fg="blue", bold=True) + f" {other.source}:{other.line}:{other.col}"
-        )
+        lines.append(style(" " * gutter + ":::", fg="blue", bold=True) + f" {other.source}:{other.line}:{other.col}")
         lines += _snippet(other, gutter, "blue", "-", _escaped(related.message))
     for note in d.notes:
-        lines.append(f"{' ' * gutter} {click.style('=', fg='blue', bold=True)} note: {_escaped(note)}")
+        lines.append(f"{' ' * gutter} {style('=', fg='blue', bold=True)} note: {_escaped(note)}")
     if d.help:
-        lines.append(f"{' ' * gutter} {click.style('=', fg='blue', bold=True)} help: {_escaped(d.help)}")
+        lines.append(f"{' ' * gutter} {style('=', fg='blue', bold=True)} help: {_escaped(d.help)}")
     return "\n".join(lines)
 
 
 def _snippet(span: Span, gutter: int, colour: str, mark: str, label: str = "") -> list[str]:
     """The user's line and a caret (or underline) under the span, with an optional label after it."""
-    bar = click.style(" " * gutter + " |", fg="blue", bold=True)
+    bar = style(" " * gutter + " |", fg="blue", bold=True)
     text, start, width = _window(span.text, span.col - 1, span.end_col - span.col)
-    number = click.style(f"{span.line:>{gutter}} |", fg="blue", bold=True)
-    under = click.style(mark * width, fg=colour, bold=True) + (f" {label}" if label else "")
+    number = style(f"{span.line:>{gutter}} |", fg="blue", bold=True)
+    under = style(mark * width, fg=colour, bold=True) + (f" {label}" if label else "")
     return [bar, number + f" {text}".rstrip(), bar + " " + " " * start + under]
 
 
@@ -143,14 +151,14 @@ def table(report: ShapeReport, depth: int | None = None, *, color: bool = False)
         cells = [c.rjust(w) if i in _RIGHT else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))]
         return "  ".join(cells).rstrip()
 
-    title = click.style(report.name, bold=True) + (f"  ({report.source})" if report.source else "")
-    out = [title, click.style(line(TABLE_HEAD), bold=True)]
+    title = style(report.name, bold=True) + (f"  ({report.source})" if report.source else "")
+    out = [title, style(line(TABLE_HEAD), bold=True)]
     out += [line(r) for r in rows]
     out.append("")
     out.append(totals_line(report))
-    out.append("output " + click.style(fmt_shape(report.output_shape), bold=True))
+    out.append("output " + style(fmt_shape(report.output_shape), bold=True))
     text = "\n".join(out)
-    return text if color else click.unstyle(text)
+    return text if color else unstyle(text)
 
 
 def table_rows(report: ShapeReport, depth: int | None = None) -> list[Row]:
@@ -183,6 +191,8 @@ def totals_line(report: ShapeReport) -> str:
 
 def html_table(report: ShapeReport, depth: int | None = None) -> str:
     """The same table as HTML, for Jupyter: `ShapeReport._repr_html_`."""
+    import html  # only for HTML output
+
     esc = html.escape
 
     def cells(row: tuple[str, ...], tag: str) -> str:

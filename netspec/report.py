@@ -10,30 +10,19 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import shapes
 from .blocks import Origins
 from .diagnostics import Diagnostic, Path, Related, SpecError
 from .inputs import Tokens
-from .layers import (
-    BLOCK_TYPES,
-    Concat,
-    Init,
-    LayerBase,
-    Multiply,
-    Residual,
-    Sequential,
-    branches_of,
-    has_init,
-    index_names,
-    kind_names,
-    params_of,
-    prefix_of,
-)
+from .kinds import BLOCK_NAMES, branches_of, has_init, index_names, kind_names, params_of, prefix_of
 from .shapes import RULES, Dim, Dims, fmt_shape
 from .source import gc_paused
-from .spec import Spec
+
+if TYPE_CHECKING:  # a spec and its records may be pydantic's or the fast path's (fastpath.py): read alike
+    from .layers import Concat, Init, LayerBase, Multiply, Residual
+    from .spec import Spec
 
 Shape = tuple[int | str, ...]  # ("N", 6, 28, 28): the batch stays symbolic
 FLOAT32_BYTES = 4
@@ -74,7 +63,7 @@ class LayerReport:
 
     @property
     def is_block(self) -> bool:
-        return self.kind in BLOCK_TYPES
+        return self.kind in BLOCK_NAMES
 
     @property
     def join(self) -> str | None:
@@ -299,7 +288,7 @@ class _Checker:
     ) -> tuple[LayerReport | None, _Step]:
         full_key = f"{key}.{name}" if key else name
         label = _Label(index, name, kind_type, full_key, depth)
-        rule = RULES.get(type(layer))
+        rule = RULES.get(layer.type)
         if rule is None:  # a block
             base: dict[str, Any] = dict(
                 index=index,
@@ -311,9 +300,9 @@ class _Checker:
                 depth=depth,
                 input_shape=_shape(dims),
             )
-            if isinstance(layer, Sequential):
+            if layer.type == "Sequential":
                 return self._sequential(layer, base, dims, rf, step, label)
-            assert isinstance(layer, (Residual, Concat, Multiply))
+            assert layer.type in JOINS
             return self._join(layer, base, dims, rf, step, label)
         if isinstance(dims, Tokens) != layer.takes_tokens:
             self._report(_dtype_issue(layer, dims), path, dims, step, label)
@@ -346,7 +335,7 @@ class _Checker:
         return node, _Step(label, outcome.explain, out, step, node.output_shape)
 
     def _sequential(
-        self, layer: Sequential, base: dict[str, Any], dims: Dims, rf: ReceptiveField | None, step: _Step, label: _Label
+        self, layer: Any, base: dict[str, Any], dims: Dims, rf: ReceptiveField | None, step: _Step, label: _Label
     ) -> tuple[LayerReport | None, _Step]:
         path = (*base["path"], "layers")
         names = self.scope(layer.layers, [(*path, i) for i in range(len(layer.layers))], index=True)
@@ -361,7 +350,7 @@ class _Checker:
 
     def _join(
         self,
-        layer: Residual | Concat | Multiply,
+        layer: Any,  # a Residual, Concat or Multiply record (pydantic's or the fast path's)
         base: dict[str, Any],
         dims: Dims,
         rf: ReceptiveField | None,
@@ -384,15 +373,15 @@ class _Checker:
             labels.append(label_b)
             outs.append((label_b, out, rf_b if items else rf))
         known = [(lab, d) for lab, d, _ in outs if d is not None]
-        if len(known) < len(outs) and not (isinstance(layer, Residual) and known):
+        if len(known) < len(outs) and not (layer.type == "Residual" and known):
             self._keep(path, branches=tuple(branch_nodes), labels=tuple(labels))
             return None, step  # a branch failed: the join cannot be judged (a residual goes on with the other)
         issue: Diagnostic | None = None
         arg: str | None = None
         joined: Dims | None
-        if isinstance(layer, Residual):
+        if layer.type == "Residual":
             joined, issues = shapes.add(dims, known, identity_shortcut=not layer.shortcut)
-        elif isinstance(layer, Concat):
+        elif layer.type == "Concat":
             joined, issues, arg = shapes.concat(dims, known, layer.dim)
         else:
             joined, issues = shapes.multiply(dims, known)
@@ -418,7 +407,7 @@ class _Checker:
             **base,
             output_shape=_shape(out),
             receptive_field=rf_out,
-            args={"dim": layer.dim} if isinstance(layer, Concat) else {},  # what the join takes besides its layers
+            args={"dim": layer.dim} if layer.type == "Concat" else {},  # what the join takes besides its layers
             branches=tuple(branch_nodes),
             labels=tuple(labels),
             after=tuple(after),
@@ -505,7 +494,7 @@ def _dtype_issue(layer: LayerBase, dims: Dims) -> Diagnostic:
 
 
 def _branch_label(layer: LayerBase, sub: tuple[str | int, ...]) -> str:
-    if isinstance(layer, Residual):
+    if layer.type == "Residual":
         return f"the {sub[0]}"
     return f"branch {int(sub[1]) + 1}"
 

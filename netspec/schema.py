@@ -15,7 +15,8 @@ from typing import Any, get_args
 
 from pydantic import TypeAdapter
 
-from .layers import BLOCK_TYPES, BRANCH_FIELDS, BRANCH_LISTS, KINDS, LAYER_TYPES, Init, Layer
+from .kinds import BRANCH_FIELDS, BRANCH_LISTS
+from .layers import BLOCK_TYPES, KINDS, LAYER_TYPES, Init, Layer
 from .spec import Spec
 from .training.config import TrainConfig
 

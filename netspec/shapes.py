@@ -14,12 +14,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import layers as L
 from .diagnostics import Diagnostic, Fix
-from .fields import ntuple, show
 from .inputs import Tokens
+from .kinds import params_of
+from .values import ntuple, show
+
+if TYPE_CHECKING:  # the records' types, for annotations: the checker itself never imports pydantic
+    from . import layers as L
 
 Dim = int | None
 Dims = tuple[Dim, ...]  # one sample: (C, H, W) or (F,); the batch N is implicit
@@ -1062,14 +1065,14 @@ def transformer_encoder(layer: L.TransformerEncoder, x: Dims) -> Outcome:
     issues = [_within("encoder_layer", d) for d in inner.issues]
     if inner.dims is None:
         return Outcome(None, issues=issues)
-    args = {**L.params_of(layer.encoder_layer), **inner.inferred}
+    args = {**params_of(layer.encoder_layer), **inner.inferred}
     params, mult_adds = layer.num_layers * inner.params, layer.num_layers * inner.mult_adds
     norm = None
     if layer.norm is not None:
         after = layer_norm(layer.norm, inner.dims)
         issues += [_within("norm", d) for d in after.issues]
         params, mult_adds = params + after.params, mult_adds + after.mult_adds
-        norm = {**L.params_of(layer.norm), **after.inferred}
+        norm = {**params_of(layer.norm), **after.inferred}
     return Outcome(
         inner.dims,
         params=params,
@@ -1251,81 +1254,82 @@ def multiply(x: Dims, branches: Labelled) -> tuple[Dims | None, list[Diagnostic]
 
 Rule = Callable[[Any, Dims], Outcome]
 
-RULES: dict[type[L.LayerBase], Rule] = {
-    L.Conv1d: conv1d,
-    L.Conv2d: conv2d,
-    L.Conv3d: conv3d,
-    L.ConvTranspose1d: conv_transpose1d,
-    L.ConvTranspose2d: conv_transpose2d,
-    L.ConvTranspose3d: conv_transpose3d,
-    L.MaxPool1d: max_pool,
-    L.MaxPool2d: max_pool,
-    L.MaxPool3d: max_pool,
-    L.AvgPool1d: avg_pool,
-    L.AvgPool2d: avg_pool,
-    L.AvgPool3d: avg_pool,
-    L.LPPool1d: lp_pool,
-    L.LPPool2d: lp_pool,
-    L.AdaptiveAvgPool1d: adaptive_pool,
-    L.AdaptiveAvgPool2d: adaptive_pool,
-    L.AdaptiveAvgPool3d: adaptive_pool,
-    L.AdaptiveMaxPool1d: adaptive_pool,
-    L.AdaptiveMaxPool2d: adaptive_pool,
-    L.AdaptiveMaxPool3d: adaptive_pool,
-    L.Upsample: upsample,
-    L.PixelShuffle: pixel_shuffle,
-    L.PixelUnshuffle: pixel_unshuffle,
-    L.Flatten: flatten,
-    L.Unflatten: unflatten,
-    L.ZeroPad2d: pad2d,
-    L.ConstantPad2d: pad2d,
-    L.ReflectionPad2d: pad2d,
-    L.ReplicationPad2d: pad2d,
-    L.BatchNorm1d: batch_norm,
-    L.BatchNorm2d: batch_norm,
-    L.BatchNorm3d: batch_norm,
-    L.InstanceNorm1d: instance_norm,
-    L.InstanceNorm2d: instance_norm,
-    L.InstanceNorm3d: instance_norm,
-    L.LayerNorm: layer_norm,
-    L.GroupNorm: group_norm,
-    L.LocalResponseNorm: local_response_norm,
-    L.Dropout1d: dropout1d,
-    L.Linear: linear,
-    L.PReLU: prelu,
-    L.Hardtanh: hardtanh,
-    L.GLU: glu,
-    L.Softmax: softmax,
-    L.Softmin: softmax,
-    L.LogSoftmax: softmax,
-    L.Embedding: embedding,
-    L.RNN: recurrent,
-    L.LSTM: recurrent,
-    L.GRU: recurrent,
-    L.TransformerEncoderLayer: transformer_encoder_layer,
-    L.TransformerEncoder: transformer_encoder,
+# One rule per kind, by the spec's `type`: the records may be pydantic's (layers.py) or the fast path's.
+RULES: dict[str, Rule] = {
+    "Conv1d": conv1d,
+    "Conv2d": conv2d,
+    "Conv3d": conv3d,
+    "ConvTranspose1d": conv_transpose1d,
+    "ConvTranspose2d": conv_transpose2d,
+    "ConvTranspose3d": conv_transpose3d,
+    "MaxPool1d": max_pool,
+    "MaxPool2d": max_pool,
+    "MaxPool3d": max_pool,
+    "AvgPool1d": avg_pool,
+    "AvgPool2d": avg_pool,
+    "AvgPool3d": avg_pool,
+    "LPPool1d": lp_pool,
+    "LPPool2d": lp_pool,
+    "AdaptiveAvgPool1d": adaptive_pool,
+    "AdaptiveAvgPool2d": adaptive_pool,
+    "AdaptiveAvgPool3d": adaptive_pool,
+    "AdaptiveMaxPool1d": adaptive_pool,
+    "AdaptiveMaxPool2d": adaptive_pool,
+    "AdaptiveMaxPool3d": adaptive_pool,
+    "Upsample": upsample,
+    "PixelShuffle": pixel_shuffle,
+    "PixelUnshuffle": pixel_unshuffle,
+    "Flatten": flatten,
+    "Unflatten": unflatten,
+    "ZeroPad2d": pad2d,
+    "ConstantPad2d": pad2d,
+    "ReflectionPad2d": pad2d,
+    "ReplicationPad2d": pad2d,
+    "BatchNorm1d": batch_norm,
+    "BatchNorm2d": batch_norm,
+    "BatchNorm3d": batch_norm,
+    "InstanceNorm1d": instance_norm,
+    "InstanceNorm2d": instance_norm,
+    "InstanceNorm3d": instance_norm,
+    "LayerNorm": layer_norm,
+    "GroupNorm": group_norm,
+    "LocalResponseNorm": local_response_norm,
+    "Dropout1d": dropout1d,
+    "Linear": linear,
+    "PReLU": prelu,
+    "Hardtanh": hardtanh,
+    "GLU": glu,
+    "Softmax": softmax,
+    "Softmin": softmax,
+    "LogSoftmax": softmax,
+    "Embedding": embedding,
+    "RNN": recurrent,
+    "LSTM": recurrent,
+    "GRU": recurrent,
+    "TransformerEncoderLayer": transformer_encoder_layer,
+    "TransformerEncoder": transformer_encoder,
     **{
-        cls: elementwise
-        for cls in (
-            L.Dropout,
-            L.Dropout2d,
-            L.Dropout3d,
-            L.AlphaDropout,
-            L.Identity,
-            L.ReLU,
-            L.ReLU6,
-            L.LeakyReLU,
-            L.ELU,
-            L.CELU,
-            L.SELU,
-            L.GELU,
-            L.SiLU,
-            L.Mish,
-            L.Hardswish,
-            L.Hardsigmoid,
-            L.Softplus,
-            L.Sigmoid,
-            L.Tanh,
+        kind: elementwise
+        for kind in (
+            "Dropout",
+            "Dropout2d",
+            "Dropout3d",
+            "AlphaDropout",
+            "Identity",
+            "ReLU",
+            "ReLU6",
+            "LeakyReLU",
+            "ELU",
+            "CELU",
+            "SELU",
+            "GELU",
+            "SiLU",
+            "Mish",
+            "Hardswish",
+            "Hardsigmoid",
+            "Softplus",
+            "Sigmoid",
+            "Tanh",
         )
     },
 }

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import re
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from .diagnostics import Diagnostic, Path, Span, SpecError
+from .diagnostics import Diagnostic, Path, Related, Span, SpecError, path_str
 from .yaml_syntax import syntax_diagnostic
+
+if TYPE_CHECKING:
+    from .blocks import Origins
 
 try:  # libyaml's parser is ~10x faster; the pure-Python one gives the same events
     from yaml import CSafeLoader as _Loader
@@ -472,3 +476,93 @@ def _construct(loader: Any, event: Any, smap: SourceMap) -> Any:
 def display_width(text: str) -> int:
     """Terminal columns: CJK characters (common in our users' comments) take two."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def at(
+    smap: SourceMap | None, path: Path, d: Diagnostic, *, key: bool = False, origins: Origins | None = None
+) -> Diagnostic:
+    """`d` positioned at `path`: where it is written (in a block's template, for a layer a block made), its
+    span in the file (or its closest ancestor's), and each instance it came through as a related place.
+
+    The one place diagnostics get their positions; `path` becomes the written path.
+    """
+    written = origins.written(path) if origins else path
+    span = smap.span(written, key=key) if smap is not None else None
+    fixes = tuple(replace(f, path=origins.written(f.path)) for f in d.fixes) if origins else d.fixes
+    related = d.related
+    for block, call in origins.calls(path) if origins else ():
+        site = smap.span(call) if smap is not None else None
+        if site is not None:
+            related = (*related, Related(site, f"in this `{block}`"))
+        else:
+            d = d.with_note(f"in the `{block}` at {path_str(call)}")
+    return replace(d, path=written, span=span, source=smap.source if smap else d.source, related=related, fixes=fixes)
+
+
+def read_spec(path: str | os.PathLike[str]) -> str:
+    """A spec file's text; SpecError (code `io-error`) when it can't be read, or is not a spec-sized text file."""
+    p = os.fspath(path)
+    try:
+        with open(p, "rb") as f:
+            data = f.read(MAX_BYTES + 1)  # bounded: /dev/zero or a huge file must not fill the memory
+    except FileNotFoundError:
+        raise SpecError(
+            [
+                Diagnostic(
+                    "io-error",
+                    f"no such file: {p}",
+                    source=str(p),
+                    help="check the path (netspec check takes .yaml spec files)",
+                )
+            ]
+        ) from None
+    except IsADirectoryError:
+        import glob
+
+        has_specs = bool(
+            glob.glob(os.path.join(glob.escape(p), "*.yaml")) or glob.glob(os.path.join(glob.escape(p), "*.yml"))
+        )
+        raise SpecError(
+            [
+                Diagnostic(
+                    "io-error",
+                    f"{p} is a directory, not a spec file",
+                    source=str(p),
+                    help=f"pass the spec files in it, e.g. {p}/*.yaml"
+                    if has_specs
+                    else "it holds no .yaml or .yml files: pass a spec file",
+                )
+            ]
+        ) from None
+    except OSError as e:
+        raise SpecError(
+            [
+                Diagnostic(
+                    "io-error",
+                    f"cannot read {p}: {e.strerror or e}",
+                    source=str(p),
+                    help="check the file's permissions (netspec only needs to read it)"
+                    if isinstance(e, PermissionError)
+                    else None,
+                )
+            ]
+        ) from None
+    if len(data) > MAX_BYTES:
+        raise SpecError(
+            [
+                Diagnostic(
+                    "unsupported-yaml",
+                    f"the file is larger than {MAX_BYTES:,} bytes, the limit for a spec",
+                    source=str(p),
+                    help="pass the .yaml spec file (specs are short text files)",
+                )
+            ]
+        )
+    return decode(data, str(p))
+
+
+def default_name(path: str | os.PathLike[str]) -> str:
+    """A spec's name when it has none: its file name's stem, as a run directory can be named."""
+    stem = os.path.splitext(os.path.basename(os.fspath(path)))[0]
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-._")
+    return stem or "model"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import importlib
 import os
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -27,42 +26,19 @@ from pydantic_core import PydanticCustomError
 from . import inputs
 from .blocks import Origins, expand
 from .diagnostics import Diagnostic, SpecError
-from .fields import INT64_MAX, invalid
 from .inputs import Input
-from .layers import BLOCK_TYPES, InitArg, LayerBase, LayerItem, branches_of
-from .source import MAX_BYTES, SourceMap, decode, gc_paused, load_yaml
-from .validation import at, translate
-
-_SPEC_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-
-
-def _spec_name(v: Any) -> str:
-    if not isinstance(v, str) or not _SPEC_NAME.fullmatch(v) or len(v) > 100:
-        raise invalid("a short name of letters, digits, '.', '_' and '-' (it names the run directory)", v)
-    return v
-
-
-def _seed(v: Any) -> int:
-    if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= INT64_MAX:
-        raise invalid("an integer ≥ 0", v)
-    return v
+from .kinds import branches_of, first_duplicate
+from .layers import InitArg, LayerBase, LayerItem
+from .source import SourceMap, at, default_name, gc_paused, load_yaml, read_spec
+from .validation import translate
+from .values import INT64_MAX, SPEC_NAME, count, spec_name
 
 
 def _unique_names(layers: list[LayerBase]) -> list[LayerBase]:
     """Names are unique within each scope: the top level, each Sequential, each block (all its branches)."""
-    blocks = tuple(BLOCK_TYPES.values())
-    scopes: list[tuple[tuple[Any, ...], Any]] = [((), [((), layers)])]  # (where, the scope's layer lists)
-    while scopes:
-        where, lists = scopes.pop()
-        seen: dict[str, tuple[Any, ...]] = {}
-        for sub, children in lists:
-            for i, layer in enumerate(children):
-                if layer.name is not None:
-                    if layer.name in seen:
-                        raise _duplicate(where, (*where, *seen[layer.name]), (*where, *sub, i), layer.name)
-                    seen[layer.name] = (*sub, i)
-                if isinstance(layer, blocks):  # a block is a scope of its own: all its branches' layers
-                    scopes.append(((*where, *sub, i), branches_of(layer)))
+    found = first_duplicate(layers)
+    if found is not None:
+        raise _duplicate(*found)
     return layers
 
 
@@ -112,9 +88,11 @@ def _train(v: Any) -> Any:
 
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     from .training.config import TrainConfig
 
-    TrainSection = TrainConfig | None
+    TrainSection: TypeAlias = TrainConfig | None
 else:
     TrainSection = Annotated[
         SerializeAsAny[Any],
@@ -157,8 +135,8 @@ InputShape = Annotated[
     PlainSerializer(inputs.dump),
     WithJsonSchema(inputs.JSON_SCHEMA),
 ]
-SpecName = Annotated[str, Field(pattern=_SPEC_NAME.pattern, max_length=100), BeforeValidator(_spec_name)]
-Seed = Annotated[int, Field(ge=0, le=INT64_MAX), BeforeValidator(_seed)]
+SpecName = Annotated[str, Field(pattern=SPEC_NAME.pattern, max_length=100), BeforeValidator(spec_name)]
+Seed = Annotated[int, Field(ge=0, le=INT64_MAX), BeforeValidator(count)]
 
 
 class Spec(BaseModel):
@@ -220,62 +198,10 @@ def parse_spec(text: str, source: str = "<string>") -> Spec:
 def load_spec(path: str | os.PathLike[str]) -> Spec:
     """Read and parse a spec file; raises SpecError (code `io-error` when it can't be read)."""
     p = Path(path)
-    try:
-        with p.open("rb") as f:
-            data = f.read(MAX_BYTES + 1)  # bounded: /dev/zero or a huge file must not fill the memory
-    except FileNotFoundError:
-        raise SpecError(
-            [
-                Diagnostic(
-                    "io-error",
-                    f"no such file: {p}",
-                    source=str(p),
-                    help="check the path (netspec check takes .yaml spec files)",
-                )
-            ]
-        ) from None
-    except IsADirectoryError:
-        has_specs = any(p.glob("*.yaml")) or any(p.glob("*.yml"))
-        raise SpecError(
-            [
-                Diagnostic(
-                    "io-error",
-                    f"{p} is a directory, not a spec file",
-                    source=str(p),
-                    help=f"pass the spec files in it, e.g. {p}/*.yaml"
-                    if has_specs
-                    else "it holds no .yaml or .yml files: pass a spec file",
-                )
-            ]
-        ) from None
-    except OSError as e:
-        raise SpecError(
-            [
-                Diagnostic(
-                    "io-error",
-                    f"cannot read {p}: {e.strerror or e}",
-                    source=str(p),
-                    help="check the file's permissions (netspec only needs to read it)"
-                    if isinstance(e, PermissionError)
-                    else None,
-                )
-            ]
-        ) from None
-    if len(data) > MAX_BYTES:
-        raise SpecError(
-            [
-                Diagnostic(
-                    "unsupported-yaml",
-                    f"the file is larger than {MAX_BYTES:,} bytes, the limit for a spec",
-                    source=str(p),
-                    help="pass the .yaml spec file (specs are short text files)",
-                )
-            ]
-        )
-    text = decode(data, str(p))
+    text = read_spec(p)
     data_, smap = load_yaml(text, str(p))
     if isinstance(data_, dict) and "name" not in data_:
-        data_ = {"name": _default_name(p), **data_}
+        data_ = {"name": default_name(p), **data_}
     return spec_from_data(data_, smap)
 
 
@@ -307,11 +233,6 @@ def _with_types(layer: LayerBase, data: dict[str, Any]) -> dict[str, Any]:
         elif key in data:
             out[key] = [_with_types(c, d) for c, d in zip(children, data[key])]
     return out
-
-
-def _default_name(p: Path) -> str:
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", p.stem).strip("-._")
-    return stem or "model"
 
 
 def spec_from_data(data: Any, smap: SourceMap | None = None) -> Spec:

@@ -8,40 +8,18 @@ spec, a `train:` section), and words the message and help the way netspec's othe
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
 from .blocks import Origins
-from .diagnostics import Diagnostic, Fix, Related, did_you_mean, path_str
+from .diagnostics import Diagnostic, Fix, did_you_mean, path_str
 from .diagnostics import Path as DocPath
 from .expr import ExprError, evaluate
-from .fields import show
-from .layers import ALIASES, BRANCH_FIELDS, BRANCH_LISTS, KINDS
-from .source import SourceMap
-
-
-def at(
-    smap: SourceMap | None, path: DocPath, d: Diagnostic, *, key: bool = False, origins: Origins | None = None
-) -> Diagnostic:
-    """`d` positioned at `path`: where it is written (in a block's template, for a layer a block made), its
-    span in the file (or its closest ancestor's), and each instance it came through as a related place.
-
-    The one place diagnostics get their positions; `path` becomes the written path.
-    """
-    written = origins.written(path) if origins else path
-    span = smap.span(written, key=key) if smap is not None else None
-    fixes = tuple(replace(f, path=origins.written(f.path)) for f in d.fixes) if origins else d.fixes
-    related = d.related
-    for block, call in origins.calls(path) if origins else ():
-        site = smap.span(call) if smap is not None else None
-        if site is not None:
-            related = (*related, Related(site, f"in this `{block}`"))
-        else:
-            d = d.with_note(f"in the `{block}` at {path_str(call)}")
-    return replace(d, path=written, span=span, source=smap.source if smap else d.source, related=related, fixes=fixes)
-
+from .kinds import ALIASES, BRANCH_FIELDS, BRANCH_LISTS
+from .layers import KINDS
+from .source import SourceMap, at
+from .values import show
 
 # -- pydantic errors -> diagnostics -------------------------------------------------------
 

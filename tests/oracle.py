@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from netspec.layers import params_of
+from netspec.kinds import params_of
 from netspec.spec import Spec
 
 BATCH = 97  # a prime no generated size reaches, so torch can't mistake the batch for a channel count

@@ -18,7 +18,8 @@ from pydantic_core import PydanticUndefined
 import netspec
 from netspec import shapes
 from netspec.diagnostics import CODES
-from netspec.layers import BLOCK_TYPES, BRANCH_FIELDS, INIT_FUNCTIONS, KINDS, LAYER_TYPES, RESERVED_NAMES, Init
+from netspec.kinds import BLOCK_NAMES, BRANCH_FIELDS, INIT_FIELDS, INIT_FUNCTIONS, RESERVED_NAMES
+from netspec.layers import BLOCK_TYPES, KINDS, LAYER_TYPES, Init
 
 from .conftest import ROOT
 
@@ -31,11 +32,11 @@ GOLDEN = ROOT / "tests" / "golden"
 
 
 def test_every_kind_has_a_rule_and_a_torch_class() -> None:
-    assert set(shapes.RULES) == set(LAYER_TYPES.values())
+    assert set(shapes.RULES) == set(LAYER_TYPES)
     for kind in LAYER_TYPES:
         assert issubclass(build.torch_class(kind), torch.nn.Module), kind  # `type` is the torch class name, always
     assert set(KINDS) == set(LAYER_TYPES) | set(BLOCK_TYPES)
-    assert set(BLOCK_TYPES) == set(BRANCH_FIELDS)  # every block says which fields hold its layers
+    assert set(BLOCK_TYPES) == set(BRANCH_FIELDS) == set(BLOCK_NAMES)  # every block says which fields hold its layers
     assert not set(BLOCK_TYPES) & {n for n in dir(torch.nn) if n != "Sequential"}  # the joins are netspec's own
 
 
@@ -84,6 +85,7 @@ def test_every_init_has_torchs_function_with_those_arguments() -> None:
     """`builder.initialise` and `netspec export` both call INIT_FUNCTIONS: every Init type and field must be in it."""
     kinds = set(typing.get_args(Init.model_fields["type"].annotation))
     assert set(INIT_FUNCTIONS) == kinds
+    assert tuple(f for f in Init.model_fields if f != "type") == INIT_FIELDS  # the shorthand's check reads these
     used: set[str] = set()
     for kind, (function, args) in INIT_FUNCTIONS.items():
         if function is None:

@@ -77,7 +77,8 @@ def import_(
     from ..from_torch import from_module, load_source
     from ..render import fmt_int
     from ..report import check
-    from ..spec import Spec, _default_name
+    from ..source import default_name as _default_name
+    from ..spec import Spec
 
     if source.startswith("python:"):
         module_name, _, attr = source.removeprefix("python:").partition(":")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..diagnostics import Path
-from ..layers import BRANCH_FIELDS, BRANCH_LISTS
+from ..kinds import BRANCH_FIELDS, BRANCH_LISTS
 from ..render import fmt_shape
 from ..report import LayerReport
 from .written import Pos, Written

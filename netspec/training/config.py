@@ -6,86 +6,52 @@ errors come out as the same positioned diagnostics. Defaults are torch's where t
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any, Literal, Union
+from collections.abc import Callable
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
-from pydantic_core import PydanticCustomError
 
-from ..fields import INT64_MAX, Bool, PositiveInt, PositiveReal, Probability, invalid
+from ..fields import Bool, PositiveInt, PositiveReal, Probability
+from ..values import count
 from .transforms import Transform, TransformBase
+from .values import (
+    DEVICE,
+    betas,
+    class_weights,
+    device,
+    fraction,
+    name_shorthand,
+    nesterov_needs_momentum,
+    non_negative,
+    one_test_split,
+    path,
+    patience_shorthand,
+    type_shorthand,
+)
 
-DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")  # the names `device` takes
-
-
-def _non_negative(v: Any) -> float:
-    if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v < float("inf"):
-        raise invalid("a number ≥ 0", v)
-    return float(v)
-
-
-def _non_negative_int(v: Any) -> int:
-    if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= INT64_MAX:
-        raise invalid("an integer ≥ 0", v)
-    return v
-
-
-def _fraction(v: Any) -> float:
-    if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 < v < 1:
-        raise invalid("a fraction between 0 and 1 (exclusive)", v)
-    return float(v)
-
-
-def _betas(v: Any) -> tuple[float, float]:
-    expected = "a [beta1, beta2] pair of numbers in [0, 1)"
-    if not isinstance(v, (list, tuple)) or len(v) != 2:
-        raise invalid(expected, v)
-    if not all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1 for b in v):
-        raise invalid(expected, v)
-    return float(v[0]), float(v[1])
-
-
-def _path(v: Any) -> str:
-    if not isinstance(v, str) or not v.strip():
-        raise invalid("a file or folder path", v)
-    return v
-
-
-def _device(v: Any) -> str:
-    if not isinstance(v, str) or not DEVICE.fullmatch(v):
-        raise invalid('"auto", "cpu", "cuda", "cuda:N" or "mps"', v)
-    return v
-
-
-def _shorthand(key: str) -> Any:
-    """`optimizer: Adam` is shorthand for `optimizer: {type: Adam}` (and `dataset: digits` for `{name: digits}`)."""
-
-    def expand(v: Any) -> Any:
-        return {key: v} if isinstance(v, str) else v
-
-    return BeforeValidator(expand)
-
-
-NonNegative = Annotated[float, Field(ge=0), BeforeValidator(_non_negative)]
-NonNegativeInt = Annotated[int, Field(ge=0), BeforeValidator(_non_negative_int)]
-Fraction = Annotated[float, Field(gt=0, lt=1), BeforeValidator(_fraction)]
-Betas = Annotated[tuple[float, float], BeforeValidator(_betas)]
-FilePath = Annotated[str, Field(min_length=1), BeforeValidator(_path)]
-Device = Annotated[str, Field(pattern=DEVICE.pattern), BeforeValidator(_device)]
+NonNegative = Annotated[float, Field(ge=0), BeforeValidator(non_negative)]
+NonNegativeInt = Annotated[int, Field(ge=0), BeforeValidator(count)]
+Fraction = Annotated[float, Field(gt=0, lt=1), BeforeValidator(fraction)]
+Betas = Annotated[tuple[float, float], BeforeValidator(betas)]
+FilePath = Annotated[str, Field(min_length=1), BeforeValidator(path)]
+Device = Annotated[str, Field(pattern=DEVICE.pattern), BeforeValidator(device)]
 
 
 class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # Checks across fields, run once the fields are valid: plain functions of the record (training/values.py),
+    # which the fast path (fastpath.py) runs on its own records too.
+    checks: ClassVar[tuple[Callable[[Any], None], ...]] = ()
+
+    @model_validator(mode="after")
+    def _run_checks(self) -> _Record:
+        for check in self.checks:
+            check(self)
+        return self
+
 
 # -- datasets: `name` picks the kind; relative paths are relative to the current directory ---
-
-
-def _one_test_split(record: Any) -> None:
-    if record.test_fraction is not None and record.test_path is not None:
-        raise PydanticCustomError(
-            "invalid-value", "`test_fraction` and `test_path` both name a test split: give one", {"at": ("test_path",)}
-        )
 
 
 class Digits(_Record):
@@ -114,11 +80,7 @@ class ImageFolder(_Record):
     val_fraction: Fraction = 0.2
     test_fraction: Fraction | None = None  # held out of the training samples; evaluated at the end with best.pt
     test_path: FilePath | None = None  # a third tree, instead of `test_fraction`
-
-    @model_validator(mode="after")
-    def _one_test(self) -> ImageFolder:
-        _one_test_split(self)
-        return self
+    checks = (one_test_split,)
 
 
 class TensorFile(_Record):
@@ -130,11 +92,7 @@ class TensorFile(_Record):
     val_fraction: Fraction = 0.2
     test_fraction: Fraction | None = None  # held out of the training samples; evaluated at the end with best.pt
     test_path: FilePath | None = None  # a file of its own, instead of `test_fraction`
-
-    @model_validator(mode="after")
-    def _one_test(self) -> TensorFile:
-        _one_test_split(self)
-        return self
+    checks = (one_test_split,)
 
 
 class PythonData(_Record):
@@ -148,7 +106,7 @@ class PythonData(_Record):
 Dataset = Annotated[
     Union[Digits, TorchvisionDataset, ImageFolder, TensorFile, PythonData],  # noqa: UP007
     Field(discriminator="name"),
-    _shorthand("name"),
+    BeforeValidator(name_shorthand),
 ]
 
 
@@ -161,14 +119,7 @@ class SGD(_Record):
     momentum: NonNegative = 0.0
     nesterov: Bool = False
     weight_decay: NonNegative = 0.0
-
-    @model_validator(mode="after")
-    def _nesterov_needs_momentum(self) -> SGD:
-        if self.nesterov and self.momentum == 0:
-            raise PydanticCustomError(
-                "invalid-value", "`nesterov` needs a `momentum` above 0", {"at": ("nesterov",)}
-            )  # torch refuses this combination when the optimizer is made
-        return self
+    checks = (nesterov_needs_momentum,)
 
 
 class Adam(_Record):
@@ -200,7 +151,7 @@ class RMSprop(_Record):
 Optimizer = Annotated[
     Union[SGD, Adam, AdamW, RMSprop],  # noqa: UP007
     Field(discriminator="type"),
-    _shorthand("type"),
+    BeforeValidator(type_shorthand),
 ]
 
 
@@ -234,7 +185,7 @@ class OneCycleLR(_Record):
 Scheduler = Annotated[
     Union[StepLR, CosineAnnealingLR, OneCycleLR],  # noqa: UP007
     Field(discriminator="type"),
-    _shorthand("type"),
+    BeforeValidator(type_shorthand),
 ]
 
 # -- losses: torch.nn's names and arguments; `loss: MSELoss` is shorthand for `{type: MSELoss}` ----------
@@ -243,18 +194,7 @@ Scheduler = Annotated[
 Reduction = Literal["mean", "sum"]
 
 
-def _weights(v: Any) -> tuple[float, ...]:
-    expected = "a list of numbers ≥ 0, one per class"
-    if not isinstance(v, (list, tuple)) or not v:
-        raise invalid(expected, v)
-    if not all(isinstance(w, (int, float)) and not isinstance(w, bool) and 0 <= w < float("inf") for w in v):
-        raise invalid(expected, v)
-    if not any(v):
-        raise invalid("a list of numbers ≥ 0, one per class, not all 0", v)
-    return tuple(float(w) for w in v)
-
-
-ClassWeights = Annotated[tuple[float, ...], BeforeValidator(_weights)]
+ClassWeights = Annotated[tuple[float, ...], BeforeValidator(class_weights)]
 
 
 class CrossEntropyLoss(_Record):
@@ -301,7 +241,7 @@ class HuberLoss(_Record):
 Loss = Annotated[
     Union[CrossEntropyLoss, NLLLoss, BCEWithLogitsLoss, MSELoss, L1Loss, HuberLoss],  # noqa: UP007
     Field(discriminator="type"),
-    _shorthand("type"),
+    BeforeValidator(type_shorthand),
 ]
 
 
@@ -324,11 +264,6 @@ class EarlyStopping(_Record):
         return self.mode == "max" if self.mode is not None else self.metric.endswith("_acc")
 
 
-def _patience_shorthand(v: Any) -> Any:
-    """`early_stopping: 5` is shorthand for `early_stopping: {patience: 5}`."""
-    return {"patience": v} if isinstance(v, int) and not isinstance(v, bool) else v
-
-
 class TrainConfig(_Record):
     """How `netspec train` trains the spec; every key has a default."""
 
@@ -342,7 +277,7 @@ class TrainConfig(_Record):
     loss: Loss = CrossEntropyLoss(type="CrossEntropyLoss")
     clip_grad_norm: PositiveReal | None = None  # scale the gradients to at most this total L2 norm, first
     clip_grad_value: PositiveReal | None = None  # clamp every gradient element into [-value, value]
-    early_stopping: Annotated[EarlyStopping | None, BeforeValidator(_patience_shorthand)] = None
+    early_stopping: Annotated[EarlyStopping | None, BeforeValidator(patience_shorthand)] = None
     device: Device = "auto"  # auto: CUDA when available, else the CPU
     seed: NonNegativeInt = 0
     drop_last: Bool = False  # drop the last partial training batch

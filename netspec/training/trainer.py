@@ -28,7 +28,7 @@ from ..report import ShapeReport, check
 from ..spec import Spec, load_spec
 from . import distributed, given
 from .batches import Batches
-from .config import DEVICE, SGD, Adam, AdamW, CosineAnnealingLR, OneCycleLR, RMSprop, StepLR, TrainConfig
+from .config import SGD, Adam, AdamW, CosineAnnealingLR, OneCycleLR, RMSprop, StepLR, TrainConfig
 from .data import InMemory, load_data
 from .distributed import Dist
 from .heldout import HeldOutMetrics, evaluate_held_out
@@ -46,6 +46,7 @@ from .run import (
     repair_best,
     set_rng_state,
 )
+from .values import DEVICE
 
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "SGD": torch.optim.SGD,

@@ -8,84 +8,33 @@ sample during training and are left out of the validation pipeline by default.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from ..fields import Bool, Probability, Real, Size2, invalid
+from ..fields import Bool, Probability, Real, Size2
+from .values import (
+    channel_values,
+    degrees,
+    image_padding,
+    jitter,
+    positive_channel_values,
+    type_shorthand,
+    unit_range,
+    value_range,
+)
 
 if TYPE_CHECKING:  # torch only in annotations: the schema imports this module without torch
     from torch import Tensor
 
 
-def _reals(v: Any, expected: str) -> tuple[float, ...]:
-    if not isinstance(v, (list, tuple)) or not v:
-        raise invalid(expected, v)
-    if not all(isinstance(x, (int, float)) and not isinstance(x, bool) and abs(x) != float("inf") for x in v):
-        raise invalid(expected, v)
-    return tuple(float(x) for x in v)
-
-
-def _channel_values(v: Any) -> tuple[float, ...]:
-    return _reals([v] if isinstance(v, (int, float)) and not isinstance(v, bool) else v, "a number per channel")
-
-
-def _positive_channel_values(v: Any) -> tuple[float, ...]:
-    values = _channel_values(v)
-    if min(values) <= 0:
-        raise invalid("a positive number per channel", v)
-    return values
-
-
-def _range(v: Any) -> tuple[float, float]:
-    expected = "a [low, high] pair of numbers with low ≤ high"
-    values = _reals(v, expected)
-    if len(values) != 2 or values[0] > values[1]:
-        raise invalid(expected, v)
-    return values[0], values[1]
-
-
-def _unit_range(v: Any) -> tuple[float, float]:
-    lo, hi = _range(v)
-    if not 0 <= lo <= hi <= 1:
-        raise invalid("a [low, high] pair between 0 and 1", v)
-    return lo, hi
-
-
-def _degrees(v: Any) -> float | tuple[float, float]:
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        if v < 0:
-            raise invalid("a number of degrees ≥ 0, or a [min, max] pair", v)
-        return float(v)
-    return _range(v)
-
-
-def _image_padding(v: Any) -> int | tuple[int, ...]:
-    expected = "an integer ≥ 0, or [left/right, top/bottom], or [left, top, right, bottom]"
-    if _is_size(v):
-        return int(v)
-    if isinstance(v, (list, tuple)) and len(v) in (2, 4) and all(_is_size(x) for x in v):
-        return tuple(v)
-    raise invalid(expected, v)
-
-
-def _is_size(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
-
-
-def _jitter(v: Any) -> float:
-    if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
-        raise invalid("a number ≥ 0", v)
-    return float(v)
-
-
-Values = Annotated[tuple[float, ...], BeforeValidator(_channel_values)]
-PositiveValues = Annotated[tuple[float, ...], BeforeValidator(_positive_channel_values)]
-Range = Annotated[tuple[float, float], BeforeValidator(_range)]
-UnitRange = Annotated[tuple[float, float], BeforeValidator(_unit_range)]
-Degrees = Annotated[float | tuple[float, float], BeforeValidator(_degrees)]
-ImagePadding = Annotated[int | tuple[int, ...], BeforeValidator(_image_padding)]
-Jitter = Annotated[float, Field(ge=0), BeforeValidator(_jitter)]
+Values = Annotated[tuple[float, ...], BeforeValidator(channel_values)]
+PositiveValues = Annotated[tuple[float, ...], BeforeValidator(positive_channel_values)]
+Range = Annotated[tuple[float, float], BeforeValidator(value_range)]
+UnitRange = Annotated[tuple[float, float], BeforeValidator(unit_range)]
+Degrees = Annotated[float | tuple[float, float], BeforeValidator(degrees)]
+ImagePadding = Annotated[int | tuple[int, ...], BeforeValidator(image_padding)]
+Jitter = Annotated[float, Field(ge=0), BeforeValidator(jitter)]
 PaddingMode = Literal["constant", "edge", "reflect", "symmetric"]
 
 
@@ -197,11 +146,6 @@ class RandomErasing(TransformBase):
     value: Real = 0.0
 
 
-def _bare(v: Any) -> Any:
-    """`- RandomHorizontalFlip` is shorthand for `- {type: RandomHorizontalFlip}`."""
-    return {"type": v} if isinstance(v, str) else v
-
-
 Transform = Annotated[
     Union[  # noqa: UP007 - a discriminated union reads best spelled out
         Resize,
@@ -220,7 +164,7 @@ Transform = Annotated[
         RandomErasing,
     ],
     Field(discriminator="type"),
-    BeforeValidator(_bare),
+    BeforeValidator(type_shorthand),  # `- RandomHorizontalFlip` for `- {type: RandomHorizontalFlip}`
 ]
 
 # type name -> record: the allow-list; torchvision is only ever asked for these names
