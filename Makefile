@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test pytest lint browser diagrams bench vscode clean
+.PHONY: demo test pytest lint browser diagrams fastpath bench vscode clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ diagrams: $(STAMP)
 	$(BIN)/netspec draw specs/resnet18.yaml --depth 1 -o docs/figures/resnet18-depth1.svg
 	$(BIN)/netspec draw specs/resnet18.yaml --direction LR --style blocks -o docs/figures/resnet18-blocks.svg
 	$(BIN)/netspec draw tests/golden/branch-mismatch.yaml -o docs/figures/branch-mismatch.svg; test $$? = 1  # it has an error
+
+# The fast path's table of checks (netspec/fastpath_table.py), written from the records: run it after changing
+# a record in layers.py, spec.py or training/ (tests/test_fastpath.py says when it is stale).
+fastpath: $(STAMP)
+	$(BIN)/python -m netspec.fastpath_gen
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -1,0 +1,328 @@
+"""The fast path of `netspec check` (netspec/fastpath.py), held to the pydantic path it stands in for.
+
+It must never differ: where it accepts a spec, its records are pydantic's field for field and the
+command prints byte for byte what the full command prints; where pydantic refuses a spec, it declines.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, ValidationError
+
+from netspec import fastpath, fastpath_gen, render
+from netspec.blocks import expand
+from netspec.cli import cli
+from netspec.diagnostics import SpecError
+from netspec.inputs import Input
+from netspec.layers import KINDS
+from netspec.report import check
+from netspec.spec import load_spec, spec_from_data
+
+from .conftest import ROOT, SPECS
+from .test_fuzz import VALUES, _mutate
+from .test_torch_oracle import spec_dicts
+
+RECORDS = fastpath.records()
+GOLDEN = sorted((ROOT / "tests" / "golden").glob("*.yaml"))
+EXAMPLES = sorted((ROOT / "examples").glob("**/*.yaml"))
+
+
+def test_the_table_is_what_the_records_give() -> None:
+    """fastpath_table.py is generated from the pydantic records; a record changed without `make fastpath` fails."""
+    assert fastpath_gen.table() == fastpath_gen.TABLE.read_text(encoding="utf-8"), "run `make fastpath`"
+
+
+def test_every_record_and_nearly_every_field_has_a_check() -> None:
+    """What the table leaves to pydantic is listed here, so that it only shrinks on purpose."""
+    left = sorted(name for name, entry in RECORDS.items() if entry is None)
+    no = sorted(f"{name}.{f}" for name, entry in RECORDS.items() if entry for f, c, _ in entry[0] if c == ("no",))
+    assert left == []
+    # a bound pydantic checks (`Field(ge=0, le=0.5)`) with no validator of netspec's before it
+    assert no == ["ColorJitter.hue", "Grayscale.num_output_channels"]
+    assert set(KINDS) <= set(RECORDS)
+
+
+def same(fast: Any, slow: Any, where: str = "spec") -> None:
+    """`fast` (the fast path's) holds what `slow` (pydantic's) holds, with the same types: 1.0 is not 1."""
+    if isinstance(slow, BaseModel):
+        assert isinstance(fast, fastpath.Record), where
+        assert type(fast).__name__ == type(slow).__name__, where
+        assert fast.field_names == tuple(type(slow).model_fields), where
+        for name in type(slow).model_fields:
+            same(getattr(fast, name), getattr(slow, name), f"{where}.{name}")
+        for name in type(slow).__class_vars__ - {"checks"}:  # prefix, input_sizes, spatial, ...
+            assert getattr(fast, name) == getattr(slow, name), f"{where}: class attribute {name}"
+        return
+    assert type(fast) is type(slow), f"{where}: {type(fast).__name__} against {type(slow).__name__}"
+    if isinstance(slow, (list, tuple)) and not isinstance(slow, Input):
+        assert len(fast) == len(slow), where
+        for i, (a, b) in enumerate(zip(fast, slow)):
+            same(a, b, f"{where}[{i}]")
+    elif isinstance(slow, dict):
+        assert list(fast) == list(slow), where
+        for k in slow:
+            same(fast[k], slow[k], f"{where}.{k}")
+    elif isinstance(slow, float) and math.isnan(slow):
+        assert math.isnan(fast), where
+    else:
+        assert fast == slow, where
+
+
+def both(data: Any) -> tuple[Any, Any]:
+    """The spec `data` validated both ways: (the fast path's record or None, pydantic's Spec or None)."""
+    try:
+        slow = spec_from_data(data)
+    except SpecError:
+        slow = None
+    try:
+        expanded, _ = expand(data)
+        fast = fastpath.record("Spec", expanded)
+    except (fastpath.Decline, SpecError):
+        fast = None
+    return fast, slow
+
+
+def agree(data: Any) -> Any:
+    """Where the fast path accepts, pydantic accepts the same; where pydantic refuses, the fast path declines."""
+    fast, slow = both(data)
+    if fast is not None:
+        assert slow is not None, "the fast path accepted a spec pydantic refuses"
+        same(fast, slow)
+    return fast, slow
+
+
+@pytest.mark.parametrize("path", [*SPECS, *EXAMPLES, *GOLDEN], ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_each_spec_in_the_repository_reads_the_same_both_ways(path: Path) -> None:
+    try:
+        slow = load_spec(path)
+    except SpecError:
+        slow = None
+    fast = fastpath.load(str(path))
+    if slow is None:
+        assert fast is None
+        return
+    assert fast is not None, "a valid spec in the repository should take the fast path"
+    same(fast, slow)
+    assert fast.source == slow.source and fast.origins == slow.origins
+
+
+@settings(max_examples=300)
+@given(spec_dicts(blocks=True))
+def test_random_specs_read_the_same_and_check_the_same(data: dict[str, Any]) -> None:
+    fast, slow = agree(data)
+    assert fast is not None, "the generator draws valid specs: the fast path should take them"
+    try:
+        expected: Any = render.table(check(slow))
+    except SpecError as e:
+        expected = [render.concise(d) for d in e.diagnostics]
+    try:
+        got: Any = render.table(check(fast))
+    except SpecError as e:
+        got = [render.concise(d) for d in e.diagnostics]
+    assert got == expected
+
+
+@settings(max_examples=500)
+@given(
+    spec_dicts(), st.sampled_from(sorted({f for entry in RECORDS.values() if entry for f, _, _ in entry[0]})), VALUES
+)
+def test_a_wrong_argument_is_left_to_pydantic(data: dict[str, Any], key: str, value: Any) -> None:
+    """One argument set to anything: refused by pydantic means declined here; accepted means accepted alike."""
+    mutated = _mutate(data, key, value)
+    fast, slow = agree(mutated)
+    event("refused" if slow is None else "accepted, and taken" if fast is not None else "accepted, declined")
+    if slow is not None and fast is None:  # pydantic takes it: the fast path should too, unless the table can't
+        layer = mutated["layers"][len(key) % len(mutated["layers"])]
+        entry = RECORDS.get(layer.get("type")) if isinstance(layer, dict) else None
+        checks = {f: c for f, c, _ in entry[0]} if entry else {}
+        assert checks.get(key) == ("no",) or not _plain(value), f"declined a spec pydantic takes: {key}={value!r}"
+
+
+# values near the edges of what arguments take: sizes, probabilities, the strings of torch's choices, lists of them
+EDGES = st.one_of(
+    st.integers(1, 8),
+    st.sampled_from([-1, 0, 64, 65, 2**63 - 1, 2**63, True, False, None]),
+    st.sampled_from([0.0, 0.5, 1.0, 1.5, 1e-5, -0.1, float("nan"), float("inf")]),
+    st.sampled_from(["same", "valid", "kaiming_normal", "LayerNorm", "ReLU", "x", ""]),
+)
+NEAR = st.recursive(
+    EDGES,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(["type", "a", "p"]), inner)),
+    max_leaves=6,
+)
+
+
+def _values(check: tuple[Any, ...]) -> st.SearchStrategy[Any]:
+    """Values for a field of the table: its choices for a literal, sizes and lists of them, anything else too."""
+    if check[0] == "opt":
+        return st.one_of(st.none(), _values(check[1]))
+    if check[0] == "lit":
+        return st.one_of(st.sampled_from(check[1]), st.sampled_from(check[1]), NEAR)
+    return st.one_of(EDGES, st.lists(st.integers(1, 8), min_size=1, max_size=4), NEAR)
+
+
+@settings(max_examples=1000)
+@given(spec_dicts(), st.data())
+def test_any_value_of_a_real_argument_reads_the_same(data: dict[str, Any], draw: Any) -> None:
+    """An argument the layer has, set to values near its edges: most are valid, and must read alike."""
+    layers = list(data["layers"])
+    i = draw.draw(st.integers(0, len(layers) - 1))
+    layer = layers[i] if isinstance(layers[i], dict) else {"type": layers[i]}
+    fields, _, _ = RECORDS[layer["type"]]
+    key, check, _ = draw.draw(st.sampled_from([f for f in fields if f[0] != "type"]))
+    layers[i] = {**layer, key: draw.draw(_values(check))}
+    fast, slow = agree({**data, "layers": layers})
+    event("refused" if slow is None else "accepted, and taken" if fast is not None else "accepted, declined")
+    if slow is not None:
+        assert fast is not None, f"declined a spec pydantic takes: {layers[i]}"
+
+
+def _plain(value: Any) -> bool:
+    """Data as YAML gives it (no tuples): the fast path declines what YAML cannot write."""
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"input": [1, 8, 8], "layers": [{"type": "Conv2d", "out_channels": 2, "kernel_size": 3, "stride": True}]},
+        {"input": [1, 8, 8], "layers": [{"type": "Conv2d", "out_channels": 2.0, "kernel_size": 3}]},
+        {"input": [1, 8, 8], "layers": [{"type": "Conv2d", "out_channels": 2, "kernel_size": 3, "extra": 1}]},
+        {"input": [1, 8, 8], "layers": [{"type": "Conv2d", "kernel_size": 3}]},
+        {"input": [1, 8, 8], "layers": [{"type": "ReLU", "name": "a"}, {"type": "ReLU", "name": "a"}]},
+        {"input": [1, 8, 8], "layers": [{"type": "Dropout", "p": 1.5}]},
+        {"input": [1, 8, 8], "layers": [{"type": "Conv2d", "out_channels": 2, "kernel_size": 3, "init": "bad"}]},
+        {"input": [1, 8, 8], "layers": ["Flatten"], "train": {"optimizer": {"type": "SGD", "nesterov": True}}},
+        {
+            "input": [1, 8, 8],
+            "layers": ["Flatten"],
+            "train": {"dataset": {"name": "tensors", "path": "x.npz", "test_fraction": 0.1, "test_path": "t.npz"}},
+        },
+        {"input": [1, 8, 8], "layers": ["Flatten"], "train": {"epochs": 0}},
+        {"input": [0, 8], "layers": ["Flatten"]},
+        {"input": [1, 8, 8], "layers": []},
+    ],
+    ids=lambda d: str(d)[:60],
+)
+def test_what_pydantic_refuses_the_fast_path_declines(data: dict[str, Any]) -> None:
+    with pytest.raises((SpecError, ValidationError)):
+        spec_from_data({"name": "x", **data})
+    assert both({"name": "x", **data})[0] is None
+
+
+# -- the command ------------------------------------------------------------------------------
+
+VARIANTS = [[], ["--format", "concise"], ["--depth", "1"], ["--depth=0"], ["--json"], ["--format=full", "--json"]]
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=" ".join)
+def test_the_fast_command_prints_what_the_full_command_prints(variant: list[str], monkeypatch: Any) -> None:
+    monkeypatch.chdir(ROOT)
+    taken = 0
+    for path in [*SPECS, *GOLDEN]:
+        name = str(path.relative_to(ROOT))
+        options = fastpath._options([name, *variant])
+        assert options is not None
+        fast = fastpath._check(*options)
+        full = CliRunner().invoke(cli, ["check", name, *variant])
+        if fast is None:  # declined: an error or a warning to report, which only the full command does
+            reported = "--json" in variant and any(f["diagnostics"] for f in json.loads(full.stdout)["files"])
+            assert full.exit_code != 0 or full.stderr or reported, name
+            continue
+        taken += 1
+        assert full.exit_code == 0, name
+        assert fast == full.stdout, name
+        assert full.stderr == "", name
+    assert taken >= len(SPECS)
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["a.yaml"], (["a.yaml"], "full", None, False)),
+        (["a.yaml", "b.yaml", "--format", "concise"], (["a.yaml", "b.yaml"], "concise", None, False)),
+        (["--depth", "2", "a.yaml", "--json"], (["a.yaml"], "full", 2, True)),
+        ([], None),
+        (["a.yaml", "--input", "1,28,28"], None),
+        (["a.yaml", "--sizes"], None),
+        (["a.yaml", "--depth", "-1"], None),
+        (["a.yaml", "--depth"], None),
+        (["a.yaml", "--format", "fancy"], None),
+        (["a.yaml", "--help"], None),
+        (["./a.yaml"], None),  # pathlib would show it as `a.yaml`: the full command, for the same file name
+        (["specs//a.yaml"], None),
+        (["specs/"], (["specs"], "full", None, False)),
+        (["/"], None),
+        (["--", "a.yaml"], None),
+    ],
+)
+def test_the_fast_path_parses_only_what_it_is_sure_of(argv: list[str], expected: Any) -> None:
+    assert fastpath._options(argv) == expected
+
+
+def _netspec(*args: str, fast: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "NETSPEC_NO_FASTPATH"}
+    if not fast:
+        env["NETSPEC_NO_FASTPATH"] = "1"
+    return subprocess.run([sys.executable, "-m", "netspec", *args], cwd=ROOT, capture_output=True, text=True, env=env)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "specs/lenet.yaml", "specs/resnet18.yaml"],
+        ["check", "./specs/lenet.yaml"],
+        ["check", "specs/", "--format", "concise"],
+        ["check", "specs", "tests/golden"],
+        ["check", "specs/lenet.yaml", "--input", "1,28,28"],
+        ["check", "tests/golden/branch-mismatch.yaml"],
+        ["check", "no/such/file.yaml"],
+        ["check", "specs/lenet.yaml", "--format", "fancy"],
+    ],
+    ids=" ".join,
+)
+def test_the_command_is_the_same_with_and_without_the_fast_path(args: list[str]) -> None:
+    fast, full = _netspec(*args), _netspec(*args, fast=False)
+    assert (fast.returncode, fast.stdout, fast.stderr) == (full.returncode, full.stdout, full.stderr)
+
+
+def test_a_clean_check_loads_neither_pydantic_nor_click_nor_torch() -> None:
+    code = (
+        "import sys; sys.argv = ['netspec', 'check', 'specs/lenet.yaml', 'specs/resnet50.yaml']\n"
+        "from netspec.entry import main\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
+        "loaded = sorted({m.split('.')[0] for m in sys.modules} & {'pydantic', 'pydantic_core', 'click', 'torch'})\n"
+        "print('loaded:', loaded, file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "loaded: []" in done.stderr
+    assert "resnet50" in done.stdout
+
+
+def test_a_table_older_than_the_records_is_not_used(monkeypatch: Any) -> None:
+    """A record edited without `make fastpath`: the full command answers until the table is written again."""
+    from netspec import fastpath_table
+
+    assert fastpath.load(str(ROOT / "specs" / "lenet.yaml")) is not None
+    monkeypatch.setattr(fastpath_table, "DIGEST", fastpath_table.DIGEST + 1)
+    monkeypatch.setattr(fastpath, "_records", None)
+    assert fastpath.records() == {}
+    assert fastpath.load(str(ROOT / "specs" / "lenet.yaml")) is None
+    assert fastpath.run_check([str(ROOT / "specs" / "lenet.yaml")]) is None
+    monkeypatch.setattr(fastpath, "_records", None)  # and the current table is read again afterwards
