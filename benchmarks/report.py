@@ -27,6 +27,22 @@ def rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
                     b["met"],
                 )
             )
+            if "full_command_s" in b:
+                out.append(
+                    _row(
+                        "check latency: the full command line", f"{b['full_command_s'] * 1000:.0f} ms", "", "", "", None
+                    )
+                )
+                out.append(
+                    _row(
+                        "check latency: no bytecode yet",
+                        f"{b['netspec_no_bytecode_s'] * 1000:.0f} ms",
+                        "",
+                        "",
+                        "",
+                        None,
+                    )
+                )
         elif name == "check at scale":
             for r in b["rows"]:
                 timed = r["layers"] == 10_000  # the one size with a time goal
