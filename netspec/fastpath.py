@@ -8,20 +8,24 @@ checker reads as it reads pydantic's (by attribute, and the kind by `type`).
 The fast path only ever answers for a spec that is valid and checks without a single diagnostic.
 Anything else (a wrong value, a field the table leaves to pydantic, an option it does not parse, a
 warning) makes it decline, and the command runs as it always did: the pydantic records word every
-error, click parses every option. So it can be faster, never different: tests/test_fastpath.py holds
-its records equal to pydantic's and its output byte for byte equal to the full command's.
+error, click parses every option. It declines before it has written anything, so what the command
+prints is the full command's: tests/test_fastpath.py holds its records equal to pydantic's and its
+output byte for byte equal to the full command's. (One difference: a write that fails for want of
+space says so, where the full command calls it an internal error.)
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from typing import Any
 
 from .blocks import Origins, expand
 from .diagnostics import Diagnostic, SpecError
 from .kinds import LAYER_KINDS, bare_layer, first_duplicate
-from .source import SourceMap, at, default_name, gc_paused, load_yaml, read_spec
+from .render import unstyle
+from .source import SourceMap, at, gc_paused, load_yaml, named, read_spec, spec_files
 
 _KINDS = frozenset(LAYER_KINDS)
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
@@ -80,8 +84,10 @@ class Record:
 class FastSpec(Record):
     """The spec record, with what `report.check` asks of a spec besides its fields (as `spec.Spec` has)."""
 
-    source: SourceMap | None = None
-    origins: Origins = Origins()
+    def __init__(self, values: dict[str, Any]) -> None:
+        super().__init__(values)
+        self.source: SourceMap | None = None
+        self.origins = Origins()
 
     def at(self, path: tuple[Any, ...], d: Diagnostic, *, key: bool = False) -> Diagnostic:
         return at(self.source, path, d, key=key, origins=self.origins)
@@ -137,9 +143,12 @@ def validate(check: tuple[Any, ...], value: Any) -> Any:
     kind = check[0]
     if kind == "fn":
         try:
-            return check[1](value)
+            value = check[1](value)
         except Exception:  # the validator refuses it (pydantic's error, imported for it): pydantic words it
             raise Decline(check[1]) from None
+        if len(check) > 2 and not all(_within(value, bound, limit) for bound, limit in check[2]):
+            raise Decline(check)
+        return value
     if kind == "opt":
         return None if value is None else validate(check[1], value)
     if kind == "lit":
@@ -185,19 +194,34 @@ def validate(check: tuple[Any, ...], value: Any) -> Any:
     raise Decline(check)  # ("no",): a type only pydantic checks
 
 
+def _within(value: Any, bound: str, limit: Any) -> bool:
+    """pydantic's bounds after a validator (`Field(ge=0)`): NaN is within none of them."""
+    try:
+        if bound in ("min_length", "max_length"):
+            return bool(len(value) >= limit if bound == "min_length" else len(value) <= limit)
+        if bound == "pattern":
+            import re
+
+            return re.search(limit, value) is not None
+        return bool({"ge": value >= limit, "gt": value > limit, "le": value <= limit, "lt": value < limit}[bound])
+    except TypeError:
+        return False
+
+
 def load(path: str) -> FastSpec | None:
     """The spec at `path`, validated by the fast path; None where it declines (the caller uses `load_spec`)."""
     if not records():
         return None
-    try:
+    try:  # a regular file only: a pipe or a FIFO read here could not be read again by the full command
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
         text = read_spec(path)
         data, smap = load_yaml(text, str(path))
-    except SpecError:
+    except (OSError, ValueError, SpecError):
         return None
     if type(data) is not dict or not data:
         return None
-    if "name" not in data:
-        data = {"name": default_name(path), **data}
+    data = named(data, path)
     with gc_paused():
         try:
             expanded, origins = expand(data)
@@ -223,7 +247,7 @@ def _options(argv: list[str]) -> tuple[list[str], str, int | None, bool] | None:
             value = next(args, "")
         if name == "--format" and value in ("full", "concise"):
             fmt = value
-        elif name == "--depth" and value.isascii() and value.isdigit():
+        elif name == "--depth" and value.isascii() and value.isdigit() and len(value) < 10:
             depth = int(value)
         elif arg == "--json":
             as_json = True
@@ -242,43 +266,35 @@ def _plain(path: str) -> bool:
 
 def run_check(argv: list[str]) -> int | None:
     """`netspec check` for specs that check clean: the exit code, or None to run the full command instead."""
-    if os.environ.get("NETSPEC_NO_FASTPATH"):
+    if os.environ.get("NETSPEC_NO_FASTPATH", "") not in ("", "0") or sys.stdout is None:
         return None
     options = _options(argv)
     if options is None:
         return None
-    files, fmt, depth, as_json = options
     try:
-        text = _check(files, fmt, depth, as_json)
+        text = _check(*options)
+        if text is None:
+            return None
+        if not sys.stdout.isatty():
+            text = unstyle(text)  # as click.echo writes to a file or a pipe: no terminal styles, a file name's too
+        text.encode(sys.stdout.encoding or "utf-8")  # `×` on an ASCII terminal: click knows what to do there
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)  # nothing was written yet
+        return 130
     except Exception:
         if os.environ.get("NETSPEC_DEBUG"):
             raise
         return None  # the full command does it, and reports any internal error as such
-    if text is None:
-        return None
-    try:
-        text.encode(sys.stdout.encoding or "utf-8")
-    except (UnicodeEncodeError, LookupError):  # `×` on an ASCII terminal: click knows what to do there
-        return None
     try:
         sys.stdout.write(text)
         sys.stdout.flush()
     except BrokenPipeError:  # `netspec check ... | head`, as the full command treats it
         sys.stderr.close()
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError as e:  # a full disk: the output could not be written, and that is all there is to say
+        print(f"netspec: cannot write the output: {e.strerror or e}", file=sys.stderr)
+        return 1
     return 0
-
-
-def _spec_files(paths: list[str]) -> list[str]:
-    """The files to check: a folder's *.yaml and *.yml files, sorted (as the full command finds them)."""
-    files: list[str] = []
-    for p in paths:
-        if os.path.isdir(p):
-            found = sorted(os.path.join(p, n) for n in os.listdir(p) if n.endswith((".yaml", ".yml")))
-            files.extend(found or [p])  # an empty folder: load() declines, and the full command says so
-        else:
-            files.append(p)
-    return files
 
 
 def _check(files: list[str], fmt: str, depth: int | None, as_json: bool) -> str | None:
@@ -286,10 +302,12 @@ def _check(files: list[str], fmt: str, depth: int | None, as_json: bool) -> str 
     from . import render
     from .report import check
 
+    if sys.stdout is None:
+        return None
     out: list[str] = []
     results: list[dict[str, Any]] = []
     color = not as_json and sys.stdout.isatty()
-    for path in _spec_files(files):
+    for path in spec_files(files):
         spec = load(path)
         if spec is None:
             return None

@@ -4,14 +4,17 @@
 
 The fast path (fastpath.py) validates a spec from that table without importing pydantic. The table
 is derived, never written by hand: each field becomes a check built from the same validator function
-the record uses (values.py, kinds.py, inputs.py, training/values.py), or `("no",)` where the field's
-type is something the fast path does not reproduce, so that a spec using it takes the pydantic path.
-A record with a model validator is left out (`None`) for the same reason. tests/test_fastpath.py
-fails when the table is not what this module writes from the current records.
+the record uses (values.py, kinds.py, inputs.py, training/values.py), with the bounds pydantic checks
+after it, or `("no",)` where the field's type is something the fast path does not reproduce, so that
+a spec using it takes the pydantic path. A record with a model validator other than the `checks` of
+the `train:` records, or with configuration beyond `extra="forbid"`, is left out (`None`) for the
+same reason. tests/test_fastpath.py fails when the table is not what this module writes from the
+current records, and holds every field of every record to pydantic on values at their edges.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 import types
 from pathlib import Path
@@ -75,7 +78,8 @@ def _scalar(tp: Any) -> bool:
 
 class _Writer:
     def __init__(self) -> None:
-        self.records: dict[str, Any] = {}  # name -> (fields, class attributes) or None
+        self.records: dict[str, Any] = {}  # name -> (fields, class attributes, checks) or None
+        self.models: dict[str, type[BaseModel]] = {}  # name -> the pydantic record it was written from
         self.pending: list[type[BaseModel]] = []
 
     def record(self, cls: type[BaseModel]) -> str:
@@ -91,6 +95,7 @@ class _Writer:
             if cls.__name__ in self.records:
                 continue
             self.records[cls.__name__] = None  # claimed: a record that holds itself is not expanded twice
+            self.models[cls.__name__] = cls
             self.records[cls.__name__] = self.describe_record(cls)
 
     def describe_record(self, cls: type[BaseModel]) -> Any:
@@ -99,8 +104,8 @@ class _Writer:
         # the one model validator the table carries: the `checks` of a `train:` record (training/config.py)
         if set(decorators.model_validators) - {"_run_checks"} or decorators.field_validators:
             return None
-        if cls.model_config.get("extra") != "forbid":
-            return None
+        if cls.model_config.get("extra") != "forbid" or set(cls.model_config) - {"extra", "frozen", "defer_build"}:
+            return None  # strict, validate_default, str_strip_whitespace, aliases...: pydantic's own behaviour
         checks = [_ref(f) for f in getattr(cls, "checks", ())] if decorators.model_validators else []
         if None in checks:
             return None
@@ -120,6 +125,8 @@ class _Writer:
         return tuple(fields), attributes, checks
 
     def field(self, info: FieldInfo) -> Any:
+        if info.alias or info.validation_alias or info.validate_default:
+            return NO
         metadata = list(info.metadata)
         if info.discriminator is not None:
             metadata.append(_d(str(info.discriminator)))
@@ -154,7 +161,12 @@ class _Writer:
             if ref is None:
                 return NO
             if _scalar(tp):
-                return ("fn", ref)  # the validator is complete: pydantic's check of `tp` after it always passes
+                # the validator is complete: it returns what pydantic's check of `tp` passes, but for the bounds
+                # beside it (`Field(ge=0)`), which the fast path checks again after it, as pydantic does
+                bounds = [b for c in constraints if (b := _bound(c)) is not None]
+                if len(bounds) < len(constraints):
+                    return NO
+                return ("fn", ref, tuple(bounds)) if bounds else ("fn", ref)
             inner = constraints if discriminator is None else [*constraints, _d(discriminator)]
             return ("before", ref, self.check(tp, inner))
         min_length = 0
@@ -164,7 +176,7 @@ class _Writer:
             else:
                 return NO  # a bound or pattern without a validator of ours: pydantic's own check
         origin, args = get_origin(tp), get_args(tp)
-        if origin is list:
+        if origin is list and args:
             return ("list", self.check(args[0], []), min_length)
         if min_length:
             return NO
@@ -187,6 +199,15 @@ class _Writer:
         return NO
 
 
+def _bound(c: Any) -> tuple[str, Any] | None:
+    """A constraint as the fast path checks it: ("ge", 0), ("max_length", 100), ("pattern", "..."); None if not."""
+    for kind in ("ge", "gt", "le", "lt", "min_length", "max_length", "pattern"):
+        value = getattr(c, kind, None)
+        if value is not None:
+            return kind, value
+    return None
+
+
 def _d(discriminator: str) -> FieldInfo:
     return FieldInfo(discriminator=discriminator)
 
@@ -197,8 +218,8 @@ def _tags(cls: type[BaseModel], key: str) -> tuple[str, ...]:
 
 def _code(value: Any) -> str:
     """Python source for a check or default: validators by name, everything else by repr."""
-    if isinstance(value, tuple) and len(value) == 2 and value[0] == "fn":
-        return f'("fn", {value[1]})'
+    if isinstance(value, tuple) and len(value) in (2, 3) and value[0] == "fn":
+        return f'("fn", {value[1]}{"".join(f", {_code(v)}" for v in value[2:])})'
     if isinstance(value, tuple) and len(value) == 3 and value[0] == "before":
         return f'("before", {value[1]}, {_code(value[2])})'
     if isinstance(value, tuple):
@@ -206,14 +227,25 @@ def _code(value: Any) -> str:
         return f"({items[0]},)" if len(items) == 1 else "(" + ", ".join(items) + ")"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{_code(k)}: {_code(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"float({str(value)!r})"  # `inf` is no Python literal
     return repr(value)
+
+
+def _written() -> _Writer:
+    writer = _Writer()
+    writer.run([S.Spec, C.TrainConfig, *L.KINDS.values()])
+    return writer
+
+
+def models() -> dict[str, type[BaseModel]]:
+    """The pydantic records the table is written from, by the names it gives them (for the tests)."""
+    return _written().models
 
 
 def table() -> str:
     """The text of fastpath_table.py for the records as they are now."""
-    writer = _Writer()
-    layer_kinds = list(L.KINDS.values())
-    writer.run([S.Spec, C.TrainConfig, *layer_kinds])
+    writer = _written()
     from .fastpath import source_digest
 
     lines = [

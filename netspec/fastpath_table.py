@@ -12,20 +12,20 @@ from . import values as V
 from .training import values as T
 
 SOURCES = ('fastpath_gen.py', 'values.py', 'kinds.py', 'inputs.py', 'fields.py', 'layers.py', 'spec.py', 'training/values.py', 'training/transforms.py', 'training/config.py')
-DIGEST = 1921122537  # of SOURCES as they were
+DIGEST = 2198734144  # of SOURCES as they were
 
 # record -> (fields, class attributes, checks across fields), or None where only pydantic can validate it;
 # a field is (name, check, default): default ('required',), ('value', v) or ('data', d) to validate
 RECORDS: dict[str, Any] = {
     'Spec': (
         (
-            ('name', ("fn", V.spec_name), ('value', 'model')),
+            ('name', ("fn", V.spec_name, (('max_length', 100), ('pattern', '[A-Za-z0-9][A-Za-z0-9._-]*'))), ('value', 'model')),
             ('description', ('opt', ('str',)), ('value', None)),
             ('input', ("fn", I.parse), ('required',)),
             ('layers', ('unique', ('list', ('layer',), 1)), ('required',)),
             ('blocks', ('opt', ('strdict',)), ('value', None)),
             ('init', ('opt', ("before", K.init_shorthand, ('record', 'Init'))), ('value', None)),
-            ('seed', ('opt', ("fn", V.count)), ('value', None)),
+            ('seed', ('opt', ("fn", V.count, (('ge', 0), ('le', 9223372036854775807)))), ('value', None)),
             ('train', ('opt', ('record', 'TrainConfig')), ('value', None)),
         ),
         {},
@@ -36,18 +36,18 @@ RECORDS: dict[str, Any] = {
             ('dataset', ("before", T.name_shorthand, ('union', 'name', {'digits': 'Digits', 'mnist': 'TorchvisionDataset', 'fashion_mnist': 'TorchvisionDataset', 'cifar10': 'TorchvisionDataset', 'imagefolder': 'ImageFolder', 'tensors': 'TensorFile', 'python': 'PythonData'})), ('data', {'name': 'digits'})),
             ('transforms', ('list', ("before", T.type_shorthand, ('union', 'type', {'Resize': 'Resize', 'CenterCrop': 'CenterCrop', 'Pad': 'Pad', 'Grayscale': 'Grayscale', 'Normalize': 'Normalize', 'RandomCrop': 'RandomCrop', 'RandomResizedCrop': 'RandomResizedCrop', 'RandomHorizontalFlip': 'RandomHorizontalFlip', 'RandomVerticalFlip': 'RandomVerticalFlip', 'RandomRotation': 'RandomRotation', 'RandomAffine': 'RandomAffine', 'ColorJitter': 'ColorJitter', 'RandomGrayscale': 'RandomGrayscale', 'RandomErasing': 'RandomErasing'})), 0), ('value', [])),
             ('val_transforms', ('opt', ('list', ("before", T.type_shorthand, ('union', 'type', {'Resize': 'Resize', 'CenterCrop': 'CenterCrop', 'Pad': 'Pad', 'Grayscale': 'Grayscale', 'Normalize': 'Normalize', 'RandomCrop': 'RandomCrop', 'RandomResizedCrop': 'RandomResizedCrop', 'RandomHorizontalFlip': 'RandomHorizontalFlip', 'RandomVerticalFlip': 'RandomVerticalFlip', 'RandomRotation': 'RandomRotation', 'RandomAffine': 'RandomAffine', 'ColorJitter': 'ColorJitter', 'RandomGrayscale': 'RandomGrayscale', 'RandomErasing': 'RandomErasing'})), 0)), ('value', None)),
-            ('batch_size', ("fn", V.positive), ('value', 64)),
-            ('epochs', ("fn", V.positive), ('value', 10)),
+            ('batch_size', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('value', 64)),
+            ('epochs', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('value', 10)),
             ('optimizer', ("before", T.type_shorthand, ('union', 'type', {'SGD': 'SGD', 'Adam': 'Adam', 'AdamW': 'AdamW', 'RMSprop': 'RMSprop'})), ('data', {'type': 'Adam'})),
             ('scheduler', ('opt', ("before", T.type_shorthand, ('union', 'type', {'StepLR': 'StepLR', 'CosineAnnealingLR': 'CosineAnnealingLR', 'OneCycleLR': 'OneCycleLR'}))), ('value', None)),
             ('loss', ("before", T.type_shorthand, ('union', 'type', {'CrossEntropyLoss': 'CrossEntropyLoss', 'NLLLoss': 'NLLLoss', 'BCEWithLogitsLoss': 'BCEWithLogitsLoss', 'MSELoss': 'MSELoss', 'L1Loss': 'L1Loss', 'HuberLoss': 'HuberLoss'})), ('data', {'type': 'CrossEntropyLoss'})),
-            ('clip_grad_norm', ('opt', ("fn", V.positive_real)), ('value', None)),
-            ('clip_grad_value', ('opt', ("fn", V.positive_real)), ('value', None)),
+            ('clip_grad_norm', ('opt', ("fn", V.positive_real, (('gt', 0),))), ('value', None)),
+            ('clip_grad_value', ('opt', ("fn", V.positive_real, (('gt', 0),))), ('value', None)),
             ('early_stopping', ("before", T.patience_shorthand, ('opt', ('record', 'EarlyStopping'))), ('value', None)),
-            ('device', ("fn", T.device), ('value', 'auto')),
-            ('seed', ("fn", V.count), ('value', 0)),
+            ('device', ("fn", T.device, (('pattern', 'auto|cpu|mps|cuda(:\\d+)?'),)), ('value', 'auto')),
+            ('seed', ("fn", V.count, (('ge', 0),)), ('value', 0)),
             ('drop_last', ("fn", V.boolean), ('value', False)),
-            ('num_workers', ('opt', ("fn", V.count)), ('value', None)),
+            ('num_workers', ('opt', ("fn", V.count, (('ge', 0),))), ('value', None)),
             ('amp', ("fn", V.boolean), ('value', True)),
             ('compile', ("fn", V.boolean), ('value', False)),
         ),
@@ -57,14 +57,14 @@ RECORDS: dict[str, Any] = {
     'Conv1d': (
         (
             ('type', ('lit', ('Conv1d',)), ('value', 'Conv1d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('in_channels', ('opt', ("fn", V.positive)), ('value', None)),
-            ('out_channels', ("fn", V.positive), ('required',)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('in_channels', ('opt', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807)))), ('value', None)),
+            ('out_channels', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('required',)),
             ('kernel_size', ("fn", V.size1), ('required',)),
             ('stride', ("fn", V.size1), ('value', 1)),
             ('padding', ("fn", V.conv_padding1), ('value', 0)),
             ('dilation', ("fn", V.size1), ('value', 1)),
-            ('groups', ("fn", V.positive), ('value', 1)),
+            ('groups', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('value', 1)),
             ('bias', ("fn", V.boolean), ('value', True)),
             ('padding_mode', ('lit', ('zeros', 'reflect', 'replicate', 'circular')), ('value', 'zeros')),
             ('init', ('opt', ("before", K.init_shorthand, ('record', 'Init'))), ('value', None)),
@@ -75,14 +75,14 @@ RECORDS: dict[str, Any] = {
     'Conv2d': (
         (
             ('type', ('lit', ('Conv2d',)), ('value', 'Conv2d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('in_channels', ('opt', ("fn", V.positive)), ('value', None)),
-            ('out_channels', ("fn", V.positive), ('required',)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('in_channels', ('opt', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807)))), ('value', None)),
+            ('out_channels', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('required',)),
             ('kernel_size', ("fn", V.size2), ('required',)),
             ('stride', ("fn", V.size2), ('value', 1)),
             ('padding', ("fn", V.conv_padding2), ('value', 0)),
             ('dilation', ("fn", V.size2), ('value', 1)),
-            ('groups', ("fn", V.positive), ('value', 1)),
+            ('groups', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('value', 1)),
             ('bias', ("fn", V.boolean), ('value', True)),
             ('padding_mode', ('lit', ('zeros', 'reflect', 'replicate', 'circular')), ('value', 'zeros')),
             ('init', ('opt', ("before", K.init_shorthand, ('record', 'Init'))), ('value', None)),
@@ -93,14 +93,14 @@ RECORDS: dict[str, Any] = {
     'Conv3d': (
         (
             ('type', ('lit', ('Conv3d',)), ('value', 'Conv3d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('in_channels', ('opt', ("fn", V.positive)), ('value', None)),
-            ('out_channels', ("fn", V.positive), ('required',)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('in_channels', ('opt', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807)))), ('value', None)),
+            ('out_channels', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('required',)),
             ('kernel_size', ("fn", V.size3), ('required',)),
             ('stride', ("fn", V.size3), ('value', 1)),
             ('padding', ("fn", V.conv_padding3), ('value', 0)),
             ('dilation', ("fn", V.size3), ('value', 1)),
-            ('groups', ("fn", V.positive), ('value', 1)),
+            ('groups', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('value', 1)),
             ('bias', ("fn", V.boolean), ('value', True)),
             ('padding_mode', ('lit', ('zeros', 'reflect', 'replicate', 'circular')), ('value', 'zeros')),
             ('init', ('opt', ("before", K.init_shorthand, ('record', 'Init'))), ('value', None)),
@@ -111,14 +111,14 @@ RECORDS: dict[str, Any] = {
     'ConvTranspose1d': (
         (
             ('type', ('lit', ('ConvTranspose1d',)), ('value', 'ConvTranspose1d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('in_channels', ('opt', ("fn", V.positive)), ('value', None)),
-            ('out_channels', ("fn", V.positive), ('required',)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('in_channels', ('opt', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807)))), ('value', None)),
+            ('out_channels', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('required',)),
             ('kernel_size', ("fn", V.size1), ('required',)),
             ('stride', ("fn", V.size1), ('value', 1)),
             ('padding', ("fn", V.pad1), ('value', 0)),
             ('output_padding', ("fn", V.pad1), ('value', 0)),
-            ('groups', ("fn", V.positive), ('value', 1)),
+            ('groups', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('value', 1)),
             ('bias', ("fn", V.boolean), ('value', True)),
             ('dilation', ("fn", V.size1), ('value', 1)),
             ('padding_mode', ('lit', ('zeros',)), ('value', 'zeros')),
@@ -130,14 +130,14 @@ RECORDS: dict[str, Any] = {
     'ConvTranspose2d': (
         (
             ('type', ('lit', ('ConvTranspose2d',)), ('value', 'ConvTranspose2d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('in_channels', ('opt', ("fn", V.positive)), ('value', None)),
-            ('out_channels', ("fn", V.positive), ('required',)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('in_channels', ('opt', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807)))), ('value', None)),
+            ('out_channels', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('required',)),
             ('kernel_size', ("fn", V.size2), ('required',)),
             ('stride', ("fn", V.size2), ('value', 1)),
             ('padding', ("fn", V.pad2), ('value', 0)),
             ('output_padding', ("fn", V.pad2), ('value', 0)),
-            ('groups', ("fn", V.positive), ('value', 1)),
+            ('groups', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('value', 1)),
             ('bias', ("fn", V.boolean), ('value', True)),
             ('dilation', ("fn", V.size2), ('value', 1)),
             ('padding_mode', ('lit', ('zeros',)), ('value', 'zeros')),
@@ -149,14 +149,14 @@ RECORDS: dict[str, Any] = {
     'ConvTranspose3d': (
         (
             ('type', ('lit', ('ConvTranspose3d',)), ('value', 'ConvTranspose3d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('in_channels', ('opt', ("fn", V.positive)), ('value', None)),
-            ('out_channels', ("fn", V.positive), ('required',)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('in_channels', ('opt', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807)))), ('value', None)),
+            ('out_channels', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('required',)),
             ('kernel_size', ("fn", V.size3), ('required',)),
             ('stride', ("fn", V.size3), ('value', 1)),
             ('padding', ("fn", V.pad3), ('value', 0)),
             ('output_padding', ("fn", V.pad3), ('value', 0)),
-            ('groups', ("fn", V.positive), ('value', 1)),
+            ('groups', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('value', 1)),
             ('bias', ("fn", V.boolean), ('value', True)),
             ('dilation', ("fn", V.size3), ('value', 1)),
             ('padding_mode', ('lit', ('zeros',)), ('value', 'zeros')),
@@ -168,7 +168,7 @@ RECORDS: dict[str, Any] = {
     'MaxPool1d': (
         (
             ('type', ('lit', ('MaxPool1d',)), ('value', 'MaxPool1d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('kernel_size', ("fn", V.size1), ('required',)),
             ('stride', ('opt', ("fn", V.size1)), ('value', None)),
             ('padding', ("fn", V.pad1), ('value', 0)),
@@ -181,7 +181,7 @@ RECORDS: dict[str, Any] = {
     'MaxPool2d': (
         (
             ('type', ('lit', ('MaxPool2d',)), ('value', 'MaxPool2d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('kernel_size', ("fn", V.size2), ('required',)),
             ('stride', ('opt', ("fn", V.size2)), ('value', None)),
             ('padding', ("fn", V.pad2), ('value', 0)),
@@ -194,7 +194,7 @@ RECORDS: dict[str, Any] = {
     'MaxPool3d': (
         (
             ('type', ('lit', ('MaxPool3d',)), ('value', 'MaxPool3d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('kernel_size', ("fn", V.size3), ('required',)),
             ('stride', ('opt', ("fn", V.size3)), ('value', None)),
             ('padding', ("fn", V.pad3), ('value', 0)),
@@ -207,7 +207,7 @@ RECORDS: dict[str, Any] = {
     'AvgPool1d': (
         (
             ('type', ('lit', ('AvgPool1d',)), ('value', 'AvgPool1d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('kernel_size', ("fn", V.size1), ('required',)),
             ('stride', ('opt', ("fn", V.size1)), ('value', None)),
             ('padding', ("fn", V.pad1), ('value', 0)),
@@ -220,13 +220,13 @@ RECORDS: dict[str, Any] = {
     'AvgPool2d': (
         (
             ('type', ('lit', ('AvgPool2d',)), ('value', 'AvgPool2d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('kernel_size', ("fn", V.size2), ('required',)),
             ('stride', ('opt', ("fn", V.size2)), ('value', None)),
             ('padding', ("fn", V.pad2), ('value', 0)),
             ('ceil_mode', ("fn", V.boolean), ('value', False)),
             ('count_include_pad', ("fn", V.boolean), ('value', True)),
-            ('divisor_override', ('opt', ("fn", V.positive)), ('value', None)),
+            ('divisor_override', ('opt', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807)))), ('value', None)),
         ),
         {'input_sizes': (), 'prefix': 'pool', 'spatial': 2, 'takes_tokens': False, 'weight_init': False},
         (),
@@ -234,13 +234,13 @@ RECORDS: dict[str, Any] = {
     'AvgPool3d': (
         (
             ('type', ('lit', ('AvgPool3d',)), ('value', 'AvgPool3d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('kernel_size', ("fn", V.size3), ('required',)),
             ('stride', ('opt', ("fn", V.size3)), ('value', None)),
             ('padding', ("fn", V.pad3), ('value', 0)),
             ('ceil_mode', ("fn", V.boolean), ('value', False)),
             ('count_include_pad', ("fn", V.boolean), ('value', True)),
-            ('divisor_override', ('opt', ("fn", V.positive)), ('value', None)),
+            ('divisor_override', ('opt', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807)))), ('value', None)),
         ),
         {'input_sizes': (), 'prefix': 'pool', 'spatial': 3, 'takes_tokens': False, 'weight_init': False},
         (),
@@ -248,8 +248,8 @@ RECORDS: dict[str, Any] = {
     'LPPool1d': (
         (
             ('type', ('lit', ('LPPool1d',)), ('value', 'LPPool1d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('norm_type', ("fn", V.positive_real), ('required',)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('norm_type', ("fn", V.positive_real, (('gt', 0),)), ('required',)),
             ('kernel_size', ("fn", V.size1), ('required',)),
             ('stride', ('opt', ("fn", V.size1)), ('value', None)),
             ('ceil_mode', ("fn", V.boolean), ('value', False)),
@@ -260,8 +260,8 @@ RECORDS: dict[str, Any] = {
     'LPPool2d': (
         (
             ('type', ('lit', ('LPPool2d',)), ('value', 'LPPool2d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('norm_type', ("fn", V.positive_real), ('required',)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('norm_type', ("fn", V.positive_real, (('gt', 0),)), ('required',)),
             ('kernel_size', ("fn", V.size2), ('required',)),
             ('stride', ('opt', ("fn", V.size2)), ('value', None)),
             ('ceil_mode', ("fn", V.boolean), ('value', False)),
@@ -272,7 +272,7 @@ RECORDS: dict[str, Any] = {
     'AdaptiveAvgPool1d': (
         (
             ('type', ('lit', ('AdaptiveAvgPool1d',)), ('value', 'AdaptiveAvgPool1d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('output_size', ("fn", V.output_size1), ('required',)),
         ),
         {'input_sizes': (), 'prefix': 'pool', 'spatial': 1, 'takes_tokens': False, 'weight_init': False},
@@ -281,7 +281,7 @@ RECORDS: dict[str, Any] = {
     'AdaptiveAvgPool2d': (
         (
             ('type', ('lit', ('AdaptiveAvgPool2d',)), ('value', 'AdaptiveAvgPool2d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('output_size', ("fn", V.output_size2), ('required',)),
         ),
         {'input_sizes': (), 'prefix': 'pool', 'spatial': 2, 'takes_tokens': False, 'weight_init': False},
@@ -290,7 +290,7 @@ RECORDS: dict[str, Any] = {
     'AdaptiveAvgPool3d': (
         (
             ('type', ('lit', ('AdaptiveAvgPool3d',)), ('value', 'AdaptiveAvgPool3d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('output_size', ("fn", V.output_size3), ('required',)),
         ),
         {'input_sizes': (), 'prefix': 'pool', 'spatial': 3, 'takes_tokens': False, 'weight_init': False},
@@ -299,7 +299,7 @@ RECORDS: dict[str, Any] = {
     'AdaptiveMaxPool1d': (
         (
             ('type', ('lit', ('AdaptiveMaxPool1d',)), ('value', 'AdaptiveMaxPool1d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('output_size', ("fn", V.output_size1), ('required',)),
         ),
         {'input_sizes': (), 'prefix': 'pool', 'spatial': 1, 'takes_tokens': False, 'weight_init': False},
@@ -308,7 +308,7 @@ RECORDS: dict[str, Any] = {
     'AdaptiveMaxPool2d': (
         (
             ('type', ('lit', ('AdaptiveMaxPool2d',)), ('value', 'AdaptiveMaxPool2d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('output_size', ("fn", V.output_size2), ('required',)),
         ),
         {'input_sizes': (), 'prefix': 'pool', 'spatial': 2, 'takes_tokens': False, 'weight_init': False},
@@ -317,7 +317,7 @@ RECORDS: dict[str, Any] = {
     'AdaptiveMaxPool3d': (
         (
             ('type', ('lit', ('AdaptiveMaxPool3d',)), ('value', 'AdaptiveMaxPool3d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('output_size', ("fn", V.output_size3), ('required',)),
         ),
         {'input_sizes': (), 'prefix': 'pool', 'spatial': 3, 'takes_tokens': False, 'weight_init': False},
@@ -326,7 +326,7 @@ RECORDS: dict[str, Any] = {
     'Upsample': (
         (
             ('type', ('lit', ('Upsample',)), ('value', 'Upsample')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('size', ("fn", V.size_list), ('value', None)),
             ('scale_factor', ("fn", V.scale_factor), ('value', None)),
             ('mode', ('lit', ('nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic', 'trilinear')), ('value', 'nearest')),
@@ -339,8 +339,8 @@ RECORDS: dict[str, Any] = {
     'PixelShuffle': (
         (
             ('type', ('lit', ('PixelShuffle',)), ('value', 'PixelShuffle')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('upscale_factor', ("fn", V.positive), ('required',)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('upscale_factor', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('required',)),
         ),
         {'input_sizes': (), 'prefix': 'shuffle', 'spatial': 0, 'takes_tokens': False, 'weight_init': False},
         (),
@@ -348,8 +348,8 @@ RECORDS: dict[str, Any] = {
     'PixelUnshuffle': (
         (
             ('type', ('lit', ('PixelUnshuffle',)), ('value', 'PixelUnshuffle')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('downscale_factor', ("fn", V.positive), ('required',)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('downscale_factor', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('required',)),
         ),
         {'input_sizes': (), 'prefix': 'unshuffle', 'spatial': 0, 'takes_tokens': False, 'weight_init': False},
         (),
@@ -357,9 +357,9 @@ RECORDS: dict[str, Any] = {
     'Flatten': (
         (
             ('type', ('lit', ('Flatten',)), ('value', 'Flatten')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('start_dim', ("fn", V.dim), ('value', 1)),
-            ('end_dim', ("fn", V.dim), ('value', -1)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('start_dim', ("fn", V.dim, (('ge', -64), ('le', 64))), ('value', 1)),
+            ('end_dim', ("fn", V.dim, (('ge', -64), ('le', 64))), ('value', -1)),
         ),
         {'input_sizes': (), 'prefix': '', 'spatial': 0, 'takes_tokens': False, 'weight_init': False},
         (),
@@ -367,8 +367,8 @@ RECORDS: dict[str, Any] = {
     'Unflatten': (
         (
             ('type', ('lit', ('Unflatten',)), ('value', 'Unflatten')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('dim', ("fn", V.dim), ('required',)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('dim', ("fn", V.dim, (('ge', -64), ('le', 64))), ('required',)),
             ('unflattened_size', ("fn", V.unflattened_size), ('required',)),
         ),
         {'input_sizes': (), 'prefix': '', 'spatial': 0, 'takes_tokens': False, 'weight_init': False},
@@ -377,7 +377,7 @@ RECORDS: dict[str, Any] = {
     'ZeroPad2d': (
         (
             ('type', ('lit', ('ZeroPad2d',)), ('value', 'ZeroPad2d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('padding', ("fn", V.pad4), ('required',)),
         ),
         {'input_sizes': (), 'prefix': 'pad', 'spatial': 0, 'takes_tokens': False, 'weight_init': False},
@@ -386,7 +386,7 @@ RECORDS: dict[str, Any] = {
     'ConstantPad2d': (
         (
             ('type', ('lit', ('ConstantPad2d',)), ('value', 'ConstantPad2d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('padding', ("fn", V.pad4), ('required',)),
             ('value', ("fn", V.real), ('required',)),
         ),
@@ -396,7 +396,7 @@ RECORDS: dict[str, Any] = {
     'ReflectionPad2d': (
         (
             ('type', ('lit', ('ReflectionPad2d',)), ('value', 'ReflectionPad2d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('padding', ("fn", V.pad4), ('required',)),
         ),
         {'input_sizes': (), 'prefix': 'pad', 'spatial': 0, 'takes_tokens': False, 'weight_init': False},
@@ -405,7 +405,7 @@ RECORDS: dict[str, Any] = {
     'ReplicationPad2d': (
         (
             ('type', ('lit', ('ReplicationPad2d',)), ('value', 'ReplicationPad2d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('padding', ("fn", V.pad4), ('required',)),
         ),
         {'input_sizes': (), 'prefix': 'pad', 'spatial': 0, 'takes_tokens': False, 'weight_init': False},
@@ -414,10 +414,10 @@ RECORDS: dict[str, Any] = {
     'BatchNorm1d': (
         (
             ('type', ('lit', ('BatchNorm1d',)), ('value', 'BatchNorm1d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('num_features', ('opt', ("fn", V.positive)), ('value', None)),
-            ('eps', ("fn", V.positive_real), ('value', 1e-05)),
-            ('momentum', ('opt', ("fn", V.probability)), ('value', 0.1)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('num_features', ('opt', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807)))), ('value', None)),
+            ('eps', ("fn", V.positive_real, (('gt', 0),)), ('value', 1e-05)),
+            ('momentum', ('opt', ("fn", V.probability, (('ge', 0), ('le', 1)))), ('value', 0.1)),
             ('affine', ("fn", V.boolean), ('value', True)),
             ('track_running_stats', ("fn", V.boolean), ('value', True)),
         ),
@@ -427,10 +427,10 @@ RECORDS: dict[str, Any] = {
     'BatchNorm2d': (
         (
             ('type', ('lit', ('BatchNorm2d',)), ('value', 'BatchNorm2d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('num_features', ('opt', ("fn", V.positive)), ('value', None)),
-            ('eps', ("fn", V.positive_real), ('value', 1e-05)),
-            ('momentum', ('opt', ("fn", V.probability)), ('value', 0.1)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('num_features', ('opt', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807)))), ('value', None)),
+            ('eps', ("fn", V.positive_real, (('gt', 0),)), ('value', 1e-05)),
+            ('momentum', ('opt', ("fn", V.probability, (('ge', 0), ('le', 1)))), ('value', 0.1)),
             ('affine', ("fn", V.boolean), ('value', True)),
             ('track_running_stats', ("fn", V.boolean), ('value', True)),
         ),
@@ -440,10 +440,10 @@ RECORDS: dict[str, Any] = {
     'BatchNorm3d': (
         (
             ('type', ('lit', ('BatchNorm3d',)), ('value', 'BatchNorm3d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('num_features', ('opt', ("fn", V.positive)), ('value', None)),
-            ('eps', ("fn", V.positive_real), ('value', 1e-05)),
-            ('momentum', ('opt', ("fn", V.probability)), ('value', 0.1)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('num_features', ('opt', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807)))), ('value', None)),
+            ('eps', ("fn", V.positive_real, (('gt', 0),)), ('value', 1e-05)),
+            ('momentum', ('opt', ("fn", V.probability, (('ge', 0), ('le', 1)))), ('value', 0.1)),
             ('affine', ("fn", V.boolean), ('value', True)),
             ('track_running_stats', ("fn", V.boolean), ('value', True)),
         ),
@@ -453,10 +453,10 @@ RECORDS: dict[str, Any] = {
     'InstanceNorm1d': (
         (
             ('type', ('lit', ('InstanceNorm1d',)), ('value', 'InstanceNorm1d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('num_features', ('opt', ("fn", V.positive)), ('value', None)),
-            ('eps', ("fn", V.positive_real), ('value', 1e-05)),
-            ('momentum', ('opt', ("fn", V.probability)), ('value', 0.1)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('num_features', ('opt', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807)))), ('value', None)),
+            ('eps', ("fn", V.positive_real, (('gt', 0),)), ('value', 1e-05)),
+            ('momentum', ('opt', ("fn", V.probability, (('ge', 0), ('le', 1)))), ('value', 0.1)),
             ('affine', ("fn", V.boolean), ('value', False)),
             ('track_running_stats', ("fn", V.boolean), ('value', False)),
         ),
@@ -466,10 +466,10 @@ RECORDS: dict[str, Any] = {
     'InstanceNorm2d': (
         (
             ('type', ('lit', ('InstanceNorm2d',)), ('value', 'InstanceNorm2d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('num_features', ('opt', ("fn", V.positive)), ('value', None)),
-            ('eps', ("fn", V.positive_real), ('value', 1e-05)),
-            ('momentum', ('opt', ("fn", V.probability)), ('value', 0.1)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('num_features', ('opt', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807)))), ('value', None)),
+            ('eps', ("fn", V.positive_real, (('gt', 0),)), ('value', 1e-05)),
+            ('momentum', ('opt', ("fn", V.probability, (('ge', 0), ('le', 1)))), ('value', 0.1)),
             ('affine', ("fn", V.boolean), ('value', False)),
             ('track_running_stats', ("fn", V.boolean), ('value', False)),
         ),
@@ -479,10 +479,10 @@ RECORDS: dict[str, Any] = {
     'InstanceNorm3d': (
         (
             ('type', ('lit', ('InstanceNorm3d',)), ('value', 'InstanceNorm3d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('num_features', ('opt', ("fn", V.positive)), ('value', None)),
-            ('eps', ("fn", V.positive_real), ('value', 1e-05)),
-            ('momentum', ('opt', ("fn", V.probability)), ('value', 0.1)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('num_features', ('opt', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807)))), ('value', None)),
+            ('eps', ("fn", V.positive_real, (('gt', 0),)), ('value', 1e-05)),
+            ('momentum', ('opt', ("fn", V.probability, (('ge', 0), ('le', 1)))), ('value', 0.1)),
             ('affine', ("fn", V.boolean), ('value', False)),
             ('track_running_stats', ("fn", V.boolean), ('value', False)),
         ),
@@ -492,9 +492,9 @@ RECORDS: dict[str, Any] = {
     'LayerNorm': (
         (
             ('type', ('lit', ('LayerNorm',)), ('value', 'LayerNorm')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('normalized_shape', ("fn", V.normalized_shape), ('value', None)),
-            ('eps', ("fn", V.positive_real), ('value', 1e-05)),
+            ('eps', ("fn", V.positive_real, (('gt', 0),)), ('value', 1e-05)),
             ('elementwise_affine', ("fn", V.boolean), ('value', True)),
             ('bias', ("fn", V.boolean), ('value', True)),
         ),
@@ -504,10 +504,10 @@ RECORDS: dict[str, Any] = {
     'GroupNorm': (
         (
             ('type', ('lit', ('GroupNorm',)), ('value', 'GroupNorm')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('num_groups', ("fn", V.positive), ('required',)),
-            ('num_channels', ('opt', ("fn", V.positive)), ('value', None)),
-            ('eps', ("fn", V.positive_real), ('value', 1e-05)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('num_groups', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('required',)),
+            ('num_channels', ('opt', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807)))), ('value', None)),
+            ('eps', ("fn", V.positive_real, (('gt', 0),)), ('value', 1e-05)),
             ('affine', ("fn", V.boolean), ('value', True)),
         ),
         {'input_sizes': ('num_channels',), 'prefix': 'norm', 'spatial': 0, 'takes_tokens': False, 'weight_init': False},
@@ -516,8 +516,8 @@ RECORDS: dict[str, Any] = {
     'LocalResponseNorm': (
         (
             ('type', ('lit', ('LocalResponseNorm',)), ('value', 'LocalResponseNorm')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('size', ("fn", V.positive), ('required',)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('size', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('required',)),
             ('alpha', ("fn", V.real), ('value', 0.0001)),
             ('beta', ("fn", V.real), ('value', 0.75)),
             ('k', ("fn", V.real), ('value', 1.0)),
@@ -528,8 +528,8 @@ RECORDS: dict[str, Any] = {
     'Dropout': (
         (
             ('type', ('lit', ('Dropout',)), ('value', 'Dropout')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('p', ("fn", V.probability), ('value', 0.5)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('p', ("fn", V.probability, (('ge', 0), ('le', 1))), ('value', 0.5)),
             ('inplace', ("fn", V.boolean), ('value', False)),
         ),
         {'input_sizes': (), 'prefix': 'drop', 'spatial': 0, 'takes_tokens': False, 'weight_init': False},
@@ -538,8 +538,8 @@ RECORDS: dict[str, Any] = {
     'Dropout1d': (
         (
             ('type', ('lit', ('Dropout1d',)), ('value', 'Dropout1d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('p', ("fn", V.probability), ('value', 0.5)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('p', ("fn", V.probability, (('ge', 0), ('le', 1))), ('value', 0.5)),
             ('inplace', ("fn", V.boolean), ('value', False)),
         ),
         {'input_sizes': (), 'prefix': 'drop', 'spatial': 1, 'takes_tokens': False, 'weight_init': False},
@@ -548,8 +548,8 @@ RECORDS: dict[str, Any] = {
     'Dropout2d': (
         (
             ('type', ('lit', ('Dropout2d',)), ('value', 'Dropout2d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('p', ("fn", V.probability), ('value', 0.5)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('p', ("fn", V.probability, (('ge', 0), ('le', 1))), ('value', 0.5)),
             ('inplace', ("fn", V.boolean), ('value', False)),
         ),
         {'input_sizes': (), 'prefix': 'drop', 'spatial': 2, 'takes_tokens': False, 'weight_init': False},
@@ -558,8 +558,8 @@ RECORDS: dict[str, Any] = {
     'Dropout3d': (
         (
             ('type', ('lit', ('Dropout3d',)), ('value', 'Dropout3d')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('p', ("fn", V.probability), ('value', 0.5)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('p', ("fn", V.probability, (('ge', 0), ('le', 1))), ('value', 0.5)),
             ('inplace', ("fn", V.boolean), ('value', False)),
         ),
         {'input_sizes': (), 'prefix': 'drop', 'spatial': 3, 'takes_tokens': False, 'weight_init': False},
@@ -568,8 +568,8 @@ RECORDS: dict[str, Any] = {
     'AlphaDropout': (
         (
             ('type', ('lit', ('AlphaDropout',)), ('value', 'AlphaDropout')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('p', ("fn", V.probability), ('value', 0.5)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('p', ("fn", V.probability, (('ge', 0), ('le', 1))), ('value', 0.5)),
             ('inplace', ("fn", V.boolean), ('value', False)),
         ),
         {'input_sizes': (), 'prefix': 'drop', 'spatial': 0, 'takes_tokens': False, 'weight_init': False},
@@ -578,9 +578,9 @@ RECORDS: dict[str, Any] = {
     'Linear': (
         (
             ('type', ('lit', ('Linear',)), ('value', 'Linear')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('in_features', ('opt', ("fn", V.positive)), ('value', None)),
-            ('out_features', ("fn", V.positive), ('required',)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('in_features', ('opt', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807)))), ('value', None)),
+            ('out_features', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('required',)),
             ('bias', ("fn", V.boolean), ('value', True)),
             ('init', ('opt', ("before", K.init_shorthand, ('record', 'Init'))), ('value', None)),
         ),
@@ -590,7 +590,7 @@ RECORDS: dict[str, Any] = {
     'Identity': (
         (
             ('type', ('lit', ('Identity',)), ('value', 'Identity')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
         ),
         {'input_sizes': (), 'prefix': '', 'spatial': 0, 'takes_tokens': False, 'weight_init': False},
         (),
@@ -598,12 +598,12 @@ RECORDS: dict[str, Any] = {
     'Embedding': (
         (
             ('type', ('lit', ('Embedding',)), ('value', 'Embedding')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('num_embeddings', ('opt', ("fn", V.positive)), ('value', None)),
-            ('embedding_dim', ("fn", V.positive), ('required',)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('num_embeddings', ('opt', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807)))), ('value', None)),
+            ('embedding_dim', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('required',)),
             ('padding_idx', ('opt', ("fn", V.token_index)), ('value', None)),
-            ('max_norm', ('opt', ("fn", V.positive_real)), ('value', None)),
-            ('norm_type', ("fn", V.positive_real), ('value', 2.0)),
+            ('max_norm', ('opt', ("fn", V.positive_real, (('gt', 0),))), ('value', None)),
+            ('norm_type', ("fn", V.positive_real, (('gt', 0),)), ('value', 2.0)),
             ('scale_grad_by_freq', ("fn", V.boolean), ('value', False)),
             ('sparse', ("fn", V.boolean), ('value', False)),
         ),
@@ -613,14 +613,14 @@ RECORDS: dict[str, Any] = {
     'RNN': (
         (
             ('type', ('lit', ('RNN',)), ('value', 'RNN')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('input_size', ('opt', ("fn", V.positive)), ('value', None)),
-            ('hidden_size', ("fn", V.positive), ('required',)),
-            ('num_layers', ("fn", V.positive), ('value', 1)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('input_size', ('opt', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807)))), ('value', None)),
+            ('hidden_size', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('required',)),
+            ('num_layers', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('value', 1)),
             ('nonlinearity', ('lit', ('tanh', 'relu')), ('value', 'tanh')),
             ('bias', ("fn", V.boolean), ('value', True)),
             ('batch_first', ("fn", V.boolean), ('value', False)),
-            ('dropout', ("fn", V.probability), ('value', 0.0)),
+            ('dropout', ("fn", V.probability, (('ge', 0), ('le', 1))), ('value', 0.0)),
             ('bidirectional', ("fn", V.boolean), ('value', False)),
             ('output', ('lit', ('sequence', 'last')), ('value', 'sequence')),
         ),
@@ -630,15 +630,15 @@ RECORDS: dict[str, Any] = {
     'LSTM': (
         (
             ('type', ('lit', ('LSTM',)), ('value', 'LSTM')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('input_size', ('opt', ("fn", V.positive)), ('value', None)),
-            ('hidden_size', ("fn", V.positive), ('required',)),
-            ('num_layers', ("fn", V.positive), ('value', 1)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('input_size', ('opt', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807)))), ('value', None)),
+            ('hidden_size', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('required',)),
+            ('num_layers', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('value', 1)),
             ('bias', ("fn", V.boolean), ('value', True)),
             ('batch_first', ("fn", V.boolean), ('value', False)),
-            ('dropout', ("fn", V.probability), ('value', 0.0)),
+            ('dropout', ("fn", V.probability, (('ge', 0), ('le', 1))), ('value', 0.0)),
             ('bidirectional', ("fn", V.boolean), ('value', False)),
-            ('proj_size', ("fn", V.count), ('value', 0)),
+            ('proj_size', ("fn", V.count, (('ge', 0),)), ('value', 0)),
             ('output', ('lit', ('sequence', 'last')), ('value', 'sequence')),
         ),
         {'input_sizes': ('input_size',), 'prefix': 'lstm', 'spatial': 0, 'takes_tokens': False, 'weight_init': False},
@@ -647,13 +647,13 @@ RECORDS: dict[str, Any] = {
     'GRU': (
         (
             ('type', ('lit', ('GRU',)), ('value', 'GRU')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('input_size', ('opt', ("fn", V.positive)), ('value', None)),
-            ('hidden_size', ("fn", V.positive), ('required',)),
-            ('num_layers', ("fn", V.positive), ('value', 1)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('input_size', ('opt', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807)))), ('value', None)),
+            ('hidden_size', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('required',)),
+            ('num_layers', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('value', 1)),
             ('bias', ("fn", V.boolean), ('value', True)),
             ('batch_first', ("fn", V.boolean), ('value', False)),
-            ('dropout', ("fn", V.probability), ('value', 0.0)),
+            ('dropout', ("fn", V.probability, (('ge', 0), ('le', 1))), ('value', 0.0)),
             ('bidirectional', ("fn", V.boolean), ('value', False)),
             ('output', ('lit', ('sequence', 'last')), ('value', 'sequence')),
         ),
@@ -663,13 +663,13 @@ RECORDS: dict[str, Any] = {
     'TransformerEncoderLayer': (
         (
             ('type', ('lit', ('TransformerEncoderLayer',)), ('value', 'TransformerEncoderLayer')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('d_model', ('opt', ("fn", V.positive)), ('value', None)),
-            ('nhead', ("fn", V.positive), ('required',)),
-            ('dim_feedforward', ("fn", V.positive), ('value', 2048)),
-            ('dropout', ("fn", V.probability), ('value', 0.1)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('d_model', ('opt', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807)))), ('value', None)),
+            ('nhead', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('required',)),
+            ('dim_feedforward', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('value', 2048)),
+            ('dropout', ("fn", V.probability, (('ge', 0), ('le', 1))), ('value', 0.1)),
             ('activation', ('lit', ('relu', 'gelu')), ('value', 'relu')),
-            ('layer_norm_eps', ("fn", V.positive_real), ('value', 1e-05)),
+            ('layer_norm_eps', ("fn", V.positive_real, (('gt', 0),)), ('value', 1e-05)),
             ('batch_first', ("fn", V.boolean), ('value', False)),
             ('norm_first', ("fn", V.boolean), ('value', False)),
             ('bias', ("fn", V.boolean), ('value', True)),
@@ -680,9 +680,9 @@ RECORDS: dict[str, Any] = {
     'TransformerEncoder': (
         (
             ('type', ('lit', ('TransformerEncoder',)), ('value', 'TransformerEncoder')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('encoder_layer', ('record', 'TransformerEncoderLayer'), ('required',)),
-            ('num_layers', ("fn", V.positive), ('required',)),
+            ('num_layers', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('required',)),
             ('norm', ("before", K.layer_norm_shorthand, ('opt', ('record', 'LayerNorm'))), ('value', None)),
             ('enable_nested_tensor', ("fn", V.boolean), ('value', True)),
             ('mask_check', ("fn", V.boolean), ('value', True)),
@@ -693,7 +693,7 @@ RECORDS: dict[str, Any] = {
     'ReLU': (
         (
             ('type', ('lit', ('ReLU',)), ('value', 'ReLU')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('inplace', ("fn", V.boolean), ('value', False)),
         ),
         {'input_sizes': (), 'prefix': '', 'spatial': 0, 'takes_tokens': False, 'weight_init': False},
@@ -702,7 +702,7 @@ RECORDS: dict[str, Any] = {
     'ReLU6': (
         (
             ('type', ('lit', ('ReLU6',)), ('value', 'ReLU6')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('inplace', ("fn", V.boolean), ('value', False)),
         ),
         {'input_sizes': (), 'prefix': '', 'spatial': 0, 'takes_tokens': False, 'weight_init': False},
@@ -711,7 +711,7 @@ RECORDS: dict[str, Any] = {
     'LeakyReLU': (
         (
             ('type', ('lit', ('LeakyReLU',)), ('value', 'LeakyReLU')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('negative_slope', ("fn", V.real), ('value', 0.01)),
             ('inplace', ("fn", V.boolean), ('value', False)),
         ),
@@ -721,8 +721,8 @@ RECORDS: dict[str, Any] = {
     'PReLU': (
         (
             ('type', ('lit', ('PReLU',)), ('value', 'PReLU')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('num_parameters', ("fn", V.positive), ('value', 1)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('num_parameters', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('value', 1)),
             ('init', ("fn", V.real), ('value', 0.25)),
         ),
         {'input_sizes': (), 'prefix': '', 'spatial': 0, 'takes_tokens': False, 'weight_init': False},
@@ -731,7 +731,7 @@ RECORDS: dict[str, Any] = {
     'ELU': (
         (
             ('type', ('lit', ('ELU',)), ('value', 'ELU')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('alpha', ("fn", V.real), ('value', 1.0)),
             ('inplace', ("fn", V.boolean), ('value', False)),
         ),
@@ -741,7 +741,7 @@ RECORDS: dict[str, Any] = {
     'CELU': (
         (
             ('type', ('lit', ('CELU',)), ('value', 'CELU')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('alpha', ("fn", V.real), ('value', 1.0)),
             ('inplace', ("fn", V.boolean), ('value', False)),
         ),
@@ -751,7 +751,7 @@ RECORDS: dict[str, Any] = {
     'SELU': (
         (
             ('type', ('lit', ('SELU',)), ('value', 'SELU')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('inplace', ("fn", V.boolean), ('value', False)),
         ),
         {'input_sizes': (), 'prefix': '', 'spatial': 0, 'takes_tokens': False, 'weight_init': False},
@@ -760,7 +760,7 @@ RECORDS: dict[str, Any] = {
     'GELU': (
         (
             ('type', ('lit', ('GELU',)), ('value', 'GELU')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('approximate', ('lit', ('none', 'tanh')), ('value', 'none')),
         ),
         {'input_sizes': (), 'prefix': '', 'spatial': 0, 'takes_tokens': False, 'weight_init': False},
@@ -769,7 +769,7 @@ RECORDS: dict[str, Any] = {
     'SiLU': (
         (
             ('type', ('lit', ('SiLU',)), ('value', 'SiLU')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('inplace', ("fn", V.boolean), ('value', False)),
         ),
         {'input_sizes': (), 'prefix': '', 'spatial': 0, 'takes_tokens': False, 'weight_init': False},
@@ -778,7 +778,7 @@ RECORDS: dict[str, Any] = {
     'Mish': (
         (
             ('type', ('lit', ('Mish',)), ('value', 'Mish')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('inplace', ("fn", V.boolean), ('value', False)),
         ),
         {'input_sizes': (), 'prefix': '', 'spatial': 0, 'takes_tokens': False, 'weight_init': False},
@@ -787,7 +787,7 @@ RECORDS: dict[str, Any] = {
     'Hardswish': (
         (
             ('type', ('lit', ('Hardswish',)), ('value', 'Hardswish')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('inplace', ("fn", V.boolean), ('value', False)),
         ),
         {'input_sizes': (), 'prefix': '', 'spatial': 0, 'takes_tokens': False, 'weight_init': False},
@@ -796,7 +796,7 @@ RECORDS: dict[str, Any] = {
     'Hardsigmoid': (
         (
             ('type', ('lit', ('Hardsigmoid',)), ('value', 'Hardsigmoid')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('inplace', ("fn", V.boolean), ('value', False)),
         ),
         {'input_sizes': (), 'prefix': '', 'spatial': 0, 'takes_tokens': False, 'weight_init': False},
@@ -805,7 +805,7 @@ RECORDS: dict[str, Any] = {
     'Hardtanh': (
         (
             ('type', ('lit', ('Hardtanh',)), ('value', 'Hardtanh')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('min_val', ("fn", V.real), ('value', -1.0)),
             ('max_val', ("fn", V.real), ('value', 1.0)),
             ('inplace', ("fn", V.boolean), ('value', False)),
@@ -816,7 +816,7 @@ RECORDS: dict[str, Any] = {
     'Softplus': (
         (
             ('type', ('lit', ('Softplus',)), ('value', 'Softplus')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('beta', ("fn", V.real), ('value', 1.0)),
             ('threshold', ("fn", V.real), ('value', 20.0)),
         ),
@@ -826,7 +826,7 @@ RECORDS: dict[str, Any] = {
     'Sigmoid': (
         (
             ('type', ('lit', ('Sigmoid',)), ('value', 'Sigmoid')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
         ),
         {'input_sizes': (), 'prefix': '', 'spatial': 0, 'takes_tokens': False, 'weight_init': False},
         (),
@@ -834,7 +834,7 @@ RECORDS: dict[str, Any] = {
     'Tanh': (
         (
             ('type', ('lit', ('Tanh',)), ('value', 'Tanh')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
         ),
         {'input_sizes': (), 'prefix': '', 'spatial': 0, 'takes_tokens': False, 'weight_init': False},
         (),
@@ -842,8 +842,8 @@ RECORDS: dict[str, Any] = {
     'GLU': (
         (
             ('type', ('lit', ('GLU',)), ('value', 'GLU')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('dim', ("fn", V.dim), ('value', -1)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('dim', ("fn", V.dim, (('ge', -64), ('le', 64))), ('value', -1)),
         ),
         {'input_sizes': (), 'prefix': '', 'spatial': 0, 'takes_tokens': False, 'weight_init': False},
         (),
@@ -851,8 +851,8 @@ RECORDS: dict[str, Any] = {
     'Softmax': (
         (
             ('type', ('lit', ('Softmax',)), ('value', 'Softmax')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('dim', ('opt', ("fn", V.dim)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('dim', ('opt', ("fn", V.dim, (('ge', -64), ('le', 64)))), ('value', None)),
         ),
         {'input_sizes': (), 'prefix': '', 'spatial': 0, 'takes_tokens': False, 'weight_init': False},
         (),
@@ -860,8 +860,8 @@ RECORDS: dict[str, Any] = {
     'Softmin': (
         (
             ('type', ('lit', ('Softmin',)), ('value', 'Softmin')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('dim', ('opt', ("fn", V.dim)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('dim', ('opt', ("fn", V.dim, (('ge', -64), ('le', 64)))), ('value', None)),
         ),
         {'input_sizes': (), 'prefix': '', 'spatial': 0, 'takes_tokens': False, 'weight_init': False},
         (),
@@ -869,8 +869,8 @@ RECORDS: dict[str, Any] = {
     'LogSoftmax': (
         (
             ('type', ('lit', ('LogSoftmax',)), ('value', 'LogSoftmax')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
-            ('dim', ('opt', ("fn", V.dim)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
+            ('dim', ('opt', ("fn", V.dim, (('ge', -64), ('le', 64)))), ('value', None)),
         ),
         {'input_sizes': (), 'prefix': '', 'spatial': 0, 'takes_tokens': False, 'weight_init': False},
         (),
@@ -878,7 +878,7 @@ RECORDS: dict[str, Any] = {
     'Sequential': (
         (
             ('type', ('lit', ('Sequential',)), ('value', 'Sequential')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('layers', ('list', ('layer',), 1), ('required',)),
         ),
         {'input_sizes': (), 'prefix': '', 'spatial': 0, 'takes_tokens': False, 'weight_init': False},
@@ -887,7 +887,7 @@ RECORDS: dict[str, Any] = {
     'Residual': (
         (
             ('type', ('lit', ('Residual',)), ('value', 'Residual')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('body', ("before", K.branch, ('list', ('layer',), 1)), ('required',)),
             ('shortcut', ("before", K.branch, ('list', ('layer',), 0)), ('value', [])),
             ('after', ("before", K.branch, ('list', ('layer',), 0)), ('value', [])),
@@ -898,9 +898,9 @@ RECORDS: dict[str, Any] = {
     'Concat': (
         (
             ('type', ('lit', ('Concat',)), ('value', 'Concat')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('branches', ('list', ("before", K.branch, ('list', ('layer',), 0)), 2), ('required',)),
-            ('dim', ("fn", V.dim), ('value', 1)),
+            ('dim', ("fn", V.dim, (('ge', -64), ('le', 64))), ('value', 1)),
             ('after', ("before", K.branch, ('list', ('layer',), 0)), ('value', [])),
         ),
         {'input_sizes': (), 'prefix': 'cat', 'spatial': 0, 'takes_tokens': False, 'weight_init': False},
@@ -909,7 +909,7 @@ RECORDS: dict[str, Any] = {
     'Multiply': (
         (
             ('type', ('lit', ('Multiply',)), ('value', 'Multiply')),
-            ('name', ('opt', ("fn", K.layer_name)), ('value', None)),
+            ('name', ('opt', ("fn", K.layer_name, (('pattern', '[A-Za-z][A-Za-z0-9_]*'),))), ('value', None)),
             ('branches', ('list', ("before", K.branch, ('list', ('layer',), 0)), 2), ('required',)),
             ('after', ("before", K.branch, ('list', ('layer',), 0)), ('value', [])),
         ),
@@ -922,9 +922,9 @@ RECORDS: dict[str, Any] = {
             ('nonlinearity', ('lit', ('relu', 'leaky_relu', 'linear', 'sigmoid', 'tanh', 'selu')), ('value', 'relu')),
             ('mode', ('lit', ('fan_in', 'fan_out')), ('value', 'fan_in')),
             ('a', ("fn", V.real), ('value', 0.0)),
-            ('gain', ("fn", V.positive_real), ('value', 1.0)),
+            ('gain', ("fn", V.positive_real, (('gt', 0),)), ('value', 1.0)),
             ('mean', ("fn", V.real), ('value', 0.0)),
-            ('std', ("fn", V.positive_real), ('value', 0.01)),
+            ('std', ("fn", V.positive_real, (('gt', 0),)), ('value', 0.01)),
         ),
         {},
         (),
@@ -932,8 +932,8 @@ RECORDS: dict[str, Any] = {
     'Digits': (
         (
             ('name', ('lit', ('digits',)), ('required',)),
-            ('val_fraction', ("fn", T.fraction), ('value', 0.2)),
-            ('test_fraction', ('opt', ("fn", T.fraction)), ('value', None)),
+            ('val_fraction', ("fn", T.fraction, (('gt', 0), ('lt', 1))), ('value', 0.2)),
+            ('test_fraction', ('opt', ("fn", T.fraction, (('gt', 0), ('lt', 1)))), ('value', None)),
         ),
         {},
         (),
@@ -941,9 +941,9 @@ RECORDS: dict[str, Any] = {
     'TorchvisionDataset': (
         (
             ('name', ('lit', ('mnist', 'fashion_mnist', 'cifar10')), ('required',)),
-            ('root', ("fn", T.path), ('value', 'data')),
+            ('root', ("fn", T.path, (('min_length', 1),)), ('value', 'data')),
             ('download', ("fn", V.boolean), ('value', False)),
-            ('test_fraction', ('opt', ("fn", T.fraction)), ('value', None)),
+            ('test_fraction', ('opt', ("fn", T.fraction, (('gt', 0), ('lt', 1)))), ('value', None)),
         ),
         {},
         (),
@@ -951,11 +951,11 @@ RECORDS: dict[str, Any] = {
     'ImageFolder': (
         (
             ('name', ('lit', ('imagefolder',)), ('required',)),
-            ('path', ("fn", T.path), ('required',)),
-            ('val_path', ('opt', ("fn", T.path)), ('value', None)),
-            ('val_fraction', ("fn", T.fraction), ('value', 0.2)),
-            ('test_fraction', ('opt', ("fn", T.fraction)), ('value', None)),
-            ('test_path', ('opt', ("fn", T.path)), ('value', None)),
+            ('path', ("fn", T.path, (('min_length', 1),)), ('required',)),
+            ('val_path', ('opt', ("fn", T.path, (('min_length', 1),))), ('value', None)),
+            ('val_fraction', ("fn", T.fraction, (('gt', 0), ('lt', 1))), ('value', 0.2)),
+            ('test_fraction', ('opt', ("fn", T.fraction, (('gt', 0), ('lt', 1)))), ('value', None)),
+            ('test_path', ('opt', ("fn", T.path, (('min_length', 1),))), ('value', None)),
         ),
         {},
         (T.one_test_split,),
@@ -963,11 +963,11 @@ RECORDS: dict[str, Any] = {
     'TensorFile': (
         (
             ('name', ('lit', ('tensors',)), ('required',)),
-            ('path', ("fn", T.path), ('required',)),
-            ('val_path', ('opt', ("fn", T.path)), ('value', None)),
-            ('val_fraction', ("fn", T.fraction), ('value', 0.2)),
-            ('test_fraction', ('opt', ("fn", T.fraction)), ('value', None)),
-            ('test_path', ('opt', ("fn", T.path)), ('value', None)),
+            ('path', ("fn", T.path, (('min_length', 1),)), ('required',)),
+            ('val_path', ('opt', ("fn", T.path, (('min_length', 1),))), ('value', None)),
+            ('val_fraction', ("fn", T.fraction, (('gt', 0), ('lt', 1))), ('value', 0.2)),
+            ('test_fraction', ('opt', ("fn", T.fraction, (('gt', 0), ('lt', 1)))), ('value', None)),
+            ('test_path', ('opt', ("fn", T.path, (('min_length', 1),))), ('value', None)),
         ),
         {},
         (T.one_test_split,),
@@ -975,8 +975,8 @@ RECORDS: dict[str, Any] = {
     'PythonData': (
         (
             ('name', ('lit', ('python',)), ('required',)),
-            ('val_fraction', ("fn", T.fraction), ('value', 0.2)),
-            ('test_fraction', ('opt', ("fn", T.fraction)), ('value', None)),
+            ('val_fraction', ("fn", T.fraction, (('gt', 0), ('lt', 1))), ('value', 0.2)),
+            ('test_fraction', ('opt', ("fn", T.fraction, (('gt', 0), ('lt', 1)))), ('value', None)),
         ),
         {},
         (),
@@ -1051,7 +1051,7 @@ RECORDS: dict[str, Any] = {
     'RandomHorizontalFlip': (
         (
             ('type', ('lit', ('RandomHorizontalFlip',)), ('required',)),
-            ('p', ("fn", V.probability), ('value', 0.5)),
+            ('p', ("fn", V.probability, (('ge', 0), ('le', 1))), ('value', 0.5)),
         ),
         {'random': True},
         (),
@@ -1059,7 +1059,7 @@ RECORDS: dict[str, Any] = {
     'RandomVerticalFlip': (
         (
             ('type', ('lit', ('RandomVerticalFlip',)), ('required',)),
-            ('p', ("fn", V.probability), ('value', 0.5)),
+            ('p', ("fn", V.probability, (('ge', 0), ('le', 1))), ('value', 0.5)),
         ),
         {'random': True},
         (),
@@ -1087,9 +1087,9 @@ RECORDS: dict[str, Any] = {
     'ColorJitter': (
         (
             ('type', ('lit', ('ColorJitter',)), ('required',)),
-            ('brightness', ("fn", T.jitter), ('value', 0.0)),
-            ('contrast', ("fn", T.jitter), ('value', 0.0)),
-            ('saturation', ("fn", T.jitter), ('value', 0.0)),
+            ('brightness', ("fn", T.jitter, (('ge', 0),)), ('value', 0.0)),
+            ('contrast', ("fn", T.jitter, (('ge', 0),)), ('value', 0.0)),
+            ('saturation', ("fn", T.jitter, (('ge', 0),)), ('value', 0.0)),
             ('hue', ('no',), ('value', 0.0)),
         ),
         {'random': True},
@@ -1098,7 +1098,7 @@ RECORDS: dict[str, Any] = {
     'RandomGrayscale': (
         (
             ('type', ('lit', ('RandomGrayscale',)), ('required',)),
-            ('p', ("fn", V.probability), ('value', 0.1)),
+            ('p', ("fn", V.probability, (('ge', 0), ('le', 1))), ('value', 0.1)),
         ),
         {'random': True},
         (),
@@ -1106,7 +1106,7 @@ RECORDS: dict[str, Any] = {
     'RandomErasing': (
         (
             ('type', ('lit', ('RandomErasing',)), ('required',)),
-            ('p', ("fn", V.probability), ('value', 0.5)),
+            ('p', ("fn", V.probability, (('ge', 0), ('le', 1))), ('value', 0.5)),
             ('scale', ("fn", T.unit_range), ('value', (0.02, 0.33))),
             ('ratio', ("fn", T.value_range), ('value', (0.3, 3.3))),
             ('value', ("fn", V.real), ('value', 0.0)),
@@ -1117,10 +1117,10 @@ RECORDS: dict[str, Any] = {
     'SGD': (
         (
             ('type', ('lit', ('SGD',)), ('required',)),
-            ('lr', ("fn", V.positive_real), ('value', 0.001)),
-            ('momentum', ("fn", T.non_negative), ('value', 0.0)),
+            ('lr', ("fn", V.positive_real, (('gt', 0),)), ('value', 0.001)),
+            ('momentum', ("fn", T.non_negative, (('ge', 0),)), ('value', 0.0)),
             ('nesterov', ("fn", V.boolean), ('value', False)),
-            ('weight_decay', ("fn", T.non_negative), ('value', 0.0)),
+            ('weight_decay', ("fn", T.non_negative, (('ge', 0),)), ('value', 0.0)),
         ),
         {},
         (T.nesterov_needs_momentum,),
@@ -1128,10 +1128,10 @@ RECORDS: dict[str, Any] = {
     'Adam': (
         (
             ('type', ('lit', ('Adam',)), ('required',)),
-            ('lr', ("fn", V.positive_real), ('value', 0.001)),
+            ('lr', ("fn", V.positive_real, (('gt', 0),)), ('value', 0.001)),
             ('betas', ("fn", T.betas), ('value', (0.9, 0.999))),
-            ('eps', ("fn", V.positive_real), ('value', 1e-08)),
-            ('weight_decay', ("fn", T.non_negative), ('value', 0.0)),
+            ('eps', ("fn", V.positive_real, (('gt', 0),)), ('value', 1e-08)),
+            ('weight_decay', ("fn", T.non_negative, (('ge', 0),)), ('value', 0.0)),
         ),
         {},
         (),
@@ -1139,10 +1139,10 @@ RECORDS: dict[str, Any] = {
     'AdamW': (
         (
             ('type', ('lit', ('AdamW',)), ('required',)),
-            ('lr', ("fn", V.positive_real), ('value', 0.001)),
+            ('lr', ("fn", V.positive_real, (('gt', 0),)), ('value', 0.001)),
             ('betas', ("fn", T.betas), ('value', (0.9, 0.999))),
-            ('eps', ("fn", V.positive_real), ('value', 1e-08)),
-            ('weight_decay', ("fn", T.non_negative), ('value', 0.01)),
+            ('eps', ("fn", V.positive_real, (('gt', 0),)), ('value', 1e-08)),
+            ('weight_decay', ("fn", T.non_negative, (('ge', 0),)), ('value', 0.01)),
         ),
         {},
         (),
@@ -1150,11 +1150,11 @@ RECORDS: dict[str, Any] = {
     'RMSprop': (
         (
             ('type', ('lit', ('RMSprop',)), ('required',)),
-            ('lr', ("fn", V.positive_real), ('value', 0.01)),
-            ('alpha', ("fn", V.probability), ('value', 0.99)),
-            ('eps', ("fn", V.positive_real), ('value', 1e-08)),
-            ('weight_decay', ("fn", T.non_negative), ('value', 0.0)),
-            ('momentum', ("fn", T.non_negative), ('value', 0.0)),
+            ('lr', ("fn", V.positive_real, (('gt', 0),)), ('value', 0.01)),
+            ('alpha', ("fn", V.probability, (('ge', 0), ('le', 1))), ('value', 0.99)),
+            ('eps', ("fn", V.positive_real, (('gt', 0),)), ('value', 1e-08)),
+            ('weight_decay', ("fn", T.non_negative, (('ge', 0),)), ('value', 0.0)),
+            ('momentum', ("fn", T.non_negative, (('ge', 0),)), ('value', 0.0)),
             ('centered', ("fn", V.boolean), ('value', False)),
         ),
         {},
@@ -1163,8 +1163,8 @@ RECORDS: dict[str, Any] = {
     'StepLR': (
         (
             ('type', ('lit', ('StepLR',)), ('required',)),
-            ('step_size', ("fn", V.positive), ('required',)),
-            ('gamma', ("fn", V.positive_real), ('value', 0.1)),
+            ('step_size', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('required',)),
+            ('gamma', ("fn", V.positive_real, (('gt', 0),)), ('value', 0.1)),
         ),
         {},
         (),
@@ -1172,8 +1172,8 @@ RECORDS: dict[str, Any] = {
     'CosineAnnealingLR': (
         (
             ('type', ('lit', ('CosineAnnealingLR',)), ('required',)),
-            ('T_max', ('opt', ("fn", V.positive)), ('value', None)),
-            ('eta_min', ("fn", T.non_negative), ('value', 0.0)),
+            ('T_max', ('opt', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807)))), ('value', None)),
+            ('eta_min', ("fn", T.non_negative, (('ge', 0),)), ('value', 0.0)),
         ),
         {},
         (),
@@ -1181,11 +1181,11 @@ RECORDS: dict[str, Any] = {
     'OneCycleLR': (
         (
             ('type', ('lit', ('OneCycleLR',)), ('required',)),
-            ('max_lr', ('opt', ("fn", V.positive_real)), ('value', None)),
-            ('pct_start', ("fn", T.fraction), ('value', 0.3)),
+            ('max_lr', ('opt', ("fn", V.positive_real, (('gt', 0),))), ('value', None)),
+            ('pct_start', ("fn", T.fraction, (('gt', 0), ('lt', 1))), ('value', 0.3)),
             ('anneal_strategy', ('lit', ('cos', 'linear')), ('value', 'cos')),
-            ('div_factor', ("fn", V.positive_real), ('value', 25.0)),
-            ('final_div_factor', ("fn", V.positive_real), ('value', 10000.0)),
+            ('div_factor', ("fn", V.positive_real, (('gt', 0),)), ('value', 25.0)),
+            ('final_div_factor', ("fn", V.positive_real, (('gt', 0),)), ('value', 10000.0)),
         ),
         {},
         (),
@@ -1194,7 +1194,7 @@ RECORDS: dict[str, Any] = {
         (
             ('type', ('lit', ('CrossEntropyLoss',)), ('required',)),
             ('weight', ('opt', ("fn", T.class_weights)), ('value', None)),
-            ('label_smoothing', ("fn", V.probability), ('value', 0.0)),
+            ('label_smoothing', ("fn", V.probability, (('ge', 0), ('le', 1))), ('value', 0.0)),
             ('reduction', ('lit', ('mean', 'sum')), ('value', 'mean')),
         ),
         {},
@@ -1237,7 +1237,7 @@ RECORDS: dict[str, Any] = {
     'HuberLoss': (
         (
             ('type', ('lit', ('HuberLoss',)), ('required',)),
-            ('delta', ("fn", V.positive_real), ('value', 1.0)),
+            ('delta', ("fn", V.positive_real, (('gt', 0),)), ('value', 1.0)),
             ('reduction', ('lit', ('mean', 'sum')), ('value', 'mean')),
         ),
         {},
@@ -1245,10 +1245,10 @@ RECORDS: dict[str, Any] = {
     ),
     'EarlyStopping': (
         (
-            ('patience', ("fn", V.positive), ('required',)),
+            ('patience', ("fn", V.positive, (('ge', 1), ('le', 9223372036854775807))), ('required',)),
             ('metric', ('lit', ('val_loss', 'val_acc', 'train_loss', 'train_acc')), ('value', 'val_loss')),
             ('mode', ('opt', ('lit', ('min', 'max'))), ('value', None)),
-            ('min_delta', ("fn", T.non_negative), ('value', 0.0)),
+            ('min_delta', ("fn", T.non_negative, (('ge', 0),)), ('value', 0.0)),
         ),
         {},
         (),

@@ -204,7 +204,8 @@ def params_of(layer: Any) -> dict[str, Any]:
     names = _ARGUMENTS.get(type(layer))
     if names is None:  # once per kind: pydantic's `model_fields` is a slow property
         own = ("type", "name", "init") if layer.weight_init else ("type", "name")  # PReLU's `init` is torch's
-        fields = getattr(type(layer), "field_names", None) or type(layer).model_fields  # a fast-path record's, or
+        # a fast-path record lists its fields; a pydantic record has them in model_fields
+        fields = getattr(type(layer), "field_names", None) or type(layer).model_fields
         names = tuple(k for k in fields if k not in own)
         _ARGUMENTS[type(layer)] = names
     return {k: getattr(layer, k) for k in names}

@@ -517,11 +517,7 @@ def read_spec(path: str | os.PathLike[str]) -> str:
             ]
         ) from None
     except IsADirectoryError:
-        import glob
-
-        has_specs = bool(
-            glob.glob(os.path.join(glob.escape(p), "*.yaml")) or glob.glob(os.path.join(glob.escape(p), "*.yml"))
-        )
+        has_specs = any(n.endswith((".yaml", ".yml")) for n in os.listdir(p))  # as Path.glob: dotfiles too
         raise SpecError(
             [
                 Diagnostic(
@@ -562,7 +558,27 @@ def read_spec(path: str | os.PathLike[str]) -> str:
 
 
 def default_name(path: str | os.PathLike[str]) -> str:
-    """A spec's name when it has none: its file name's stem, as a run directory can be named."""
-    stem = os.path.splitext(os.path.basename(os.fspath(path)))[0]
+    """A spec's name when it has none: its file name's stem (as pathlib's `stem`), as a run directory can be named."""
+    name = os.path.basename(os.fspath(path))
+    dot = name.rfind(".")
+    stem = name[:dot] if 0 < dot < len(name) - 1 else name
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-._")
     return stem or "model"
+
+
+def named(data: Any, path: str | os.PathLike[str]) -> Any:
+    """A spec's data with the name it takes from its file, if it names itself nothing (`name` comes first)."""
+    return {"name": default_name(path), **data} if isinstance(data, dict) and "name" not in data else data
+
+
+def spec_files(paths: list[str]) -> list[str]:
+    """The files `netspec check PATHS` reads: a folder's *.yaml and *.yml files, sorted; an empty folder stays,
+    for `read_spec` to say what it holds."""
+    files: list[str] = []
+    for p in paths:
+        if os.path.isdir(p):
+            found = sorted(os.path.join(p, n) for n in os.listdir(p) if n.endswith((".yaml", ".yml")))
+            files.extend(found or [p])
+        else:
+            files.append(p)
+    return files

@@ -29,7 +29,7 @@ from .diagnostics import Diagnostic, SpecError
 from .inputs import Input
 from .kinds import branches_of, first_duplicate
 from .layers import InitArg, LayerBase, LayerItem
-from .source import SourceMap, at, default_name, gc_paused, load_yaml, read_spec
+from .source import SourceMap, at, gc_paused, load_yaml, named, read_spec
 from .validation import translate
 from .values import INT64_MAX, SPEC_NAME, count, spec_name
 
@@ -200,9 +200,7 @@ def load_spec(path: str | os.PathLike[str]) -> Spec:
     p = Path(path)
     text = read_spec(p)
     data_, smap = load_yaml(text, str(p))
-    if isinstance(data_, dict) and "name" not in data_:
-        data_ = {"name": default_name(p), **data_}
-    return spec_from_data(data_, smap)
+    return spec_from_data(named(data_, p), smap)
 
 
 def spec_to_data(spec: Spec, *, expanded: bool = False) -> dict[str, Any]:

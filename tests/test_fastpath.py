@@ -75,6 +75,8 @@ def same(fast: Any, slow: Any, where: str = "spec") -> None:
             same(fast[k], slow[k], f"{where}.{k}")
     elif isinstance(slow, float) and math.isnan(slow):
         assert math.isnan(fast), where
+    elif isinstance(slow, float) and slow == 0:
+        assert math.copysign(1, fast) == math.copysign(1, slow), where  # -0.0 stays -0.0
     else:
         assert fast == slow, where
 
@@ -225,20 +227,81 @@ def test_what_pydantic_refuses_the_fast_path_declines(data: dict[str, Any]) -> N
     assert both({"name": "x", **data})[0] is None
 
 
+# Values at the edges of every kind of argument, and the shorthands: each is tried in every field of every record.
+EDGE_VALUES = [
+    *[-(2**63), -3, -1, 0, 1, 2, 3, 5, 7, 64, 65, 2**63 - 1, 2**63, True, False, None],
+    *[0.0, -0.0, 0.3, 0.5, 0.999, 1.0, 1.5, 3.0, -0.5, 1e-5, 1e-300, 1e19, 1e308],
+    *[float("nan"), float("inf"), float("-inf")],
+    *["", " ", "x", "x" * 200, "a\n", "same", "valid", "zeros", "auto", "cpu", "cuda:0", "cuda:0\n", " cuda"],
+    *["mean", "sum", "none", "relu", "nearest", "fan_in", "fan_out", "leaky_relu", "kaiming_normal", "default"],
+    *["ReLU", "LayerNorm", "digits", "Adam", "StepLR", "MSELoss", b"x"],
+    *[[], [1], [1, 2], [1, 2, 3], [1, 2, 3, 4], [0, 0], [0, 1], [2, 1], [-1, 2], [1, -1], [None, 2], [[1]]],
+    *[[0.5, 0.6], [0.1, 0.2, 0.3], [1.0, 2.0, 3.0, 4.0], [float("nan")], [float("nan"), 1.0], [1.0, float("nan")]],
+    *[{}, {"type": "ReLU"}, {"type": "LayerNorm"}, {"patience": 3}, ["ReLU"], [{"type": "ReLU"}]],
+    *[{"name": "mnist"}, {"name": "tensors", "path": "a", "test_fraction": 0.5}, {"type": "StepLR", "step_size": 2}],
+    *[{"type": "SGD", "momentum": 0.9, "nesterov": True}, {"type": "SGD", "nesterov": True}],
+    *[[{"type": "ColorJitter", "brightness": float("nan")}], ["RandomHorizontalFlip"]],
+]
+
+
+def _base(model: Any, fields: tuple[Any, ...]) -> dict[str, Any]:
+    """Values for a record's required fields that pydantic takes (the first that fits from EDGE_VALUES)."""
+    base: dict[str, Any] = {}
+    for name, field_check, default in fields:
+        if default != ("required",):
+            continue
+        tags = list(field_check[1]) if field_check[0] == "lit" else []
+        extra = [[["ReLU"], ["ReLU"]], {"d_model": 8, "nhead": 2}, [1, 8, 8], "x.npz", 8]
+        for value in [*tags, *EDGE_VALUES, *extra]:
+            try:
+                model.model_validate({**base, name: value})
+            except ValidationError as e:
+                if any(err["loc"][:1] == (name,) for err in e.errors()):
+                    continue
+            base[name] = value
+            break
+    return base
+
+
+@pytest.mark.parametrize("name", sorted(RECORDS))
+def test_every_field_of_every_record_reads_as_pydantic_reads_it(name: str) -> None:
+    """Each field of the record set to each edge value: accepted alike (and equal), or declined."""
+    model = fastpath_gen.models()[name]
+    fields = RECORDS[name][0]
+    base = _base(model, fields)
+    taken = 0
+    tries = [(None, None)] + [(field, value) for field, _, _ in fields for value in EDGE_VALUES]
+    for field, value in tries:
+        data = base if field is None else {**base, field: value}
+        try:
+            fast = fastpath.record(name, data)
+        except fastpath.Decline:
+            continue
+        try:
+            slow = model.model_validate(data)
+        except ValidationError as e:
+            pytest.fail(f"the fast path takes {field}={value!r}, which pydantic refuses: {e.errors()[0]['msg']}")
+        same(fast, slow, f"{name}.{field}={value!r}")
+        taken += 1
+    assert taken, "no value was taken: the sweep tests nothing for this record"
+
+
 # -- the command ------------------------------------------------------------------------------
 
 VARIANTS = [[], ["--format", "concise"], ["--depth", "1"], ["--depth=0"], ["--json"], ["--format=full", "--json"]]
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=" ".join)
-def test_the_fast_command_prints_what_the_full_command_prints(variant: list[str], monkeypatch: Any) -> None:
+def test_the_fast_command_prints_what_the_full_command_prints(
+    variant: list[str], monkeypatch: Any, capsys: Any
+) -> None:
     monkeypatch.chdir(ROOT)
     taken = 0
     for path in [*SPECS, *GOLDEN]:
         name = str(path.relative_to(ROOT))
-        options = fastpath._options([name, *variant])
-        assert options is not None
-        fast = fastpath._check(*options)
+        code = fastpath.run_check([name, *variant])
+        fast = capsys.readouterr().out if code is not None else None
+        assert code in (0, None)
         full = CliRunner().invoke(cli, ["check", name, *variant])
         if fast is None:  # declined: an error or a warning to report, which only the full command does
             reported = "--json" in variant and any(f["diagnostics"] for f in json.loads(full.stdout)["files"])
@@ -293,6 +356,7 @@ def _netspec(*args: str, fast: bool = True) -> subprocess.CompletedProcess[str]:
         ["check", "tests/golden/branch-mismatch.yaml"],
         ["check", "no/such/file.yaml"],
         ["check", "specs/lenet.yaml", "--format", "fancy"],
+        ["check", "specs/lenet.yaml", "--depth", "1" * 5000],
     ],
     ids=" ".join,
 )
@@ -325,4 +389,59 @@ def test_a_table_older_than_the_records_is_not_used(monkeypatch: Any) -> None:
     assert fastpath.records() == {}
     assert fastpath.load(str(ROOT / "specs" / "lenet.yaml")) is None
     assert fastpath.run_check([str(ROOT / "specs" / "lenet.yaml")]) is None
-    monkeypatch.setattr(fastpath, "_records", None)  # and the current table is read again afterwards
+
+
+@pytest.mark.parametrize(
+    "spec", ["specs/lenet.yaml", "tests/golden/implicit-dim.yaml", "tests/golden/shape-mismatch.yaml"]
+)
+def test_a_spec_on_a_pipe_is_read_once(spec: str) -> None:
+    """`netspec check /dev/stdin`: a pipe cannot be read twice, so the fast path leaves it to the full command."""
+    text = (ROOT / spec).read_text(encoding="utf-8")
+    runs = [
+        subprocess.run(
+            [sys.executable, "-m", "netspec", "check", "/dev/stdin", "--format", "concise"],
+            cwd=ROOT,
+            input=text,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "NETSPEC_NO_FASTPATH": flag},
+        )
+        for flag in ("", "1")
+    ]
+    fast, full = ((r.returncode, r.stdout, r.stderr) for r in runs)
+    assert fast == full
+    assert "/dev/stdin" in runs[0].stdout + runs[0].stderr and "is empty" not in runs[0].stderr
+
+
+def test_terminal_styles_in_a_file_name_are_left_out_as_click_leaves_them(tmp_path: Path) -> None:
+    odd = tmp_path / "a\033[31mb.yaml"
+    odd.write_text((ROOT / "specs" / "lenet.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    fast, full = (
+        subprocess.run(
+            [sys.executable, "-m", "netspec", "check", odd.name, "--format", "concise"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "NETSPEC_NO_FASTPATH": flag, "PYTHONPATH": str(ROOT)},
+        )
+        for flag in ("", "1")
+    )
+    assert (fast.returncode, fast.stdout) == (full.returncode, full.stdout)
+    assert full.returncode == 0 and full.stdout.startswith("ab.yaml: ok")
+
+
+def test_a_closed_stdout_is_the_full_commands_business() -> None:
+    runs = [
+        subprocess.run(
+            f"{sys.executable} -m netspec check specs/lenet.yaml >&-",
+            shell=True,
+            cwd=ROOT,
+            capture_output=False,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "NETSPEC_NO_FASTPATH": flag},
+        )
+        for flag in ("", "1")
+    ]
+    assert (runs[0].returncode, runs[0].stderr) == (runs[1].returncode, runs[1].stderr)
+    assert "Traceback" not in runs[0].stderr

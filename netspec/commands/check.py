@@ -10,6 +10,7 @@ import click
 
 from .. import render
 from ..diagnostics import SpecError
+from ..source import spec_files
 from .output import echo_diagnostics, exit_code, parse_input
 
 CHECK_EXAMPLES = """\b
@@ -23,17 +24,6 @@ Examples:
   netspec check lenet.yaml --sizes          which input sizes it accepts, axis by axis
   netspec check unet.yaml --sizes 1:1024    the same, trying sizes 1 to 1024
 """
-
-
-def _spec_files(paths: tuple[Path, ...]) -> list[Path]:
-    files: list[Path] = []
-    for p in paths:
-        if p.is_dir():
-            found = sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
-            files.extend(found or [p])  # an empty folder is reported by load_spec
-        else:
-            files.append(p)
-    return files
 
 
 @click.command(epilog=CHECK_EXAMPLES)
@@ -87,7 +77,7 @@ def check(
 
     results: list[dict[str, Any]] = []
     worst = 0
-    for path in _spec_files(files):
+    for path in map(Path, spec_files([str(f) for f in files])):  # the fast path finds them so too
         try:
             spec = load_spec(path)
             if input_shape is not None:

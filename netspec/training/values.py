@@ -145,6 +145,6 @@ def _is_size(x: Any) -> bool:
 
 
 def jitter(v: Any) -> float:
-    if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
+    if not isinstance(v, (int, float)) or isinstance(v, bool) or not v >= 0:  # NaN is not ≥ 0
         raise invalid("a number ≥ 0", v)
     return float(v)
