@@ -133,6 +133,11 @@ class SpecError(ValueError):
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.is_error]
 
+    @property
+    def exit_code(self) -> int:
+        """The command line's: 2 when a file could not be read at all (a usage error), else 1."""
+        return 2 if any(d.code == "io-error" for d in self.diagnostics) else 1
+
     def summary(self) -> str:
         errors = self.errors
         if not errors:

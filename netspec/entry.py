@@ -1,8 +1,8 @@
 """The `netspec` command's entry point (and `python -m netspec`'s).
 
-`netspec check` on specs that check clean is answered by the fast path (fastpath.py), which imports
-neither click nor pydantic; everything else, and every spec with something to report, goes to the
-click command line in cli.py, exactly as before.
+`netspec check` on specs whose schema is valid is answered by the fast path (fastpath.py), which
+imports neither click nor pydantic; everything else, schema errors included, goes to the click
+command line in cli.py, exactly as before.
 """
 
 from __future__ import annotations

@@ -5,11 +5,12 @@ So a spec is first validated here, from `fastpath_table.py`: the same validator 
 use, arranged by `fastpath_gen.py` from the records themselves. The result is plain records that the
 checker reads as it reads pydantic's (by attribute, and the kind by `type`).
 
-The fast path only ever answers for a spec that is valid and checks without a single diagnostic.
-Anything else (a wrong value, a field the table leaves to pydantic, an option it does not parse, a
-warning) makes it decline, and the command runs as it always did: the pydantic records word every
-error, click parses every option. It declines before it has written anything, so what the command
-prints is the full command's: tests/test_fastpath.py holds its records equal to pydantic's and its
+The fast path answers for specs whose schema is valid: their tables, and the shape errors and
+warnings of the checker, which are the same whichever records it reads. Anything else (a wrong
+value, a field the table leaves to pydantic, an option it does not parse, a pipe) makes it decline,
+and the command runs as it always did: the pydantic records word every schema error, click parses
+every option. It declines before it has written anything, so what the command prints is the full
+command's: tests/test_fastpath.py holds its records equal to pydantic's and its
 output byte for byte equal to the full command's. (One difference: a write that fails for want of
 space says so, where the full command calls it an internal error.)
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 from .blocks import Origins, expand
@@ -265,19 +267,21 @@ def _plain(path: str) -> bool:
 
 
 def run_check(argv: list[str]) -> int | None:
-    """`netspec check` for specs that check clean: the exit code, or None to run the full command instead."""
-    if os.environ.get("NETSPEC_NO_FASTPATH", "") not in ("", "0") or sys.stdout is None:
+    """`netspec check` for specs that validate: the exit code, or None to run the full command instead."""
+    if os.environ.get("NETSPEC_NO_FASTPATH", "") not in ("", "0") or sys.stdout is None or sys.stderr is None:
         return None
     options = _options(argv)
     if options is None:
         return None
     try:
-        text = _check(*options)
-        if text is None:
+        done = _check(*options)
+        if done is None:
             return None
-        if not sys.stdout.isatty():
-            text = unstyle(text)  # as click.echo writes to a file or a pipe: no terminal styles, a file name's too
-        text.encode(sys.stdout.encoding or "utf-8")  # `×` on an ASCII terminal: click knows what to do there
+        chunks, code = done
+        # as click.echo writes to a file or a pipe: no terminal styles (a file name's neither)
+        chunks = [(stream, text if stream.isatty() else unstyle(text)) for stream, text in chunks]
+        for stream, text in chunks:
+            text.encode(stream.encoding or "utf-8")  # `×` on an ASCII terminal: click knows what to do there
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)  # nothing was written yet
         return 130
@@ -286,45 +290,60 @@ def run_check(argv: list[str]) -> int | None:
             raise
         return None  # the full command does it, and reports any internal error as such
     try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        for stream, text in chunks:  # in the full command's order: a file's diagnostics, then its table
+            stream.write(text)
+            stream.flush()
     except BrokenPipeError:  # `netspec check ... | head`, as the full command treats it
         sys.stderr.close()
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as e:  # a full disk: the output could not be written, and that is all there is to say
         print(f"netspec: cannot write the output: {e.strerror or e}", file=sys.stderr)
         return 1
-    return 0
+    return code
 
 
-def _check(files: list[str], fmt: str, depth: int | None, as_json: bool) -> str | None:
-    """All that the command prints, or None if any file needs the full command (nothing is printed then)."""
+def _check(files: list[str], fmt: str, depth: int | None, as_json: bool) -> tuple[list[tuple[Any, str]], int] | None:
+    """What the command prints, as (stream, text) in order, and its exit code; None if any file needs the full
+    command (nothing is printed then). Shape errors and warnings are the checker's, so they are printed here too."""
     from . import render
     from .report import check
 
-    if sys.stdout is None:
-        return None
-    out: list[str] = []
+    chunks: list[tuple[Any, str]] = []
     results: list[dict[str, Any]] = []
-    color = not as_json and sys.stdout.isatty()
+    worst = 0
+
+    def diagnostics(ds: Iterable[Diagnostic]) -> None:
+        chunks.extend((sys.stderr, render.printed(d, fmt) + "\n") for d in ds)
+
     for path in spec_files(files):
         spec = load(path)
         if spec is None:
             return None
         try:
             report = check(spec)  # type: ignore[arg-type]  # a FastSpec reads as a Spec
-        except SpecError:
-            return None
-        if report.warnings:
-            return None
+        except SpecError as e:
+            worst = max(worst, e.exit_code)
+            if as_json:
+                results.append(
+                    {"file": str(path), "ok": False, "diagnostics": [render.diagnostic_json(d) for d in e.diagnostics]}
+                )
+            else:
+                diagnostics(e.diagnostics)
+            continue
         if as_json:
-            results.append({"file": str(path), "ok": True, "report": render.report_json(report), "diagnostics": []})
-        elif fmt == "concise":
-            out.append(render.summary_line(report) + "\n")
+            warnings = [render.diagnostic_json(d) for d in report.warnings]
+            results.append(
+                {"file": str(path), "ok": True, "report": render.report_json(report), "diagnostics": warnings}
+            )
+            continue
+        diagnostics(report.warnings)
+        if fmt == "concise":
+            chunks.append((sys.stdout, render.summary_line(report) + "\n"))
         else:
-            out.append(render.table(report, depth, color=color) + "\n\n")
+            chunks.append((sys.stdout, render.table(report, depth, color=sys.stdout.isatty()) + "\n\n"))
     if as_json:
         import json
 
-        return json.dumps({"files": results}, indent=2) + "\n"
-    return "".join(out)
+        chunks.append((sys.stdout, json.dumps({"files": results}, indent=2) + "\n"))
+    return chunks, worst

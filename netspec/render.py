@@ -58,6 +58,11 @@ def diagnostic(d: Diagnostic) -> str:
     return "\n".join(lines)
 
 
+def printed(d: Diagnostic, fmt: str = "full") -> str:
+    """A diagnostic as the command line prints it (before the newline): one line, or the full form and a blank line."""
+    return concise(d) if fmt == "concise" else diagnostic(d) + "\n"
+
+
 def _snippet(span: Span, gutter: int, colour: str, mark: str, label: str = "") -> list[str]:
     """The user's line and a caret (or underline) under the span, with an optional label after it."""
     bar = style(" " * gutter + " |", fg="blue", bold=True)

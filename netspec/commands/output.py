@@ -17,7 +17,7 @@ from ..inputs import MAX_RANK
 
 def echo_diagnostics(diagnostics: Iterable[Diagnostic], fmt: str = "full") -> None:
     for d in diagnostics:
-        click.echo(render.concise(d) if fmt == "concise" else render.diagnostic(d) + "\n", err=True)
+        click.echo(render.printed(d, fmt), err=True)
 
 
 @contextlib.contextmanager
@@ -40,7 +40,7 @@ def warnings_once() -> Iterator[None]:
 
 def exit_code(error: SpecError) -> int:
     """2 when a file could not be read at all (a usage error), else 1."""
-    return 2 if any(d.code == "io-error" for d in error.diagnostics) else 1
+    return error.exit_code
 
 
 def parse_input(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
