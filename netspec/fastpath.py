@@ -283,7 +283,7 @@ def run_check(argv: list[str]) -> int | None:
         for stream, text in chunks:
             text.encode(stream.encoding or "utf-8")  # `×` on an ASCII terminal: click knows what to do there
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)  # nothing was written yet
+        print("interrupted", file=sys.stderr)
         return 130
     except Exception:
         if os.environ.get("NETSPEC_DEBUG"):
@@ -293,6 +293,9 @@ def run_check(argv: list[str]) -> int | None:
         for stream, text in chunks:  # in the full command's order: a file's diagnostics, then its table
             stream.write(text)
             stream.flush()
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # `netspec check ... | head`, as the full command treats it
         sys.stderr.close()
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

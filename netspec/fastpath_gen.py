@@ -154,8 +154,8 @@ class _Writer:
             (v,) = validators
             special = SPECIAL.get(v.func)
             ref = _ref(v.func)
-            if isinstance(v, PlainValidator):
-                return special or (("fn", ref) if ref else NO)
+            if isinstance(v, PlainValidator):  # it replaces pydantic's check: a bound beside it is not for us to read
+                return NO if constraints else special or (("fn", ref) if ref else NO)
             if isinstance(v, AfterValidator):
                 return ("unique", self.check(tp, constraints)) if special == "unique" else NO
             if ref is None:
