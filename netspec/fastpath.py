@@ -17,7 +17,9 @@ space says so, where the full command calls it an internal error.)
 
 from __future__ import annotations
 
+import operator
 import os
+import re
 import stat
 import sys
 from collections.abc import Iterable
@@ -73,11 +75,6 @@ class Record:
 
     def __init__(self, values: dict[str, Any]) -> None:
         self.__dict__.update(values)
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.__dict__ == self.__dict__
-
-    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.__dict__.items())})"
@@ -196,16 +193,17 @@ def validate(check: tuple[Any, ...], value: Any) -> Any:
     raise Decline(check)  # ("no",): a type only pydantic checks
 
 
+_BOUNDS = {"ge": operator.ge, "gt": operator.gt, "le": operator.le, "lt": operator.lt}
+
+
 def _within(value: Any, bound: str, limit: Any) -> bool:
     """pydantic's bounds after a validator (`Field(ge=0)`): NaN is within none of them."""
     try:
-        if bound in ("min_length", "max_length"):
-            return bool(len(value) >= limit if bound == "min_length" else len(value) <= limit)
         if bound == "pattern":
-            import re
-
             return re.search(limit, value) is not None
-        return bool({"ge": value >= limit, "gt": value > limit, "le": value <= limit, "lt": value < limit}[bound])
+        if bound in ("min_length", "max_length"):
+            return _BOUNDS["ge" if bound == "min_length" else "le"](len(value), limit) is True
+        return _BOUNDS[bound](value, limit) is True
     except TypeError:
         return False
 

@@ -19,6 +19,7 @@ from netspec.source import load_yaml
 from netspec.spec import parse_spec
 
 from .conftest import ROOT
+from .test_lsp_parts import apply as apply_edits  # the tests' own edit function, checked there
 
 GOLDEN = ROOT / "tests" / "golden"
 
@@ -41,14 +42,7 @@ def apply(text: str, fix: Fix) -> str:
     data, smap = load_yaml(text, "t.yaml")
     edits = edits_for(Written(text, data, smap), fix)
     assert edits is not None, fix
-    lines = text.split("\n")
-
-    def offset(pos: tuple[int, int]) -> int:
-        return sum(len(line) + 1 for line in lines[: pos[0]]) + pos[1]
-
-    for edit in sorted(edits, key=lambda e: offset(e.start), reverse=True):
-        text = text[: offset(edit.start)] + edit.text + text[offset(edit.end) :]
-    return text
+    return apply_edits(text, edits)
 
 
 def golden(name: str) -> str:
